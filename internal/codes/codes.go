@@ -1,0 +1,83 @@
+// Package codes validates the national identifiers certd handles: the unified
+// social credit code (GB 32100), the resident identity number (GB 11643) and
+// the ISO/IEC 7064 MOD 37,36 check character of licence identifiers
+// (GB/T 36904).
+package codes
+
+import (
+	"strings"
+	"time"
+)
+
+const creditAlphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+var creditWeights = [17]int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
+
+// ValidCreditCode reports whether s is an 18-character unified social
+// credit code with a correct check character. Letters must be upper case.
+func ValidCreditCode(s string) bool {
+	if len(s) != 18 {
+		return false
+	}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		v := strings.IndexByte(creditAlphabet, s[i])
+		if v < 0 {
+			return false
+		}
+		sum += v * creditWeights[i]
+	}
+	c := 31 - sum%31
+	if c == 31 {
+		c = 0
+	}
+	return s[17] == creditAlphabet[c]
+}
+
+var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+
+const idChecks = "10X98765432"
+
+// ValidResidentID reports whether s is an 18-character resident identity
+// number with a plausible birth date and a correct check character.
+func ValidResidentID(s string) bool {
+	if len(s) != 18 {
+		return false
+	}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return false
+		}
+		sum += int(c-'0') * idWeights[i]
+	}
+	if s[17] != idChecks[sum%11] {
+		return false
+	}
+	birth, err := time.Parse("20060102", s[6:14])
+	return err == nil && birth.Year() >= 1850 && !birth.After(time.Now())
+}
+
+const mod3736Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+// Mod3736 returns the ISO/IEC 7064 MOD 37,36 check character of s, whose
+// characters must be 0-9 or A-Z; ok is false for any other character.
+func Mod3736(s string) (check byte, ok bool) {
+	if s == "" {
+		return 0, false
+	}
+	p := 36
+	for i := 0; i < len(s); i++ {
+		v := strings.IndexByte(mod3736Alphabet, s[i])
+		if v < 0 {
+			return 0, false
+		}
+		p = (p + v) % 36
+		if p == 0 {
+			p = 36
+		}
+		p = (p * 2) % 37
+	}
+	return mod3736Alphabet[(37-p)%36], true
+}
