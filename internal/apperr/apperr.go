@@ -118,3 +118,9 @@ func defaultMessage(c Code) string {
 	}
 	return "error"
 }
+
+// CodeIs reports whether err carries code.
+func CodeIs(err error, code Code) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}

@@ -1,0 +1,64 @@
+package graph
+
+import (
+	"context"
+
+	"certd/graph/model"
+	"certd/internal/apperr"
+	"certd/internal/catalogue"
+)
+
+// ptr adapts a service's (value, error) to the (*value, error) resolvers return.
+func ptr[T any](v T, err error) (*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// orNil is ptr for nullable lookups: NOT_FOUND becomes null.
+func orNil[T any](v T, err error) (*T, error) {
+	if apperr.CodeIs(err, apperr.NotFound) {
+		return nil, nil
+	}
+	return ptr(v, err)
+}
+
+func ptrs[T any](vs []T, err error) ([]*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*T, len(vs))
+	for i := range vs {
+		out[i] = &vs[i]
+	}
+	return out, nil
+}
+
+// each looks up every code with get, in order.
+func each[T any](ctx context.Context, codes []string, get func(context.Context, string) (T, error)) ([]*T, error) {
+	out := make([]*T, 0, len(codes))
+	for _, c := range codes {
+		v, err := get(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &v)
+	}
+	return out, nil
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func typeInput(in model.CertificateTypeInput) catalogue.TypeInput {
+	fields := make([]catalogue.TemplateField, len(in.Fields))
+	for i, f := range in.Fields {
+		fields[i] = *f
+	}
+	return catalogue.TypeInput{Code: in.Code, Name: in.Name, Category: in.Category, Fields: fields, ValidityMonths: in.ValidityMonths}
+}

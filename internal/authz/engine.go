@@ -1,0 +1,146 @@
+package authz
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync/atomic"
+
+	"github.com/open-policy-agent/opa/v1/rego"
+
+	"certd/internal/apperr"
+	"certd/internal/identity"
+)
+
+// Input is what a decision is asked about.
+type Input struct {
+	Action    string
+	Principal *identity.Principal
+	Resource  map[string]any
+}
+
+func (in Input) value() map[string]any {
+	v := map[string]any{"action": in.Action}
+	if p := in.Principal; p != nil {
+		v["principal"] = map[string]any{
+			"sub": p.Subject, "org": p.Org, "roles": strs(p.Roles), "holder": p.Holder, "amr": strs(p.AMR),
+		}
+	}
+	if in.Resource != nil {
+		v["resource"] = in.Resource
+	}
+	return v
+}
+
+func strs(s []string) []any {
+	out := make([]any, len(s))
+	for i, x := range s {
+		out[i] = x
+	}
+	return out
+}
+
+// Decision is the answer to one authorization question.
+type Decision struct {
+	Allowed       bool
+	Reasons       []string
+	PolicyVersion int
+}
+
+// prepared is one compiled policy version.
+type prepared struct {
+	version int
+	allow   rego.PreparedEvalQuery
+	reasons rego.PreparedEvalQuery
+}
+
+// Engine evaluates the active policy. It is safe for concurrent use; Load
+// swaps the active policy atomically.
+type Engine struct {
+	active atomic.Pointer[prepared]
+}
+
+// NewEngine returns an engine running the given bundle as version.
+func NewEngine(ctx context.Context, mods []Module, version int) (*Engine, error) {
+	e := &Engine{}
+	if err := e.Load(ctx, mods, version); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Load compiles a bundle and makes it the active policy. On error the
+// active policy is unchanged.
+func (e *Engine) Load(ctx context.Context, mods []Module, version int) error {
+	c, _, err := compile(mods)
+	if err != nil {
+		return err
+	}
+	p := &prepared{version: version}
+	if p.allow, err = rego.New(rego.Query("data.certd.authz.allow"), rego.Compiler(c), rego.StrictBuiltinErrors(true)).PrepareForEval(ctx); err != nil {
+		return fmt.Errorf("prepare allow: %w", err)
+	}
+	if p.reasons, err = rego.New(rego.Query("data.certd.authz.reasons"), rego.Compiler(c)).PrepareForEval(ctx); err != nil {
+		return fmt.Errorf("prepare reasons: %w", err)
+	}
+	e.active.Store(p)
+	return nil
+}
+
+// Version is the active policy version.
+func (e *Engine) Version() int { return e.active.Load().version }
+
+// Decide answers whether in is allowed. Undefined, non-boolean results and
+// evaluation errors are denials; the error is returned for logging.
+func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
+	p := e.active.Load()
+	d := Decision{PolicyVersion: p.version}
+	rs, err := p.allow.Eval(ctx, rego.EvalInput(in.value()))
+	if err != nil {
+		return d, fmt.Errorf("evaluate %s: %w", in.Action, err)
+	}
+	d.Allowed = len(rs) == 1 && len(rs[0].Expressions) == 1 && rs[0].Expressions[0].Value == true
+	if !d.Allowed {
+		d.Reasons = e.reasons(ctx, p, in)
+	}
+	return d, nil
+}
+
+func (e *Engine) reasons(ctx context.Context, p *prepared, in Input) []string {
+	rs, err := p.reasons.Eval(ctx, rego.EvalInput(in.value()))
+	if err != nil || len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return nil
+	}
+	set, _ := rs[0].Expressions[0].Value.([]any)
+	var out []string
+	for _, v := range set {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Authorize asks whether the principal in ctx may do action on resource,
+// and returns UNAUTHENTICATED without a principal and FORBIDDEN on a
+// denial, with the policy's reasons.
+func (e *Engine) Authorize(ctx context.Context, action string, resource map[string]any) error {
+	p, err := identity.Require(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := e.Decide(ctx, Input{Action: action, Principal: p, Resource: resource})
+	if err != nil {
+		return apperr.Wrap(err, apperr.Forbidden, "%s is not allowed: the policy could not decide", action)
+	}
+	if !d.Allowed {
+		fe := apperr.Forbiddenf("%s is not allowed", action)
+		fe.Details = d.Reasons
+		if len(d.Reasons) > 0 {
+			fe.Message += ": " + d.Reasons[0]
+		}
+		return fe
+	}
+	return nil
+}

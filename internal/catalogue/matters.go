@@ -1,0 +1,126 @@
+package catalogue
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"certd/internal/apperr"
+)
+
+func (s *Service) checkMatter(ctx context.Context, in MatterInput) (MatterInput, error) {
+	if !matterCodeRE.MatchString(in.Code) {
+		return in, apperr.Invalid("matter code %q must be 1 to 64 letters, digits, '.', '_' or '-'", in.Code)
+	}
+	if err := checkName("matter name", in.Name); err != nil {
+		return in, err
+	}
+	if len(in.RequiredTypes) > maxMatterRef || len(in.HandlingUnits) > maxMatterRef {
+		return in, apperr.Invalid("a matter names at most %d types and %d units", maxMatterRef, maxMatterRef)
+	}
+	if len(in.HandlingUnits) == 0 {
+		return in, apperr.Invalid("a matter needs at least one handling unit")
+	}
+	var err error
+	if in.RequiredTypes, err = dedupe("required type", in.RequiredTypes, func(c string) error {
+		_, err := s.repo.GetType(ctx, c)
+		return err
+	}); err != nil {
+		return in, err
+	}
+	if in.HandlingUnits, err = dedupe("handling unit", in.HandlingUnits, func(c string) error {
+		_, err := s.repo.GetUnit(ctx, c)
+		return err
+	}); err != nil {
+		return in, err
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	return in, nil
+}
+
+// dedupe checks that each code exists and drops repeats, keeping order.
+func dedupe(what string, codes []string, exists func(string) error) ([]string, error) {
+	out := make([]string, 0, len(codes))
+	seen := map[string]bool{}
+	for _, c := range codes {
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		if err := exists(c); apperr.CodeIs(err, apperr.NotFound) {
+			return nil, apperr.Invalid("%s %q is not in the catalogue", what, c)
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// RegisterMatter adds a matter with the types its guide requires and the
+// units that handle it.
+func (s *Service) RegisterMatter(ctx context.Context, in MatterInput) (Matter, error) {
+	if err := s.authz.Authorize(ctx, "matter.register", map[string]any{"code": in.Code}); err != nil {
+		return Matter{}, err
+	}
+	in, err := s.checkMatter(ctx, in)
+	if err != nil {
+		return Matter{}, err
+	}
+	st := s.stamp(ctx)
+	m := Matter{Code: in.Code, Name: in.Name, RequiredTypes: in.RequiredTypes, HandlingUnits: in.HandlingUnits, Version: 1, Stamp: st}
+	if err := s.repo.CreateMatter(ctx, m); err != nil {
+		return Matter{}, fmt.Errorf("register matter: %w", err)
+	}
+	return m, s.record(ctx, KindMatter, m.Code, m.Version, "create", st, m)
+}
+
+// UpdateMatter changes a matter's name, required types or handling units.
+func (s *Service) UpdateMatter(ctx context.Context, in MatterInput, expectVersion int) (Matter, error) {
+	if err := s.authz.Authorize(ctx, "matter.update", map[string]any{"code": in.Code}); err != nil {
+		return Matter{}, err
+	}
+	cur, err := s.repo.GetMatter(ctx, in.Code)
+	if err != nil {
+		return Matter{}, err
+	}
+	if expectVersion != 0 && expectVersion != cur.Version {
+		return Matter{}, apperr.Conflictf("matter %s is at version %d, not %d", cur.Code, cur.Version, expectVersion)
+	}
+	if in, err = s.checkMatter(ctx, in); err != nil {
+		return Matter{}, err
+	}
+	st := s.stamp(ctx)
+	m := cur
+	m.Name, m.RequiredTypes, m.HandlingUnits = in.Name, in.RequiredTypes, in.HandlingUnits
+	m.Version, m.UpdatedBy, m.UpdatedAt = cur.Version+1, st.UpdatedBy, st.UpdatedAt
+	if err := s.repo.UpdateMatter(ctx, m, cur.Version); err != nil {
+		return Matter{}, fmt.Errorf("update matter: %w", err)
+	}
+	return m, s.record(ctx, KindMatter, m.Code, m.Version, "update", st, m)
+}
+
+// Matters lists every matter.
+func (s *Service) Matters(ctx context.Context) ([]Matter, error) {
+	if err := s.authz.Authorize(ctx, "catalogue.read", nil); err != nil {
+		return nil, err
+	}
+	return s.repo.ListMatters(ctx)
+}
+
+// Matter returns one matter.
+func (s *Service) Matter(ctx context.Context, code string) (Matter, error) {
+	if err := s.authz.Authorize(ctx, "catalogue.read", nil); err != nil {
+		return Matter{}, err
+	}
+	return s.repo.GetMatter(ctx, code)
+}
+
+// Changes lists the change history of one catalogue entry (or of all
+// entries of a kind when code is empty): who changed what, and when.
+func (s *Service) Changes(ctx context.Context, kind EntityKind, code string) ([]Change, error) {
+	if err := s.authz.Authorize(ctx, "catalogue.read", nil); err != nil {
+		return nil, err
+	}
+	return s.repo.Changes(ctx, kind, code)
+}

@@ -1,0 +1,84 @@
+// Package cli parses certd's command line and runs its subcommands. Every
+// flag of `certd serve` can also be set as an environment variable
+// CERTD_<NAME>.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/alecthomas/kong"
+
+	"certd/internal/app"
+)
+
+// Exit codes.
+const (
+	ExitOK     = 0
+	ExitError  = 1
+	ExitConfig = 2
+)
+
+// root is the command tree.
+type root struct {
+	Serve serveCmd `cmd:"" help:"Run the certd server."`
+	Token tokenCmd `cmd:"" help:"Print a token signed with the data directory's key (embedded mode)."`
+}
+
+// Env is where commands write and what they read besides flags.
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Run parses args and runs the chosen command until it ends or ctx is
+// cancelled, and returns the process exit code.
+func Run(ctx context.Context, args []string, env Env) int {
+	var cli root
+	parser, err := kong.New(&cli,
+		kong.Name("certd"),
+		kong.Description("certd: the city's e-licence sharing platform (电子证照共享服务平台)."),
+		kong.UsageOnError(),
+		kong.Writers(env.Stdout, env.Stderr),
+		kong.Exit(func(int) {}),
+		kong.BindTo(ctx, (*context.Context)(nil)),
+		kong.Bind(env),
+	)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "certd:", err)
+		return ExitError
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		if len(args) == 0 || isHelp(args) {
+			return ExitOK
+		}
+		fmt.Fprintln(env.Stderr, "certd:", err)
+		return ExitConfig
+	}
+	if err := kctx.Run(); err != nil {
+		fmt.Fprintln(env.Stderr, "certd:", err)
+		if errors.Is(err, app.ErrConfig) {
+			return ExitConfig
+		}
+		return ExitError
+	}
+	return ExitOK
+}
+
+func isHelp(args []string) bool {
+	for _, a := range args {
+		if a == "-h" || a == "--help" {
+			return true
+		}
+	}
+	return false
+}
+
+// Main is the whole of cmd/certd.
+func Main(ctx context.Context) int {
+	return Run(ctx, os.Args[1:], Env{Stdout: os.Stdout, Stderr: os.Stderr})
+}

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+
+	"certd/internal/app"
+	"certd/internal/server"
+)
+
+type serveCmd struct {
+	Addr       string `default:"127.0.0.1:8080" env:"CERTD_ADDR" help:"Address to listen on."`
+	DataDir    string `default:"./data" env:"CERTD_DATA_DIR" type:"path" help:"Directory for the embedded store and the keys."`
+	MongoURI   string `env:"CERTD_MONGO_URI" help:"Use MongoDB at this URI instead of the embedded store (--data-dir still holds keys)."`
+	Demo       bool   `env:"CERTD_DEMO" help:"Seed a small realistic data set when the store is empty."`
+	Production bool   `env:"CERTD_PRODUCTION" help:"Production mode: no GraphiQL, no introspection, external JWT keys required."`
+
+	JWTPublicKey []string `name:"jwt-public-key" env:"CERTD_JWT_PUBLIC_KEY" type:"existingfile" help:"PEM file of a trusted token key (repeatable)."`
+	JWKSFile     string   `name:"jwks-file" env:"CERTD_JWKS_FILE" type:"existingfile" help:"JWKS file of trusted token keys."`
+	JWTIssuer    string   `name:"jwt-issuer" env:"CERTD_JWT_ISSUER" help:"Required iss of external tokens."`
+	JWTAudience  string   `name:"jwt-audience" env:"CERTD_JWT_AUDIENCE" help:"Required aud of external tokens."`
+
+	MaxBodyBytes  int64  `default:"1048576" env:"CERTD_MAX_BODY_BYTES" help:"Largest request body accepted."`
+	MaxDepth      int    `default:"12" env:"CERTD_MAX_DEPTH" help:"Deepest query nesting accepted."`
+	MaxComplexity int    `default:"2000" env:"CERTD_MAX_COMPLEXITY" help:"Highest query complexity accepted."`
+	LogLevel      string `default:"info" enum:"debug,info,warn,error" env:"CERTD_LOG_LEVEL" help:"Log level (debug, info, warn, error)."`
+}
+
+func (c *serveCmd) Run(ctx context.Context, env Env) error {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.LogLevel))
+	log := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	a, err := app.New(ctx, app.Config{
+		Addr: c.Addr, DataDir: c.DataDir, MongoURI: c.MongoURI, Demo: c.Demo, Production: c.Production,
+		JWTPublicKeys: c.JWTPublicKey, JWKSFile: c.JWKSFile, JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience,
+		Limits: server.Config{MaxBodyBytes: c.MaxBodyBytes, MaxDepth: c.MaxDepth, MaxComplexity: c.MaxComplexity},
+		Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Run(ctx, nil)
+}

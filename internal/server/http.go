@@ -1,0 +1,62 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"certd/internal/apperr"
+)
+
+// writeError answers with a GraphQL-shaped error body carrying a contract
+// code, for failures before the GraphQL handler runs.
+func writeError(w http.ResponseWriter, status int, code apperr.Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": string(code)}}},
+	})
+}
+
+// writeAuthError answers a request whose token was refused.
+func writeAuthError(w http.ResponseWriter, _ *http.Request, err error) {
+	_, msg, _ := apperr.CodeOf(err)
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	writeError(w, http.StatusUnauthorized, apperr.Unauthenticated, msg)
+}
+
+// limitBody refuses bodies over max bytes and bodies that are not JSON,
+// with INVALID_INPUT, before they reach the GraphQL handler.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			writeError(w, http.StatusRequestEntityTooLarge, apperr.InvalidInput, "request body is larger than the limit")
+			return
+		case err != nil:
+			writeError(w, http.StatusBadRequest, apperr.InvalidInput, "request body could not be read")
+			return
+		case !json.Valid(body):
+			writeError(w, http.StatusBadRequest, apperr.InvalidInput, "request body is not valid JSON")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders sets headers every response should carry.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,159 @@
+// Package server is certd's HTTP face: the GraphQL endpoint with its limits,
+// error presenter and metrics, GraphiQL outside production, health and
+// readiness probes, Prometheus metrics and graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Config holds the HTTP server's settings.
+type Config struct {
+	Addr          string
+	Production    bool // no GraphiQL, no introspection
+	MaxBodyBytes  int64
+	MaxDepth      int
+	MaxComplexity int
+	Logger        *slog.Logger
+}
+
+// Defaults for the request limits.
+const (
+	DefaultMaxBodyBytes  = 1 << 20
+	DefaultMaxDepth      = 12
+	DefaultMaxComplexity = 2000
+)
+
+// Authenticator wraps a handler so that requests carry the caller's
+// identity; onError answers a request whose credentials are bad.
+type Authenticator interface {
+	Middleware(next http.Handler, onError func(http.ResponseWriter, *http.Request, error)) http.Handler
+}
+
+// Pinger reports whether the store is reachable.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Server serves certd over HTTP.
+type Server struct {
+	cfg     Config
+	handler http.Handler
+	log     *slog.Logger
+}
+
+// New builds the server around an executable schema.
+func New(cfg Config, es graphql.ExecutableSchema, auth Authenticator, store Pinger) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxDepth <= 0 {
+		cfg.MaxDepth = DefaultMaxDepth
+	}
+	if cfg.MaxComplexity <= 0 {
+		cfg.MaxComplexity = DefaultMaxComplexity
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(reg)
+
+	gql := handler.New(es)
+	gql.AddTransport(transport.POST{})
+	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	gql.SetParserTokenLimit(15000)
+	gql.SetDisableSuggestion(cfg.Production)
+	if !cfg.Production {
+		gql.Use(extension.Introspection{})
+	}
+	gql.Use(depthLimit{max: cfg.MaxDepth})
+	gql.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	gql.SetErrorPresenter(presentError(cfg.Logger))
+	gql.SetRecoverFunc(recoverPanic(cfg.Logger))
+	gql.AroundResponses(m.observe)
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /graphql", limitBody(cfg.MaxBodyBytes, auth.Middleware(gql, writeAuthError)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := store.Ping(ctx); err != nil {
+			cfg.Logger.Warn("readiness check failed", "err", err)
+			http.Error(w, "store unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if !cfg.Production {
+		mux.Handle("GET /{$}", playground.Handler("certd", "/graphql"))
+	}
+	return &Server{cfg: cfg, handler: securityHeaders(mux), log: cfg.Logger}
+}
+
+// Handler is the server's root handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run listens on cfg.Addr and serves until ctx is cancelled, then shuts
+// down gracefully, letting requests in flight finish for up to 20 seconds.
+// ready, when not nil, receives the bound address once listening.
+func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.log.Info("certd listening", "addr", ln.Addr().String(), "production", s.cfg.Production)
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
