@@ -11,21 +11,21 @@ import (
 
 // Stamp records who made a catalogue entry and who changed it last.
 type Stamp struct {
-	CreatedBy string
-	CreatedAt time.Time
-	UpdatedBy string
-	UpdatedAt time.Time
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedBy string    `json:"updatedBy"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // Unit is an issuing or using unit, keyed by its unified social credit code.
 type Unit struct {
-	Code    string
-	Name    string
-	Issuing bool
+	Code    string `json:"code"`
+	Name    string `json:"name"`
+	Issuing bool   `json:"issuing"`
 	// SealPublicKey is the PEM SubjectPublicKeyInfo of the unit's SM2 seal
 	// key; empty until the unit has a seal.
-	SealPublicKey string
-	Version       int
+	SealPublicKey string `json:"sealPublicKey,omitempty"`
+	Version       int    `json:"version"`
 	Stamp
 }
 
@@ -62,14 +62,14 @@ type TemplateField struct {
 // category, template and validity. Code is the defining unit's credit code
 // followed by three digits.
 type CertificateType struct {
-	Code           string
-	Name           string
-	IssuerCode     string
-	Category       string
-	Fields         []TemplateField
-	ValidityMonths *int
+	Code           string          `json:"code"`
+	Name           string          `json:"name"`
+	IssuerCode     string          `json:"issuer"`
+	Category       string          `json:"category"`
+	Fields         []TemplateField `json:"fields"`
+	ValidityMonths *int            `json:"validityMonths"`
 	// Version starts at 1 and grows by one on every update.
-	Version int
+	Version int `json:"version"`
 	Stamp
 }
 
@@ -86,11 +86,11 @@ func (t *CertificateType) Field(name string) (TemplateField, bool) {
 // Matter is a public-service matter: the certificate types its guide
 // requires and the units that handle it.
 type Matter struct {
-	Code          string
-	Name          string
-	RequiredTypes []string
-	HandlingUnits []string
-	Version       int
+	Code          string   `json:"code"`
+	Name          string   `json:"name"`
+	RequiredTypes []string `json:"requiredTypes"`
+	HandlingUnits []string `json:"handlingUnits"`
+	Version       int      `json:"version"`
 	Stamp
 }
 
