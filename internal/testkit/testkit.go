@@ -158,3 +158,6 @@ func (s *Server) Get(path string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// WithConfig lets a test change any setting.
+func WithConfig(f func(*app.Config)) Option { return Option(f) }
