@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run the real binary as a user would.
+
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "certd-bin")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "certd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build certd: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// serve starts `certd serve` and waits until /readyz answers.
+func serve(t *testing.T, dataDir string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, append([]string{"serve", "--data-dir", dataDir, "--addr", addr}, args...)...)
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return cmd, "http://" + addr
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("certd did not become ready; logs:\n%s", logs.String())
+	return nil, ""
+}
+
+func token(t *testing.T, dataDir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"token", "--data-dir", dataDir}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("certd token: %v: %s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 1 || strings.Count(lines[0], ".") != 2 {
+		t.Fatalf("certd token must print only the JWT, printed %q", out)
+	}
+	return lines[0]
+}
+
+func gql(t *testing.T, url, tok, query string) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	req, _ := http.NewRequest("POST", url+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s", raw)
+	}
+	return out
+}
+
+func TestCatalogueSurvivesKill9(t *testing.T) {
+	dir := t.TempDir()
+	cmd, url := serve(t, dir, "--demo")
+	office := token(t, dir, "--sub", "office", "--org", "11350100MB00000012", "--role", "digital_office", "--amr", "pwd", "--amr", "cert")
+	out := gql(t, url, office, `mutation { registerUnit(input: {code: "91350100MA0000001P", name: "福州某检测有限公司", issuing: true}) { code } }`)
+	if out["errors"] != nil {
+		t.Fatalf("register: %v", out["errors"])
+	}
+	// The response was sent: the unit is committed. Kill without warning.
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = cmd.Process.Wait()
+
+	_, url = serve(t, dir, "--demo")
+	out = gql(t, url, office, `{ unit(code: "91350100MA0000001P") { name createdBy } units { code } }`)
+	data, _ := out["data"].(map[string]any)
+	unit, _ := data["unit"].(map[string]any)
+	if unit == nil || unit["name"] != "福州某检测有限公司" || unit["createdBy"] != "office" {
+		t.Fatalf("after kill -9: %v", out)
+	}
+	if units, _ := data["units"].([]any); len(units) != 6 {
+		t.Fatalf("the demo seed ran twice or lost units: %d units", len(units))
+	}
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	dir := t.TempDir()
+	cmd, _ := serve(t, dir)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("certd did not stop on SIGTERM")
+	}
+}
+
+func TestNoTokenIsUnauthenticated(t *testing.T) {
+	dir := t.TempDir()
+	_, url := serve(t, dir, "--demo")
+	out := gql(t, url, "", `{ certificateTypes { code } }`)
+	errs, _ := out["errors"].([]any)
+	if len(errs) != 1 || !strings.Contains(fmt.Sprint(errs[0]), "UNAUTHENTICATED") {
+		t.Fatalf("got %v", out)
+	}
+	tok := token(t, dir, "--sub", "i1", "--org", "11350100MB00000025", "--role", "issuer")
+	out = gql(t, url, tok, `{ certificateTypes { code } }`)
+	data, _ := out["data"].(map[string]any)
+	if types, _ := data["certificateTypes"].([]any); len(types) != 4 {
+		t.Fatalf("got %v", out)
+	}
+}
+
+func TestTokenRefusesUnknownRole(t *testing.T) {
+	cmd := exec.Command(bin, "token", "--data-dir", t.TempDir(), "--sub", "x", "--role", "root")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err == nil || stdout.Len() != 0 || !strings.Contains(stderr.String(), "root") {
+		t.Fatalf("err %v, stdout %q, stderr %q", err, stdout.String(), stderr.String())
+	}
+}
+
+func TestEnvironmentVariables(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), "CERTD_ADDR="+addr, "CERTD_DATA_DIR="+dir, "CERTD_DEMO=true")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() }()
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "certd listening") {
+			if !strings.Contains(sc.Text(), addr) {
+				t.Fatalf("listening on the wrong address: %s", sc.Text())
+			}
+			if _, err := os.Stat(filepath.Join(dir, "certd.db")); err != nil {
+				t.Fatalf("CERTD_DATA_DIR ignored: %v", err)
+			}
+			return
+		}
+	}
+	t.Fatal("certd exited before listening")
+}
+
+func TestBadFlagsExitWithUsage(t *testing.T) {
+	cmd := exec.Command(bin, "serve", "--no-such-flag")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("exit %v, stderr %s", err, stderr.String())
+	}
+}
