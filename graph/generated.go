@@ -673,7 +673,7 @@ func newExecutionContext(
 
 var sources = []*ast.Source{
 	{Name: "../schema.graphql", Input: `# certd's GraphQL schema: a superset of the public contract
-# (docs/contract.graphql). Errors carry a stable extensions.code:
+# (docs/contract.graphql, copied from the public contract). Errors carry a stable extensions.code:
 # UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, INVALID_INPUT, CONFLICT, NOT_CITABLE,
 # POLICY_REJECTED, AUDIT_UNAVAILABLE, COMPLEXITY_LIMIT_EXCEEDED and INTERNAL.
 
