@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"certd/internal/store/ferrettest"
 )
 
 // These tests run the real binary as a user would.
@@ -214,5 +216,30 @@ func TestBadFlagsExitWithUsage(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 		t.Fatalf("exit %v, stderr %s", err, stderr.String())
+	}
+}
+
+func TestServesTheSameAPIOnMongo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("FerretDB in -short mode")
+	}
+	uri, stop, err := ferrettest.StartServer(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	dir := t.TempDir()
+	_, url := serve(t, dir, "--demo", "--mongo-uri", uri)
+	tok := token(t, dir, "--sub", "i1", "--org", "11350100MB00000025", "--role", "issuer")
+	out := gql(t, url, tok, `{ certificateTypes { code issuer { code } } matters { code } }`)
+	data, _ := out["data"].(map[string]any)
+	if types, _ := data["certificateTypes"].([]any); len(types) != 4 {
+		t.Fatalf("got %v", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "certd.db")); err == nil {
+		t.Fatal("with --mongo-uri no SQLite database may be created")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "keys")); err != nil {
+		t.Fatalf("--data-dir must still hold the keys: %v", err)
 	}
 }
