@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"certd/internal/catalogue"
+	"certd/internal/certificate"
+	"certd/internal/keyring"
+	"certd/internal/registry"
 	"certd/internal/store/storetest"
 )
 
@@ -68,4 +71,16 @@ func TestRefusesNewerSchema(t *testing.T) {
 	if err := s.migrate(ctx); err == nil {
 		t.Fatal("a database newer than the binary must be refused")
 	}
+}
+
+func TestCertificateConformance(t *testing.T) {
+	storetest.RunCertificates(t, func(t *testing.T) certificate.Repository { return openTemp(t) })
+}
+
+func TestSealKeyConformance(t *testing.T) {
+	storetest.RunSealKeys(t, func(t *testing.T) keyring.Repository { return openTemp(t) })
+}
+
+func TestRegistryConformance(t *testing.T) {
+	storetest.RunRegistry(t, func(t *testing.T) registry.Repository { return openTemp(t) })
 }

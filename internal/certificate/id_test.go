@@ -1,0 +1,68 @@
+package certificate
+
+import (
+	"testing"
+
+	"certd/internal/apperr"
+)
+
+func TestParseIDPublicExamples(t *testing.T) {
+	for _, s := range []string{
+		"1.2.156.3005.2.11100000000013338W011.11110000000021135M.20230329701.003.Y",
+		"1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F",
+	} {
+		id, err := ParseID(s)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		if id.String() != s {
+			t.Fatalf("round trip: %s != %s", id.String(), s)
+		}
+	}
+}
+
+func TestParseIDRefuses(t *testing.T) {
+	for _, s := range []string{
+		"",
+		"1.2.156.3005.2.11100000000013338W011.11110000000021135M.20230329701.003.Z", // check
+		"1.2.156.3005.2.11100000000013338W011.11110000000021135M.20230329701.003",   // no check
+		"1.2.156.3005.3.11100000000013338W011.11110000000021135M.20230329701.003.Y", // root
+		"1.2.156.3005.2.11100000000013338X011.11110000000021135M.20230329701.003.Y", // type credit code
+		"1.2.156.3005.2.11100000000013338W011.11110000000021135X.20230329701.003.Y", // issuer
+		"1.2.156.3005.2.11100000000013338W011.11110000000021135M.2023a.003.Y",       // serial
+		"1.2.156.3005.2.11100000000013338W011.11110000000021135M.20230329701.03.Y",  // version
+		`1.2.156.3005.2.{"$gt":""}`,
+	} {
+		if _, err := ParseID(s); !apperr.CodeIs(err, apperr.InvalidInput) {
+			t.Errorf("%q: got %v, want INVALID_INPUT", s, err)
+		}
+	}
+}
+
+func TestVersionsHaveTheirOwnID(t *testing.T) {
+	id := ID{TypeCode: "11100000000013338W011", IssuerCode: "11110000000021135M", Serial: FormatSerial(2026, 42), Version: 1}
+	v2 := id
+	v2.Version = 2
+	if id.String() == v2.String() || id.Lineage() != v2.Lineage() {
+		t.Fatalf("%s / %s", id, v2)
+	}
+	if _, err := ParseID(v2.String()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func FuzzParseID(f *testing.F) {
+	f.Add("1.2.156.3005.2.11100000000013338W011.11110000000021135M.20230329701.003.Y")
+	f.Add("1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F")
+	f.Add("1.2.156.3005.2....")
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := ParseID(s)
+		if err != nil {
+			return
+		}
+		// Anything accepted formats back to itself.
+		if id.String() != s {
+			t.Fatalf("accepted %q but formats as %q", s, id.String())
+		}
+	})
+}

@@ -1,0 +1,327 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"certd/internal/apperr"
+	"certd/internal/certificate"
+)
+
+var _ certificate.Repository = (*Store)(nil)
+
+const certCols = `id, lineage, type_code, issuer_code, serial, version, type_version, holder_code, holder_name, holder_kind,
+	state, current, successor, data, valid_from, valid_until, issued_at, seal, document, history, inspections, timeliness,
+	idempotency_key, issued_by, rev`
+
+// NextSerials implements certificate.Repository.
+func (s *Store) NextSerials(ctx context.Context, issuer string, year int, n int) (int64, error) {
+	if n < 1 {
+		return 0, fmt.Errorf("reserve %d serials: need at least one", n)
+	}
+	var next int64
+	err := s.write.QueryRowContext(ctx, `INSERT INTO serials (issuer_code, year, next) VALUES (?, ?, ? + 1)
+		ON CONFLICT (issuer_code, year) DO UPDATE SET next = next + ? RETURNING next`, issuer, year, n, n).Scan(&next)
+	if err != nil {
+		return 0, fmt.Errorf("reserve serials: %w", err)
+	}
+	return next - int64(n), nil
+}
+
+// certRow is a certificate with its JSON columns encoded.
+type certRow struct {
+	c                                                   *certificate.Certificate
+	data, seal, history, inspections, timeliness, until any
+	key                                                 any
+}
+
+func encodeCert(c *certificate.Certificate) (certRow, error) {
+	r := certRow{c: c}
+	var err error
+	enc := func(v any) string {
+		if err != nil {
+			return ""
+		}
+		var b []byte
+		b, err = json.Marshal(v)
+		return string(b)
+	}
+	r.data, r.seal, r.timeliness = enc(nonNilMap(c.Data)), enc(c.Seal), enc(c.Timeliness)
+	r.history, r.inspections = enc(nonNilSlice(c.History)), enc(nonNilSlice(c.Inspections))
+	if c.ValidUntil != nil {
+		r.until = c.ValidUntil.Format(time.DateOnly)
+	}
+	if c.IdempotencyKey != "" {
+		r.key = c.IdempotencyKey
+	}
+	return r, err
+}
+
+func nonNilMap(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+func nonNilSlice[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func (r certRow) args() []any {
+	c := r.c
+	return []any{c.ID, c.Lineage, c.TypeCode, c.IssuerCode, c.Serial, c.Version, c.TypeVersion,
+		c.Holder.Code, c.Holder.Name, string(c.Holder.Kind), string(c.State), c.Current, c.Successor,
+		r.data, c.ValidFrom.Format(time.DateOnly), r.until, millis(c.IssuedAt), r.seal, c.Document,
+		r.history, r.inspections, r.timeliness, r.key, c.IssuedBy, c.Rev}
+}
+
+const insertCert = `INSERT INTO certificates (` + certCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (issuer_code, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`
+
+// Insert implements certificate.Repository: the whole batch is one
+// transaction, so it is stored entirely or not at all.
+func (s *Store) Insert(ctx context.Context, cs []certificate.Certificate) ([]certificate.InsertResult, error) {
+	res := make([]certificate.InsertResult, len(cs))
+	var dups []int
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		dups = dups[:0]
+		stmt, err := tx.PrepareContext(ctx, insertCert)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i := range cs {
+			row, err := encodeCert(&cs[i])
+			if err != nil {
+				return err
+			}
+			r, err := stmt.ExecContext(ctx, row.args()...)
+			if isUniqueViolation(err) {
+				return apperr.Conflictf("licence %s already exists", cs[i].ID)
+			}
+			if err != nil {
+				return fmt.Errorf("insert licence %s: %w", cs[i].ID, err)
+			}
+			if n, _ := r.RowsAffected(); n == 0 {
+				dups = append(dups, i)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range dups {
+		existing, err := s.ByIdempotencyKey(ctx, cs[i].IssuerCode, cs[i].IdempotencyKey)
+		if err != nil {
+			return nil, err
+		}
+		res[i].Existing = &existing
+	}
+	return res, nil
+}
+
+func scanCert(sc interface{ Scan(...any) error }) (certificate.Certificate, error) {
+	var c certificate.Certificate
+	var kind, state, data, from, seal, history, inspections, timeliness string
+	var until, key sql.NullString
+	var issuedAt int64
+	err := sc.Scan(&c.ID, &c.Lineage, &c.TypeCode, &c.IssuerCode, &c.Serial, &c.Version, &c.TypeVersion,
+		&c.Holder.Code, &c.Holder.Name, &kind, &state, &c.Current, &c.Successor, &data, &from, &until, &issuedAt,
+		&seal, &c.Document, &history, &inspections, &timeliness, &key, &c.IssuedBy, &c.Rev)
+	if err != nil {
+		return c, err
+	}
+	c.Holder.Kind, c.State, c.IdempotencyKey = certificate.HolderKind(kind), certificate.State(state), key.String
+	c.IssuedAt = fromMillis(issuedAt)
+	if c.ValidFrom, err = time.Parse(time.DateOnly, from); err != nil {
+		return c, err
+	}
+	if until.Valid {
+		u, err := time.Parse(time.DateOnly, until.String)
+		if err != nil {
+			return c, err
+		}
+		c.ValidUntil = &u
+	}
+	for _, f := range []struct {
+		src string
+		dst any
+	}{{data, &c.Data}, {seal, &c.Seal}, {history, &c.History}, {inspections, &c.Inspections}, {timeliness, &c.Timeliness}} {
+		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
+			return c, fmt.Errorf("decode licence %s: %w", c.ID, err)
+		}
+	}
+	return c, nil
+}
+
+func (s *Store) getCert(ctx context.Context, what, where string, args ...any) (certificate.Certificate, error) {
+	c, err := scanCert(s.read.QueryRowContext(ctx, "SELECT "+certCols+" FROM certificates WHERE "+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, apperr.NotFoundf("licence %s not found", what)
+	}
+	if err != nil {
+		return c, fmt.Errorf("get licence: %w", err)
+	}
+	return c, nil
+}
+
+// Get implements certificate.Repository.
+func (s *Store) Get(ctx context.Context, id string) (certificate.Certificate, error) {
+	return s.getCert(ctx, id, "id = ?", id)
+}
+
+// ByIdempotencyKey implements certificate.Repository.
+func (s *Store) ByIdempotencyKey(ctx context.Context, issuer, key string) (certificate.Certificate, error) {
+	return s.getCert(ctx, "with idempotency key "+key, "issuer_code = ? AND idempotency_key = ?", issuer, key)
+}
+
+// Versions implements certificate.Repository.
+func (s *Store) Versions(ctx context.Context, lineage string) ([]certificate.Certificate, error) {
+	return list(ctx, s.read, "SELECT "+certCols+" FROM certificates WHERE lineage = ? ORDER BY version", scanCert, lineage)
+}
+
+// where turns a filter into a WHERE clause with placeholders only.
+func where(f certificate.Filter) (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, a ...any) { conds = append(conds, cond); args = append(args, a...) }
+	if f.IssuerCode != "" {
+		add("issuer_code = ?", f.IssuerCode)
+	}
+	if f.TypeCode != "" {
+		add("type_code = ?", f.TypeCode)
+	}
+	if f.HolderCode != "" {
+		add("holder_code = ?", f.HolderCode)
+	}
+	if f.State != "" {
+		add("state = ?", string(f.State))
+	}
+	if f.TypeCodes != nil {
+		if len(f.TypeCodes) == 0 {
+			add("0")
+		} else {
+			ph := strings.TrimSuffix(strings.Repeat("?, ", len(f.TypeCodes)), ", ")
+			a := make([]any, len(f.TypeCodes))
+			for i, t := range f.TypeCodes {
+				a[i] = t
+			}
+			add("type_code IN ("+ph+")", a...)
+		}
+	}
+	if f.CurrentOnly {
+		add("current = 1")
+	}
+	if len(conds) == 0 {
+		return "1", nil
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// List implements certificate.Repository.
+func (s *Store) List(ctx context.Context, f certificate.Filter, after *certificate.Cursor, limit int) ([]certificate.Certificate, error) {
+	w, args := where(f)
+	if after != nil {
+		w += " AND (issued_at < ? OR (issued_at = ? AND id < ?))"
+		args = append(args, millis(after.IssuedAt), millis(after.IssuedAt), after.ID)
+	}
+	args = append(args, limit)
+	return list(ctx, s.read, "SELECT "+certCols+" FROM certificates WHERE "+w+" ORDER BY issued_at DESC, id DESC LIMIT ?", scanCert, args...)
+}
+
+// Count implements certificate.Repository.
+func (s *Store) Count(ctx context.Context, f certificate.Filter) (int, error) {
+	w, args := where(f)
+	var n int
+	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM certificates WHERE "+w, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count licences: %w", err)
+	}
+	return n, nil
+}
+
+const updateCert = `UPDATE certificates SET state = ?, current = ?, successor = ?, history = ?, inspections = ?, rev = ?
+	WHERE id = ? AND rev = ?`
+
+func updateArgs(c *certificate.Certificate, prevRev int) ([]any, error) {
+	row, err := encodeCert(c)
+	if err != nil {
+		return nil, err
+	}
+	return []any{string(c.State), c.Current, c.Successor, row.history, row.inspections, prevRev + 1, c.ID, prevRev}, nil
+}
+
+// Update implements certificate.Repository.
+func (s *Store) Update(ctx context.Context, c certificate.Certificate, prevRev int) error {
+	args, err := updateArgs(&c, prevRev)
+	if err != nil {
+		return err
+	}
+	res, err := s.write.ExecContext(ctx, updateCert, args...)
+	return s.certUpdated(ctx, res, err, c.ID)
+}
+
+func (s *Store) certUpdated(ctx context.Context, res sql.Result, err error, id string) error {
+	if err != nil {
+		return fmt.Errorf("update licence: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	if _, err := s.Get(ctx, id); err != nil {
+		return err
+	}
+	return apperr.Conflictf("licence %s was changed by someone else; read it again", id)
+}
+
+// Supersede implements certificate.Repository in one transaction.
+func (s *Store) Supersede(ctx context.Context, old certificate.Certificate, prevRev int, next certificate.Certificate) error {
+	old.Current, old.Successor = false, next.ID
+	if !old.State.Final() {
+		old.State = certificate.Superseded
+	}
+	args, err := updateArgs(&old, prevRev)
+	if err != nil {
+		return err
+	}
+	row, err := encodeCert(&next)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, updateCert, args...)
+		if err != nil {
+			return fmt.Errorf("supersede licence: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return apperr.Conflictf("licence %s was changed by someone else; read it again", old.ID)
+		}
+		if _, err := tx.ExecContext(ctx, insertCert, row.args()...); isUniqueViolation(err) {
+			return apperr.Conflictf("version %d of this licence exists already", next.Version)
+		} else if err != nil {
+			return fmt.Errorf("insert version %d: %w", next.Version, err)
+		}
+		return nil
+	})
+}
+
+// DueForExpiry implements certificate.Repository.
+func (s *Store) DueForExpiry(ctx context.Context, today time.Time, limit int) ([]certificate.Certificate, error) {
+	return list(ctx, s.read, "SELECT "+certCols+` FROM certificates
+		WHERE current = 1 AND valid_until IS NOT NULL AND valid_until < ?
+		AND state NOT IN ('REVOKED', 'CANCELLED', 'ABOLISHED', 'EXPIRED', 'SUPERSEDED') LIMIT ?`,
+		scanCert, today.Format(time.DateOnly), limit)
+}
+
+// Repair implements certificate.Repository: SQLite writes are
+// transactional, so there is never anything to finish.
+func (s *Store) Repair(context.Context) (int, error) { return 0, nil }
