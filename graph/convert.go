@@ -6,6 +6,7 @@ import (
 	"certd/graph/model"
 	"certd/internal/apperr"
 	"certd/internal/catalogue"
+	"certd/internal/certificate"
 )
 
 // ptr adapts a service's (value, error) to the (*value, error) resolvers return.
@@ -48,9 +49,10 @@ func each[T any](ctx context.Context, codes []string, get func(context.Context, 
 	return out, nil
 }
 
-func deref(p *int) int {
+func deref[T any](p *T) T {
+	var zero T
 	if p == nil {
-		return 0
+		return zero
 	}
 	return *p
 }
@@ -61,4 +63,33 @@ func typeInput(in model.CertificateTypeInput) catalogue.TypeInput {
 		fields[i] = *f
 	}
 	return catalogue.TypeInput{Code: in.Code, Name: in.Name, Category: in.Category, Fields: fields, ValidityMonths: in.ValidityMonths}
+}
+
+// selectFields narrows data to the named fields (minimal disclosure); nil
+// names mean all.
+func selectFields(data map[string]any, names []string) map[string]any {
+	if names == nil {
+		return data
+	}
+	out := make(map[string]any, len(names))
+	for _, n := range names {
+		if v, ok := data[n]; ok {
+			out[n] = v
+		}
+	}
+	return out
+}
+
+func connection(page certificate.ListPage) *model.CertificateConnection {
+	c := &model.CertificateConnection{TotalCount: page.Total, PageInfo: &model.PageInfo{HasNextPage: page.HasNext}}
+	for i := range page.Items {
+		c.Edges = append(c.Edges, &model.CertificateEdge{Cursor: page.Cursors[i], Node: &page.Items[i]})
+	}
+	if n := len(page.Cursors); n > 0 {
+		c.PageInfo.EndCursor = &page.Cursors[n-1]
+	}
+	if c.Edges == nil {
+		c.Edges = []*model.CertificateEdge{}
+	}
+	return c
 }

@@ -5,9 +5,12 @@ package graph
 import (
 	"bytes"
 	"certd/graph/model"
+	"certd/graph/scalar"
 	"certd/internal/catalogue"
+	"certd/internal/certificate"
 	"certd/internal/identity"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -30,17 +33,36 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	BatchItemResult() BatchItemResultResolver
 	CatalogueChange() CatalogueChangeResolver
+	Certificate() CertificateResolver
 	CertificateType() CertificateTypeResolver
 	Matter() MatterResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Verification() VerificationResolver
+	IssueInput() IssueInputResolver
 }
 
 type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	BatchItemResult struct {
+		Certificate func(childComplexity int) int
+		Duplicate   func(childComplexity int) int
+		Error       func(childComplexity int) int
+		ErrorCode   func(childComplexity int) int
+		Index       func(childComplexity int) int
+	}
+
+	BatchResult struct {
+		Created    func(childComplexity int) int
+		Duplicates func(childComplexity int) int
+		Failed     func(childComplexity int) int
+		Items      func(childComplexity int) int
+	}
+
 	CatalogueChange struct {
 		Action   func(childComplexity int) int
 		At       func(childComplexity int) int
@@ -49,6 +71,38 @@ type ComplexityRoot struct {
 		Kind     func(childComplexity int) int
 		Snapshot func(childComplexity int) int
 		Version  func(childComplexity int) int
+	}
+
+	Certificate struct {
+		Citable     func(childComplexity int) int
+		Current     func(childComplexity int) int
+		Data        func(childComplexity int, fields []string) int
+		Document    func(childComplexity int) int
+		History     func(childComplexity int) int
+		Holder      func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Inspections func(childComplexity int) int
+		IssuedAt    func(childComplexity int) int
+		Issuer      func(childComplexity int) int
+		Seal        func(childComplexity int) int
+		State       func(childComplexity int) int
+		Timeliness  func(childComplexity int) int
+		Type        func(childComplexity int) int
+		ValidFrom   func(childComplexity int) int
+		ValidUntil  func(childComplexity int) int
+		Version     func(childComplexity int) int
+		Versions    func(childComplexity int) int
+	}
+
+	CertificateConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CertificateEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	CertificateType struct {
@@ -63,6 +117,19 @@ type ComplexityRoot struct {
 		UpdatedBy      func(childComplexity int) int
 		ValidityMonths func(childComplexity int) int
 		Version        func(childComplexity int) int
+	}
+
+	Holder struct {
+		Code func(childComplexity int) int
+		Kind func(childComplexity int) int
+		Name func(childComplexity int) int
+	}
+
+	Inspection struct {
+		At     func(childComplexity int) int
+		By     func(childComplexity int) int
+		Note   func(childComplexity int) int
+		Passed func(childComplexity int) int
 	}
 
 	Matter struct {
@@ -86,22 +153,51 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		ChangeCertificate       func(childComplexity int, id string, data any, reason string) int
+		IssueCertificate        func(childComplexity int, input certificate.IssueInput) int
+		IssueCertificates       func(childComplexity int, inputs []*certificate.IssueInput) int
+		RecordInspection        func(childComplexity int, id string, passed bool, note *string) int
 		RegisterCertificateType func(childComplexity int, input model.CertificateTypeInput) int
 		RegisterMatter          func(childComplexity int, input catalogue.MatterInput) int
 		RegisterUnit            func(childComplexity int, input catalogue.UnitInput) int
+		RenewCertificate        func(childComplexity int, id string, validUntil time.Time) int
+		SetCertificateState     func(childComplexity int, id string, action certificate.Action, reason string) int
 		UpdateCertificateType   func(childComplexity int, input model.CertificateTypeInput, expectVersion *int) int
 		UpdateMatter            func(childComplexity int, input catalogue.MatterInput, expectVersion *int) int
 	}
 
+	PageInfo struct {
+		EndCursor   func(childComplexity int) int
+		HasNextPage func(childComplexity int) int
+	}
+
 	Query struct {
-		CatalogueChanges func(childComplexity int, kind catalogue.EntityKind, code *string) int
-		CertificateType  func(childComplexity int, code string) int
-		CertificateTypes func(childComplexity int) int
-		Matter           func(childComplexity int, code string) int
-		Matters          func(childComplexity int) int
-		Me               func(childComplexity int) int
-		Unit             func(childComplexity int, code string) int
-		Units            func(childComplexity int) int
+		CatalogueChanges  func(childComplexity int, kind catalogue.EntityKind, code *string) int
+		Certificate       func(childComplexity int, id string) int
+		CertificateType   func(childComplexity int, code string) int
+		CertificateTypes  func(childComplexity int) int
+		Certificates      func(childComplexity int, filter *model.CertificateFilter, first *int, after *string) int
+		Matter            func(childComplexity int, code string) int
+		Matters           func(childComplexity int) int
+		Me                func(childComplexity int) int
+		Unit              func(childComplexity int, code string) int
+		Units             func(childComplexity int) int
+		VerifyCertificate func(childComplexity int, id string) int
+		VerifyDocument    func(childComplexity int, document string) int
+	}
+
+	Seal struct {
+		Algorithm func(childComplexity int) int
+		KeyID     func(childComplexity int) int
+		SealedAt  func(childComplexity int) int
+		Signature func(childComplexity int) int
+	}
+
+	StateChange struct {
+		Action func(childComplexity int) int
+		At     func(childComplexity int) int
+		By     func(childComplexity int) int
+		Reason func(childComplexity int) int
 	}
 
 	TemplateField struct {
@@ -110,6 +206,14 @@ type ComplexityRoot struct {
 		Required  func(childComplexity int) int
 		Sensitive func(childComplexity int) int
 		Type      func(childComplexity int) int
+	}
+
+	Timeliness struct {
+		BatchSize   func(childComplexity int) int
+		CompletedAt func(childComplexity int) int
+		Deadline    func(childComplexity int) int
+		Late        func(childComplexity int) int
+		Mode        func(childComplexity int) int
 	}
 
 	Unit struct {
@@ -123,14 +227,40 @@ type ComplexityRoot struct {
 		UpdatedBy     func(childComplexity int) int
 		Version       func(childComplexity int) int
 	}
+
+	Verification struct {
+		Citable   func(childComplexity int) int
+		Found     func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Issuer    func(childComplexity int) int
+		Reasons   func(childComplexity int) int
+		SealValid func(childComplexity int) int
+		State     func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
 
 // region    ************************** generated!.gotpl **************************
 
+type BatchItemResultResolver interface {
+	Error(ctx context.Context, obj *certificate.BatchItem) (*string, error)
+
+	ErrorCode(ctx context.Context, obj *certificate.BatchItem) (*string, error)
+}
 type CatalogueChangeResolver interface {
 	Snapshot(ctx context.Context, obj *catalogue.Change) (any, error)
+}
+type CertificateResolver interface {
+	Type(ctx context.Context, obj *certificate.Certificate) (*catalogue.CertificateType, error)
+
+	Issuer(ctx context.Context, obj *certificate.Certificate) (*catalogue.Unit, error)
+
+	Citable(ctx context.Context, obj *certificate.Certificate) (bool, error)
+
+	Data(ctx context.Context, obj *certificate.Certificate, fields []string) (any, error)
+
+	Versions(ctx context.Context, obj *certificate.Certificate) ([]*certificate.Certificate, error)
 }
 type CertificateTypeResolver interface {
 	Issuer(ctx context.Context, obj *catalogue.CertificateType) (*catalogue.Unit, error)
@@ -145,6 +275,12 @@ type MutationResolver interface {
 	RegisterCertificateType(ctx context.Context, input model.CertificateTypeInput) (*catalogue.CertificateType, error)
 	UpdateCertificateType(ctx context.Context, input model.CertificateTypeInput, expectVersion *int) (*catalogue.CertificateType, error)
 	UpdateMatter(ctx context.Context, input catalogue.MatterInput, expectVersion *int) (*catalogue.Matter, error)
+	IssueCertificate(ctx context.Context, input certificate.IssueInput) (*certificate.Certificate, error)
+	IssueCertificates(ctx context.Context, inputs []*certificate.IssueInput) (*certificate.BatchResult, error)
+	ChangeCertificate(ctx context.Context, id string, data any, reason string) (*certificate.Certificate, error)
+	RenewCertificate(ctx context.Context, id string, validUntil time.Time) (*certificate.Certificate, error)
+	SetCertificateState(ctx context.Context, id string, action certificate.Action, reason string) (*certificate.Certificate, error)
+	RecordInspection(ctx context.Context, id string, passed bool, note *string) (*certificate.Certificate, error)
 }
 type QueryResolver interface {
 	Units(ctx context.Context) ([]*catalogue.Unit, error)
@@ -155,6 +291,19 @@ type QueryResolver interface {
 	CertificateType(ctx context.Context, code string) (*catalogue.CertificateType, error)
 	CatalogueChanges(ctx context.Context, kind catalogue.EntityKind, code *string) ([]*catalogue.Change, error)
 	Me(ctx context.Context) (*identity.Principal, error)
+	Certificate(ctx context.Context, id string) (*certificate.Certificate, error)
+	Certificates(ctx context.Context, filter *model.CertificateFilter, first *int, after *string) (*model.CertificateConnection, error)
+	VerifyCertificate(ctx context.Context, id string) (*certificate.Verification, error)
+	VerifyDocument(ctx context.Context, document string) (*certificate.Verification, error)
+}
+type VerificationResolver interface {
+	State(ctx context.Context, obj *certificate.Verification) (*certificate.State, error)
+
+	Issuer(ctx context.Context, obj *certificate.Verification) (*catalogue.Unit, error)
+}
+
+type IssueInputResolver interface {
+	Data(ctx context.Context, obj *certificate.IssueInput, data any) error
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -174,6 +323,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "BatchItemResult.certificate":
+		if e.ComplexityRoot.BatchItemResult.Certificate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BatchItemResult.Certificate(childComplexity), true
+	case "BatchItemResult.duplicate":
+		if e.ComplexityRoot.BatchItemResult.Duplicate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BatchItemResult.Duplicate(childComplexity), true
+	case "BatchItemResult.error":
+		if e.ComplexityRoot.BatchItemResult.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BatchItemResult.Error(childComplexity), true
+	case "BatchItemResult.errorCode":
+		if e.ComplexityRoot.BatchItemResult.ErrorCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BatchItemResult.ErrorCode(childComplexity), true
+	case "BatchItemResult.index":
+		if e.ComplexityRoot.BatchItemResult.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BatchItemResult.Index(childComplexity), true
+
+	case "BatchResult.created":
+		if e.ComplexityRoot.BatchResult.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BatchResult.Created(childComplexity), true
+	case "BatchResult.duplicates":
+		if e.ComplexityRoot.BatchResult.Duplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BatchResult.Duplicates(childComplexity), true
+	case "BatchResult.failed":
+		if e.ComplexityRoot.BatchResult.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BatchResult.Failed(childComplexity), true
+	case "BatchResult.items":
+		if e.ComplexityRoot.BatchResult.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BatchResult.Items(childComplexity), true
 
 	case "CatalogueChange.action":
 		if e.ComplexityRoot.CatalogueChange.Action == nil {
@@ -217,6 +422,152 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CatalogueChange.Version(childComplexity), true
+
+	case "Certificate.citable":
+		if e.ComplexityRoot.Certificate.Citable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Citable(childComplexity), true
+	case "Certificate.current":
+		if e.ComplexityRoot.Certificate.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Current(childComplexity), true
+	case "Certificate.data":
+		if e.ComplexityRoot.Certificate.Data == nil {
+			break
+		}
+
+		args, err := ec.field_Certificate_data_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Certificate.Data(childComplexity, args["fields"].([]string)), true
+	case "Certificate.sealedDocument":
+		if e.ComplexityRoot.Certificate.Document == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Document(childComplexity), true
+	case "Certificate.history":
+		if e.ComplexityRoot.Certificate.History == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.History(childComplexity), true
+	case "Certificate.holder":
+		if e.ComplexityRoot.Certificate.Holder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Holder(childComplexity), true
+	case "Certificate.id":
+		if e.ComplexityRoot.Certificate.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.ID(childComplexity), true
+	case "Certificate.inspections":
+		if e.ComplexityRoot.Certificate.Inspections == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Inspections(childComplexity), true
+	case "Certificate.issuedAt":
+		if e.ComplexityRoot.Certificate.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.IssuedAt(childComplexity), true
+	case "Certificate.issuer":
+		if e.ComplexityRoot.Certificate.Issuer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Issuer(childComplexity), true
+	case "Certificate.seal":
+		if e.ComplexityRoot.Certificate.Seal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Seal(childComplexity), true
+	case "Certificate.state":
+		if e.ComplexityRoot.Certificate.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.State(childComplexity), true
+	case "Certificate.timeliness":
+		if e.ComplexityRoot.Certificate.Timeliness == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Timeliness(childComplexity), true
+	case "Certificate.type":
+		if e.ComplexityRoot.Certificate.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Type(childComplexity), true
+	case "Certificate.validFrom":
+		if e.ComplexityRoot.Certificate.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.ValidFrom(childComplexity), true
+	case "Certificate.validUntil":
+		if e.ComplexityRoot.Certificate.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.ValidUntil(childComplexity), true
+	case "Certificate.version":
+		if e.ComplexityRoot.Certificate.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Version(childComplexity), true
+	case "Certificate.versions":
+		if e.ComplexityRoot.Certificate.Versions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.Versions(childComplexity), true
+
+	case "CertificateConnection.edges":
+		if e.ComplexityRoot.CertificateConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateConnection.Edges(childComplexity), true
+	case "CertificateConnection.pageInfo":
+		if e.ComplexityRoot.CertificateConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateConnection.PageInfo(childComplexity), true
+	case "CertificateConnection.totalCount":
+		if e.ComplexityRoot.CertificateConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateConnection.TotalCount(childComplexity), true
+
+	case "CertificateEdge.cursor":
+		if e.ComplexityRoot.CertificateEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateEdge.Cursor(childComplexity), true
+	case "CertificateEdge.node":
+		if e.ComplexityRoot.CertificateEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificateEdge.Node(childComplexity), true
 
 	case "CertificateType.category":
 		if e.ComplexityRoot.CertificateType.Category == nil {
@@ -284,6 +635,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CertificateType.Version(childComplexity), true
+
+	case "Holder.code":
+		if e.ComplexityRoot.Holder.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Holder.Code(childComplexity), true
+	case "Holder.kind":
+		if e.ComplexityRoot.Holder.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Holder.Kind(childComplexity), true
+	case "Holder.name":
+		if e.ComplexityRoot.Holder.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Holder.Name(childComplexity), true
+
+	case "Inspection.at":
+		if e.ComplexityRoot.Inspection.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Inspection.At(childComplexity), true
+	case "Inspection.by":
+		if e.ComplexityRoot.Inspection.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Inspection.By(childComplexity), true
+	case "Inspection.note":
+		if e.ComplexityRoot.Inspection.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Inspection.Note(childComplexity), true
+	case "Inspection.passed":
+		if e.ComplexityRoot.Inspection.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Inspection.Passed(childComplexity), true
 
 	case "Matter.code":
 		if e.ComplexityRoot.Matter.Code == nil {
@@ -371,6 +766,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Me.Subject(childComplexity), true
 
+	case "Mutation.changeCertificate":
+		if e.ComplexityRoot.Mutation.ChangeCertificate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changeCertificate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangeCertificate(childComplexity, args["id"].(string), args["data"].(any), args["reason"].(string)), true
+	case "Mutation.issueCertificate":
+		if e.ComplexityRoot.Mutation.IssueCertificate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueCertificate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueCertificate(childComplexity, args["input"].(certificate.IssueInput)), true
+	case "Mutation.issueCertificates":
+		if e.ComplexityRoot.Mutation.IssueCertificates == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueCertificates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueCertificates(childComplexity, args["inputs"].([]*certificate.IssueInput)), true
+	case "Mutation.recordInspection":
+		if e.ComplexityRoot.Mutation.RecordInspection == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordInspection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordInspection(childComplexity, args["id"].(string), args["passed"].(bool), args["note"].(*string)), true
 	case "Mutation.registerCertificateType":
 		if e.ComplexityRoot.Mutation.RegisterCertificateType == nil {
 			break
@@ -404,6 +843,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterUnit(childComplexity, args["input"].(catalogue.UnitInput)), true
+	case "Mutation.renewCertificate":
+		if e.ComplexityRoot.Mutation.RenewCertificate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_renewCertificate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RenewCertificate(childComplexity, args["id"].(string), args["validUntil"].(time.Time)), true
+	case "Mutation.setCertificateState":
+		if e.ComplexityRoot.Mutation.SetCertificateState == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setCertificateState_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetCertificateState(childComplexity, args["id"].(string), args["action"].(certificate.Action), args["reason"].(string)), true
 	case "Mutation.updateCertificateType":
 		if e.ComplexityRoot.Mutation.UpdateCertificateType == nil {
 			break
@@ -427,6 +888,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.UpdateMatter(childComplexity, args["input"].(catalogue.MatterInput), args["expectVersion"].(*int)), true
 
+	case "PageInfo.endCursor":
+		if e.ComplexityRoot.PageInfo.EndCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.EndCursor(childComplexity), true
+	case "PageInfo.hasNextPage":
+		if e.ComplexityRoot.PageInfo.HasNextPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
 	case "Query.catalogueChanges":
 		if e.ComplexityRoot.Query.CatalogueChanges == nil {
 			break
@@ -438,6 +912,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CatalogueChanges(childComplexity, args["kind"].(catalogue.EntityKind), args["code"].(*string)), true
+	case "Query.certificate":
+		if e.ComplexityRoot.Query.Certificate == nil {
+			break
+		}
+
+		args, err := ec.field_Query_certificate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Certificate(childComplexity, args["id"].(string)), true
 	case "Query.certificateType":
 		if e.ComplexityRoot.Query.CertificateType == nil {
 			break
@@ -455,6 +940,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CertificateTypes(childComplexity), true
+	case "Query.certificates":
+		if e.ComplexityRoot.Query.Certificates == nil {
+			break
+		}
+
+		args, err := ec.field_Query_certificates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Certificates(childComplexity, args["filter"].(*model.CertificateFilter), args["first"].(*int), args["after"].(*string)), true
 
 	case "Query.matter":
 		if e.ComplexityRoot.Query.Matter == nil {
@@ -496,6 +992,78 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Units(childComplexity), true
+	case "Query.verifyCertificate":
+		if e.ComplexityRoot.Query.VerifyCertificate == nil {
+			break
+		}
+
+		args, err := ec.field_Query_verifyCertificate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VerifyCertificate(childComplexity, args["id"].(string)), true
+	case "Query.verifyDocument":
+		if e.ComplexityRoot.Query.VerifyDocument == nil {
+			break
+		}
+
+		args, err := ec.field_Query_verifyDocument_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VerifyDocument(childComplexity, args["document"].(string)), true
+
+	case "Seal.algorithm":
+		if e.ComplexityRoot.Seal.Algorithm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seal.Algorithm(childComplexity), true
+	case "Seal.keyId":
+		if e.ComplexityRoot.Seal.KeyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seal.KeyID(childComplexity), true
+	case "Seal.sealedAt":
+		if e.ComplexityRoot.Seal.SealedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seal.SealedAt(childComplexity), true
+	case "Seal.signature":
+		if e.ComplexityRoot.Seal.Signature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seal.Signature(childComplexity), true
+
+	case "StateChange.action":
+		if e.ComplexityRoot.StateChange.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StateChange.Action(childComplexity), true
+	case "StateChange.at":
+		if e.ComplexityRoot.StateChange.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StateChange.At(childComplexity), true
+	case "StateChange.by":
+		if e.ComplexityRoot.StateChange.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StateChange.By(childComplexity), true
+	case "StateChange.reason":
+		if e.ComplexityRoot.StateChange.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StateChange.Reason(childComplexity), true
 
 	case "TemplateField.label":
 		if e.ComplexityRoot.TemplateField.Label == nil {
@@ -527,6 +1095,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TemplateField.Type(childComplexity), true
+
+	case "Timeliness.batchSize":
+		if e.ComplexityRoot.Timeliness.BatchSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Timeliness.BatchSize(childComplexity), true
+	case "Timeliness.businessCompletedAt":
+		if e.ComplexityRoot.Timeliness.CompletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Timeliness.CompletedAt(childComplexity), true
+	case "Timeliness.deadline":
+		if e.ComplexityRoot.Timeliness.Deadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Timeliness.Deadline(childComplexity), true
+	case "Timeliness.late":
+		if e.ComplexityRoot.Timeliness.Late == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Timeliness.Late(childComplexity), true
+	case "Timeliness.mode":
+		if e.ComplexityRoot.Timeliness.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Timeliness.Mode(childComplexity), true
 
 	case "Unit.code":
 		if e.ComplexityRoot.Unit.Code == nil {
@@ -583,6 +1182,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Unit.Version(childComplexity), true
 
+	case "Verification.citable":
+		if e.ComplexityRoot.Verification.Citable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Verification.Citable(childComplexity), true
+	case "Verification.found":
+		if e.ComplexityRoot.Verification.Found == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Verification.Found(childComplexity), true
+	case "Verification.id":
+		if e.ComplexityRoot.Verification.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Verification.ID(childComplexity), true
+	case "Verification.issuer":
+		if e.ComplexityRoot.Verification.Issuer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Verification.Issuer(childComplexity), true
+	case "Verification.reasons":
+		if e.ComplexityRoot.Verification.Reasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Verification.Reasons(childComplexity), true
+	case "Verification.sealValid":
+		if e.ComplexityRoot.Verification.SealValid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Verification.SealValid(childComplexity), true
+	case "Verification.state":
+		if e.ComplexityRoot.Verification.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Verification.State(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -592,7 +1234,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("CertificateFilter", ec.unmarshalInputCertificateFilter),
 			graphql.NewInputUnmarshaler("CertificateTypeInput", ec.unmarshalInputCertificateTypeInput),
+			graphql.NewInputUnmarshaler("HolderInput", ec.unmarshalInputHolderInput),
+			graphql.NewInputUnmarshaler("IssueInput", ec.unmarshalInputIssueInput),
 			graphql.NewInputUnmarshaler("MatterInput", ec.unmarshalInputMatterInput),
 			graphql.NewInputUnmarshaler("TemplateFieldInput", ec.unmarshalInputTemplateFieldInput),
 			graphql.NewInputUnmarshaler("UnitInput", ec.unmarshalInputUnitInput),
@@ -683,7 +1328,12 @@ scalar Time
 "YYYY-MM-DD"
 scalar Date
 
+enum HolderKind { PERSON ORGANIZATION }
 enum FieldType { STRING NUMBER DATE BOOLEAN }
+enum CertificateState { VALID SUSPENDED PLEDGED LOST REVOKED CANCELLED ABOLISHED EXPIRED SUPERSEDED }
+enum StateAction { SUSPEND RESUME PLEDGE RELEASE_PLEDGE REPORT_LOST REVOKE CANCEL ABOLISH }
+"How a licence was generated (第七条): ONLINE before the business is completed, OFFLINE on the day it is, STOCK for licences issued on paper before the platform (第十一条)."
+enum IssueMode { ONLINE OFFLINE STOCK }
 
 "An issuing or using unit, keyed by its unified social credit code."
 type Unit {
@@ -743,6 +1393,73 @@ type CatalogueChange {
   snapshot: JSON!
 }
 
+type Holder { code: ID! name: String! kind: HolderKind! }
+type Seal { algorithm: String! signature: String! keyId: String! sealedAt: Time! }
+type StateChange { at: Time! action: String! by: String! reason: String }
+type Inspection { at: Time! passed: Boolean! note: String by: String! }
+
+"When a licence was generated against its deadline (第七条)."
+type Timeliness {
+  mode: IssueMode!
+  businessCompletedAt: Time!
+  batchSize: Int!
+  "null for stock licences"
+  deadline: Time
+  late: Boolean!
+}
+
+type Certificate {
+  "GB/T 36904 identifier; it names one version and ends in the check character."
+  id: ID!
+  type: CertificateType!
+  holder: Holder!
+  issuer: Unit!
+  version: Int!
+  state: CertificateState!
+  "true only when this version may be cited: VALID, current, inside its validity period."
+  citable: Boolean!
+  validFrom: Date!
+  validUntil: Date
+  issuedAt: Time!
+  "Template fields the caller may see; with fields given, only those (minimal disclosure)."
+  data(fields: [String!]): JSON!
+  seal: Seal!
+  "The canonical document that the seal signs; verifyDocument checks it."
+  sealedDocument: String!
+  versions: [Certificate!]!
+  history: [StateChange!]!
+  inspections: [Inspection!]!
+  "true for the newest version of its licence"
+  current: Boolean!
+  timeliness: Timeliness!
+}
+
+type Verification {
+  id: ID!
+  found: Boolean!
+  citable: Boolean!
+  state: CertificateState
+  sealValid: Boolean!
+  issuer: Unit
+  reasons: [String!]!
+}
+
+type PageInfo { hasNextPage: Boolean! endCursor: String }
+type CertificateEdge { cursor: String! node: Certificate! }
+type CertificateConnection { edges: [CertificateEdge!]! pageInfo: PageInfo! totalCount: Int! }
+input CertificateFilter { typeCode: ID holderCode: ID state: CertificateState }
+
+type BatchItemResult {
+  index: Int!
+  certificate: Certificate
+  error: String
+  "the certificate was issued earlier with the same idempotencyKey; nothing was created"
+  duplicate: Boolean!
+  "extensions.code of the error"
+  errorCode: String
+}
+type BatchResult { created: Int! duplicates: Int! failed: Int! items: [BatchItemResult!]! }
+
 "The authenticated caller."
 type Me {
   subject: String!
@@ -756,6 +1473,19 @@ input UnitInput { code: ID! name: String! issuing: Boolean! }
 input TemplateFieldInput { name: String! label: String! type: FieldType! required: Boolean! sensitive: Boolean! }
 input CertificateTypeInput { code: ID! name: String! category: String! fields: [TemplateFieldInput!]! validityMonths: Int }
 input MatterInput { code: ID! name: String! requiredTypes: [ID!]! handlingUnits: [ID!]! }
+input HolderInput { code: ID! name: String! kind: HolderKind! }
+input IssueInput {
+  typeCode: ID!
+  holder: HolderInput!
+  data: JSON!
+  validFrom: Date
+  validUntil: Date
+  "Re-sending the same key returns the first result and creates nothing (stock import, retries)."
+  idempotencyKey: String
+  mode: IssueMode = ONLINE
+  "When the business was (or will be) completed; defaults to now."
+  businessCompletedAt: Time
+}
 
 type Query {
   units: [Unit!]!
@@ -767,6 +1497,14 @@ type Query {
   "The change history of one catalogue entry, or of every entry of a kind when code is omitted; oldest first."
   catalogueChanges(kind: CatalogueKind!, code: ID): [CatalogueChange!]!
   me: Me!
+  "Holders: their own. Issuers: their unit's. Staff read only through a case."
+  certificate(id: ID!): Certificate
+  "Issuers: their own unit's licences (all versions and states), in pages of capped size."
+  certificates(filter: CertificateFilter, first: Int, after: String): CertificateConnection!
+  "Public: no token needed."
+  verifyCertificate(id: ID!): Verification!
+  "Public: checks a sealedDocument or an annotated copy, and whether it may still be used."
+  verifyDocument(document: String!): Verification!
 }
 
 type Mutation {
@@ -777,6 +1515,12 @@ type Mutation {
   updateCertificateType(input: CertificateTypeInput!, expectVersion: Int): CertificateType!
   "Changes a matter's name, required types or handling units."
   updateMatter(input: MatterInput!, expectVersion: Int): Matter!
+  issueCertificate(input: IssueInput!): Certificate!
+  issueCertificates(inputs: [IssueInput!]!): BatchResult!
+  changeCertificate(id: ID!, data: JSON!, reason: String!): Certificate!
+  renewCertificate(id: ID!, validUntil: Date!): Certificate!
+  setCertificateState(id: ID!, action: StateAction!, reason: String!): Certificate!
+  recordInspection(id: ID!, passed: Boolean!, note: String): Certificate!
 }
 `, BuiltIn: false},
 }
@@ -785,6 +1529,36 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_BatchItemResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_BatchItemResult_index(ctx, field)
+	case "certificate":
+		return ec.fieldContext_BatchItemResult_certificate(ctx, field)
+	case "error":
+		return ec.fieldContext_BatchItemResult_error(ctx, field)
+	case "duplicate":
+		return ec.fieldContext_BatchItemResult_duplicate(ctx, field)
+	case "errorCode":
+		return ec.fieldContext_BatchItemResult_errorCode(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BatchItemResult", field.Name)
+}
+
+func (ec *executionContext) childFields_BatchResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "created":
+		return ec.fieldContext_BatchResult_created(ctx, field)
+	case "duplicates":
+		return ec.fieldContext_BatchResult_duplicates(ctx, field)
+	case "failed":
+		return ec.fieldContext_BatchResult_failed(ctx, field)
+	case "items":
+		return ec.fieldContext_BatchResult_items(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BatchResult", field.Name)
+}
 
 func (ec *executionContext) childFields_CatalogueChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -804,6 +1578,70 @@ func (ec *executionContext) childFields_CatalogueChange(ctx context.Context, fie
 		return ec.fieldContext_CatalogueChange_snapshot(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CatalogueChange", field.Name)
+}
+
+func (ec *executionContext) childFields_Certificate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Certificate_id(ctx, field)
+	case "type":
+		return ec.fieldContext_Certificate_type(ctx, field)
+	case "holder":
+		return ec.fieldContext_Certificate_holder(ctx, field)
+	case "issuer":
+		return ec.fieldContext_Certificate_issuer(ctx, field)
+	case "version":
+		return ec.fieldContext_Certificate_version(ctx, field)
+	case "state":
+		return ec.fieldContext_Certificate_state(ctx, field)
+	case "citable":
+		return ec.fieldContext_Certificate_citable(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_Certificate_validFrom(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_Certificate_validUntil(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_Certificate_issuedAt(ctx, field)
+	case "data":
+		return ec.fieldContext_Certificate_data(ctx, field)
+	case "seal":
+		return ec.fieldContext_Certificate_seal(ctx, field)
+	case "sealedDocument":
+		return ec.fieldContext_Certificate_sealedDocument(ctx, field)
+	case "versions":
+		return ec.fieldContext_Certificate_versions(ctx, field)
+	case "history":
+		return ec.fieldContext_Certificate_history(ctx, field)
+	case "inspections":
+		return ec.fieldContext_Certificate_inspections(ctx, field)
+	case "current":
+		return ec.fieldContext_Certificate_current(ctx, field)
+	case "timeliness":
+		return ec.fieldContext_Certificate_timeliness(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Certificate", field.Name)
+}
+
+func (ec *executionContext) childFields_CertificateConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CertificateConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CertificateConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CertificateConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CertificateConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CertificateEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CertificateEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CertificateEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CertificateEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_CertificateType(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -832,6 +1670,32 @@ func (ec *executionContext) childFields_CertificateType(ctx context.Context, fie
 		return ec.fieldContext_CertificateType_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CertificateType", field.Name)
+}
+
+func (ec *executionContext) childFields_Holder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_Holder_code(ctx, field)
+	case "name":
+		return ec.fieldContext_Holder_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_Holder_kind(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Holder", field.Name)
+}
+
+func (ec *executionContext) childFields_Inspection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_Inspection_at(ctx, field)
+	case "passed":
+		return ec.fieldContext_Inspection_passed(ctx, field)
+	case "note":
+		return ec.fieldContext_Inspection_note(ctx, field)
+	case "by":
+		return ec.fieldContext_Inspection_by(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Inspection", field.Name)
 }
 
 func (ec *executionContext) childFields_Matter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -874,6 +1738,44 @@ func (ec *executionContext) childFields_Me(ctx context.Context, field graphql.Co
 	return nil, fmt.Errorf("no field named %q was found under type Me", field.Name)
 }
 
+func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hasNextPage":
+		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+	case "endCursor":
+		return ec.fieldContext_PageInfo_endCursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_Seal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "algorithm":
+		return ec.fieldContext_Seal_algorithm(ctx, field)
+	case "signature":
+		return ec.fieldContext_Seal_signature(ctx, field)
+	case "keyId":
+		return ec.fieldContext_Seal_keyId(ctx, field)
+	case "sealedAt":
+		return ec.fieldContext_Seal_sealedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Seal", field.Name)
+}
+
+func (ec *executionContext) childFields_StateChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_StateChange_at(ctx, field)
+	case "action":
+		return ec.fieldContext_StateChange_action(ctx, field)
+	case "by":
+		return ec.fieldContext_StateChange_by(ctx, field)
+	case "reason":
+		return ec.fieldContext_StateChange_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StateChange", field.Name)
+}
+
 func (ec *executionContext) childFields_TemplateField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -888,6 +1790,22 @@ func (ec *executionContext) childFields_TemplateField(ctx context.Context, field
 		return ec.fieldContext_TemplateField_sensitive(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TemplateField", field.Name)
+}
+
+func (ec *executionContext) childFields_Timeliness(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "mode":
+		return ec.fieldContext_Timeliness_mode(ctx, field)
+	case "businessCompletedAt":
+		return ec.fieldContext_Timeliness_businessCompletedAt(ctx, field)
+	case "batchSize":
+		return ec.fieldContext_Timeliness_batchSize(ctx, field)
+	case "deadline":
+		return ec.fieldContext_Timeliness_deadline(ctx, field)
+	case "late":
+		return ec.fieldContext_Timeliness_late(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Timeliness", field.Name)
 }
 
 func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -912,6 +1830,26 @@ func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.
 		return ec.fieldContext_Unit_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Unit", field.Name)
+}
+
+func (ec *executionContext) childFields_Verification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Verification_id(ctx, field)
+	case "found":
+		return ec.fieldContext_Verification_found(ctx, field)
+	case "citable":
+		return ec.fieldContext_Verification_citable(ctx, field)
+	case "state":
+		return ec.fieldContext_Verification_state(ctx, field)
+	case "sealValid":
+		return ec.fieldContext_Verification_sealValid(ctx, field)
+	case "issuer":
+		return ec.fieldContext_Verification_issuer(ctx, field)
+	case "reasons":
+		return ec.fieldContext_Verification_reasons(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Verification", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1030,6 +1968,108 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Certificate_data_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "fields",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["fields"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_changeCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "data",
+		func(ctx context.Context, v any) (any, error) {
+			return ec.unmarshalNJSON2interface(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["data"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_issueCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (certificate.IssueInput, error) {
+			return ec.unmarshalNIssueInput2certdᚋinternalᚋcertificateᚐIssueInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_issueCertificates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "inputs",
+		func(ctx context.Context, v any) ([]*certificate.IssueInput, error) {
+			return ec.unmarshalNIssueInput2ᚕᚖcertdᚋinternalᚋcertificateᚐIssueInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["inputs"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordInspection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "passed",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["passed"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_registerCertificateType_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1069,6 +2109,58 @@ func (ec *executionContext) field_Mutation_registerUnit_args(ctx context.Context
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_renewCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "validUntil",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNDate2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["validUntil"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setCertificateState_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "action",
+		func(ctx context.Context, v any) (certificate.Action, error) {
+			return ec.unmarshalNStateAction2certdᚋinternalᚋcertificateᚐAction(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["action"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
 	return args, nil
 }
 
@@ -1166,6 +2258,50 @@ func (ec *executionContext) field_Query_certificateType_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_certificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_certificates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.CertificateFilter, error) {
+			return ec.unmarshalOCertificateFilter2ᚖcertdᚋgraphᚋmodelᚐCertificateFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_matter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1191,6 +2327,34 @@ func (ec *executionContext) field_Query_unit_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["code"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_verifyCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_verifyDocument_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "document",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["document"] = arg0
 	return args, nil
 }
 
@@ -1267,6 +2431,231 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _BatchItemResult_index(ctx context.Context, field graphql.CollectedField, obj *certificate.BatchItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BatchItemResult_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BatchItemResult_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BatchItemResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BatchItemResult_certificate(ctx context.Context, field graphql.CollectedField, obj *certificate.BatchItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BatchItemResult_certificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Certificate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
+			return ec.marshalOCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BatchItemResult_certificate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BatchItemResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BatchItemResult_error(ctx context.Context, field graphql.CollectedField, obj *certificate.BatchItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BatchItemResult_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BatchItemResult().Error(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BatchItemResult_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BatchItemResult", field, true, true, "String")
+}
+
+func (ec *executionContext) _BatchItemResult_duplicate(ctx context.Context, field graphql.CollectedField, obj *certificate.BatchItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BatchItemResult_duplicate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duplicate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BatchItemResult_duplicate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BatchItemResult", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _BatchItemResult_errorCode(ctx context.Context, field graphql.CollectedField, obj *certificate.BatchItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BatchItemResult_errorCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BatchItemResult().ErrorCode(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BatchItemResult_errorCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BatchItemResult", field, true, true, "String")
+}
+
+func (ec *executionContext) _BatchResult_created(ctx context.Context, field graphql.CollectedField, obj *certificate.BatchResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BatchResult_created(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Created, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BatchResult_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BatchResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BatchResult_duplicates(ctx context.Context, field graphql.CollectedField, obj *certificate.BatchResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BatchResult_duplicates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duplicates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BatchResult_duplicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BatchResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BatchResult_failed(ctx context.Context, field graphql.CollectedField, obj *certificate.BatchResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BatchResult_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BatchResult_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BatchResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BatchResult_items(ctx context.Context, field graphql.CollectedField, obj *certificate.BatchResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BatchResult_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Items, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []certificate.BatchItem) graphql.Marshaler {
+			return ec.marshalNBatchItemResult2ᚕcertdᚋinternalᚋcertificateᚐBatchItemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BatchResult_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BatchResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BatchItemResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _CatalogueChange_kind(ctx context.Context, field graphql.CollectedField, obj *catalogue.Change) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -1427,6 +2816,655 @@ func (ec *executionContext) _CatalogueChange_snapshot(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_CatalogueChange_snapshot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CatalogueChange", field, true, true, "JSON")
+}
+
+func (ec *executionContext) _Certificate_id(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Certificate_type(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Certificate().Type(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalogue.CertificateType) graphql.Marshaler {
+			return ec.marshalNCertificateType2ᚖcertdᚋinternalᚋcatalogueᚐCertificateType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Certificate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateType(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Certificate_holder(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_holder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Holder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v certificate.Holder) graphql.Marshaler {
+			return ec.marshalNHolder2certdᚋinternalᚋcertificateᚐHolder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_holder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Certificate",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Holder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Certificate_issuer(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_issuer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Certificate().Issuer(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalogue.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖcertdᚋinternalᚋcatalogueᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_issuer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Certificate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Certificate_version(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Certificate_state(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v certificate.State) graphql.Marshaler {
+			return ec.marshalNCertificateState2certdᚋinternalᚋcertificateᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "CertificateState")
+}
+
+func (ec *executionContext) _Certificate_citable(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_citable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Certificate().Citable(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_citable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Certificate_validFrom(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Date")
+}
+
+func (ec *executionContext) _Certificate_validUntil(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_validUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Date")
+}
+
+func (ec *executionContext) _Certificate_issuedAt(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_issuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Certificate_data(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_data(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Certificate().Data(ctx, obj, fc.Args["fields"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalNJSON2interface(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_data(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Certificate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type JSON does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Certificate_data_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Certificate_seal(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_seal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v certificate.Seal) graphql.Marshaler {
+			return ec.marshalNSeal2certdᚋinternalᚋcertificateᚐSeal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_seal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Certificate",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Seal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Certificate_sealedDocument(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_sealedDocument(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Document, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_sealedDocument(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
+}
+
+func (ec *executionContext) _Certificate_versions(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_versions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Certificate().Versions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*certificate.Certificate) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚕᚖcertdᚋinternalᚋcertificateᚐCertificateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_versions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Certificate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Certificate_history(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.History, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []certificate.StateChange) graphql.Marshaler {
+			return ec.marshalNStateChange2ᚕcertdᚋinternalᚋcertificateᚐStateChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_history(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Certificate",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StateChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Certificate_inspections(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_inspections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Inspections, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []certificate.Inspection) graphql.Marshaler {
+			return ec.marshalNInspection2ᚕcertdᚋinternalᚋcertificateᚐInspectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_inspections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Certificate",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Inspection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Certificate_current(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Certificate_timeliness(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_timeliness(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timeliness, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v certificate.Timeliness) graphql.Marshaler {
+			return ec.marshalNTimeliness2certdᚋinternalᚋcertificateᚐTimeliness(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_timeliness(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Certificate",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Timeliness(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CertificateConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CertificateConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CertificateEdge) graphql.Marshaler {
+			return ec.marshalNCertificateEdge2ᚕᚖcertdᚋgraphᚋmodelᚐCertificateEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CertificateConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CertificateConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CertificateConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖcertdᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CertificateConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CertificateConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CertificateConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CertificateEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CertificateEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CertificateEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _CertificateEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CertificateEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificateEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CertificateEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CertificateEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CertificateType_code(ctx context.Context, field graphql.CollectedField, obj *catalogue.CertificateType) (ret graphql.Marshaler) {
@@ -1698,6 +3736,167 @@ func (ec *executionContext) _CertificateType_updatedAt(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_CertificateType_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CertificateType", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Holder_code(ctx context.Context, field graphql.CollectedField, obj *certificate.Holder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Holder_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Holder_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Holder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Holder_name(ctx context.Context, field graphql.CollectedField, obj *certificate.Holder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Holder_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Holder_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Holder", field, false, false, "String")
+}
+
+func (ec *executionContext) _Holder_kind(ctx context.Context, field graphql.CollectedField, obj *certificate.Holder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Holder_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v certificate.HolderKind) graphql.Marshaler {
+			return ec.marshalNHolderKind2certdᚋinternalᚋcertificateᚐHolderKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Holder_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Holder", field, false, false, "HolderKind")
+}
+
+func (ec *executionContext) _Inspection_at(ctx context.Context, field graphql.CollectedField, obj *certificate.Inspection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Inspection_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Inspection_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Inspection", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Inspection_passed(ctx context.Context, field graphql.CollectedField, obj *certificate.Inspection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Inspection_passed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Passed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Inspection_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Inspection", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Inspection_note(ctx context.Context, field graphql.CollectedField, obj *certificate.Inspection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Inspection_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Inspection_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Inspection", field, false, false, "String")
+}
+
+func (ec *executionContext) _Inspection_by(ctx context.Context, field graphql.CollectedField, obj *certificate.Inspection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Inspection_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Inspection_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Inspection", field, false, false, "String")
 }
 
 func (ec *executionContext) _Matter_code(ctx context.Context, field graphql.CollectedField, obj *catalogue.Matter) (ret graphql.Marshaler) {
@@ -2260,6 +4459,322 @@ func (ec *executionContext) fieldContext_Mutation_updateMatter(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_issueCertificate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_issueCertificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IssueCertificate(ctx, fc.Args["input"].(certificate.IssueInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_issueCertificate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_issueCertificate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_issueCertificates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_issueCertificates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IssueCertificates(ctx, fc.Args["inputs"].([]*certificate.IssueInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.BatchResult) graphql.Marshaler {
+			return ec.marshalNBatchResult2ᚖcertdᚋinternalᚋcertificateᚐBatchResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_issueCertificates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BatchResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_issueCertificates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_changeCertificate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_changeCertificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChangeCertificate(ctx, fc.Args["id"].(string),
+				func() any {
+					if fc.Args["data"] == nil {
+						return nil
+					}
+					return fc.Args["data"].(any)
+				}(), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_changeCertificate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_changeCertificate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_renewCertificate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_renewCertificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RenewCertificate(ctx, fc.Args["id"].(string), fc.Args["validUntil"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_renewCertificate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_renewCertificate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setCertificateState(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setCertificateState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetCertificateState(ctx, fc.Args["id"].(string), fc.Args["action"].(certificate.Action), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setCertificateState(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setCertificateState_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordInspection(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordInspection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordInspection(ctx, fc.Args["id"].(string), fc.Args["passed"].(bool), fc.Args["note"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordInspection(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordInspection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasNextPage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_endCursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndCursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
 func (ec *executionContext) _Query_units(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2564,6 +5079,182 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_certificate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_certificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Certificate(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
+			return ec.marshalOCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_certificate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_certificate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_certificates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_certificates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Certificates(ctx, fc.Args["filter"].(*model.CertificateFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificateConnection) graphql.Marshaler {
+			return ec.marshalNCertificateConnection2ᚖcertdᚋgraphᚋmodelᚐCertificateConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_certificates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_certificates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_verifyCertificate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_verifyCertificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().VerifyCertificate(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Verification) graphql.Marshaler {
+			return ec.marshalNVerification2ᚖcertdᚋinternalᚋcertificateᚐVerification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_verifyCertificate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Verification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_verifyCertificate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_verifyDocument(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_verifyDocument(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().VerifyDocument(ctx, fc.Args["document"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Verification) graphql.Marshaler {
+			return ec.marshalNVerification2ᚖcertdᚋinternalᚋcertificateᚐVerification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_verifyDocument(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Verification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_verifyDocument_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2638,6 +5329,190 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Seal_algorithm(ctx context.Context, field graphql.CollectedField, obj *certificate.Seal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seal_algorithm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Algorithm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Seal_algorithm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seal", field, false, false, "String")
+}
+
+func (ec *executionContext) _Seal_signature(ctx context.Context, field graphql.CollectedField, obj *certificate.Seal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seal_signature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signature, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Seal_signature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seal", field, false, false, "String")
+}
+
+func (ec *executionContext) _Seal_keyId(ctx context.Context, field graphql.CollectedField, obj *certificate.Seal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seal_keyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Seal_keyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seal", field, false, false, "String")
+}
+
+func (ec *executionContext) _Seal_sealedAt(ctx context.Context, field graphql.CollectedField, obj *certificate.Seal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seal_sealedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SealedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Seal_sealedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seal", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StateChange_at(ctx context.Context, field graphql.CollectedField, obj *certificate.StateChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StateChange_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StateChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StateChange", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StateChange_action(ctx context.Context, field graphql.CollectedField, obj *certificate.StateChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StateChange_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StateChange_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StateChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _StateChange_by(ctx context.Context, field graphql.CollectedField, obj *certificate.StateChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StateChange_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StateChange_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StateChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _StateChange_reason(ctx context.Context, field graphql.CollectedField, obj *certificate.StateChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StateChange_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StateChange_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StateChange", field, false, false, "String")
 }
 
 func (ec *executionContext) _TemplateField_name(ctx context.Context, field graphql.CollectedField, obj *catalogue.TemplateField) (ret graphql.Marshaler) {
@@ -2753,6 +5628,121 @@ func (ec *executionContext) _TemplateField_sensitive(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_TemplateField_sensitive(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TemplateField", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Timeliness_mode(ctx context.Context, field graphql.CollectedField, obj *certificate.Timeliness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Timeliness_mode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v certificate.Mode) graphql.Marshaler {
+			return ec.marshalNIssueMode2certdᚋinternalᚋcertificateᚐMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Timeliness_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Timeliness", field, false, false, "IssueMode")
+}
+
+func (ec *executionContext) _Timeliness_businessCompletedAt(ctx context.Context, field graphql.CollectedField, obj *certificate.Timeliness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Timeliness_businessCompletedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Timeliness_businessCompletedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Timeliness", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Timeliness_batchSize(ctx context.Context, field graphql.CollectedField, obj *certificate.Timeliness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Timeliness_batchSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BatchSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Timeliness_batchSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Timeliness", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Timeliness_deadline(ctx context.Context, field graphql.CollectedField, obj *certificate.Timeliness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Timeliness_deadline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deadline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Timeliness_deadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Timeliness", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Timeliness_late(ctx context.Context, field graphql.CollectedField, obj *certificate.Timeliness) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Timeliness_late(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Late, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Timeliness_late(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Timeliness", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Unit_code(ctx context.Context, field graphql.CollectedField, obj *catalogue.Unit) (ret graphql.Marshaler) {
@@ -2960,6 +5950,176 @@ func (ec *executionContext) _Unit_updatedAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Unit_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Verification_id(ctx context.Context, field graphql.CollectedField, obj *certificate.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Verification_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Verification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Verification", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Verification_found(ctx context.Context, field graphql.CollectedField, obj *certificate.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Verification_found(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Found, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Verification_found(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Verification", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Verification_citable(ctx context.Context, field graphql.CollectedField, obj *certificate.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Verification_citable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Citable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Verification_citable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Verification", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Verification_state(ctx context.Context, field graphql.CollectedField, obj *certificate.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Verification_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Verification().State(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.State) graphql.Marshaler {
+			return ec.marshalOCertificateState2ᚖcertdᚋinternalᚋcertificateᚐState(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Verification_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Verification", field, true, true, "CertificateState")
+}
+
+func (ec *executionContext) _Verification_sealValid(ctx context.Context, field graphql.CollectedField, obj *certificate.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Verification_sealValid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SealValid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Verification_sealValid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Verification", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Verification_issuer(ctx context.Context, field graphql.CollectedField, obj *certificate.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Verification_issuer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Verification().Issuer(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalogue.Unit) graphql.Marshaler {
+			return ec.marshalOUnit2ᚖcertdᚋinternalᚋcatalogueᚐUnit(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Verification_issuer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Verification",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Verification_reasons(ctx context.Context, field graphql.CollectedField, obj *certificate.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Verification_reasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reasons, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Verification_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Verification", field, false, false, "String")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -4035,6 +7195,62 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputCertificateFilter(ctx context.Context, obj any) (model.CertificateFilter, error) {
+	var it model.CertificateFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"typeCode", "holderCode", "state"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "typeCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("typeCode"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TypeCode = data
+		case "holderCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderCode"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderCode = data
+		case "state":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("state"))
+			data, err := ec.unmarshalOCertificateState2ᚖcertdᚋinternalᚋcertificateᚐState(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.State = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCertificateFilter unmarshals raw into the CertificateFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCertificateFilter(ctx context.Context, raw any) (model.CertificateFilter, error) {
+	var out model.CertificateFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CertificateFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCertificateTypeInput(ctx context.Context, obj any) (model.CertificateTypeInput, error) {
 	var it model.CertificateTypeInput
 	if obj == nil {
@@ -4102,6 +7318,159 @@ func (ec *executionContext) unmarshalInputCertificateTypeInput(ctx context.Conte
 func UnmarshalCertificateTypeInput(ctx context.Context, raw any) (model.CertificateTypeInput, error) {
 	var out model.CertificateTypeInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CertificateTypeInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputHolderInput(ctx context.Context, obj any) (certificate.Holder, error) {
+	var it certificate.Holder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "name", "kind"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNHolderKind2certdᚋinternalᚋcertificateᚐHolderKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalHolderInput unmarshals raw into the HolderInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalHolderInput(ctx context.Context, raw any) (certificate.Holder, error) {
+	var out certificate.Holder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "HolderInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputIssueInput(ctx context.Context, obj any) (certificate.IssueInput, error) {
+	var it certificate.IssueInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["mode"]; !present {
+		asMap["mode"] = "ONLINE"
+	}
+
+	fieldsInOrder := [...]string{"typeCode", "holder", "data", "validFrom", "validUntil", "idempotencyKey", "mode", "businessCompletedAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "typeCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("typeCode"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TypeCode = data
+		case "holder":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holder"))
+			data, err := ec.unmarshalNHolderInput2certdᚋinternalᚋcertificateᚐHolder(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Holder = data
+		case "data":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("data"))
+			data, err := ec.unmarshalNJSON2interface(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.IssueInput().Data(ctx, &it, data); err != nil {
+				return it, err
+			}
+		case "validFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFrom = data
+		case "validUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntil = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "mode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mode"))
+			data, err := ec.unmarshalOIssueMode2certdᚋinternalᚋcertificateᚐMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mode = data
+		case "businessCompletedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("businessCompletedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompletedAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalIssueInput unmarshals raw into the IssueInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalIssueInput(ctx context.Context, raw any) (certificate.IssueInput, error) {
+	var out certificate.IssueInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "IssueInput", raw, &out)
 	return out, err
 }
 
@@ -4302,6 +7671,109 @@ func UnmarshalUnitInput(ctx context.Context, raw any) (catalogue.UnitInput, erro
 
 // region    **************************** object.gotpl ****************************
 
+var batchItemResultImplementors = []string{"BatchItemResult"}
+
+func (ec *executionContext) _BatchItemResult(ctx context.Context, sel ast.SelectionSet, obj *certificate.BatchItem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, batchItemResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BatchItemResult")
+		case "index":
+			out.Values[i] = ec._BatchItemResult_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "certificate":
+			out.Values[i] = ec._BatchItemResult_certificate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BatchItemResult_error(ctx, field, obj)
+				})
+		case "duplicate":
+			out.Values[i] = ec._BatchItemResult_duplicate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "errorCode":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BatchItemResult_errorCode(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var batchResultImplementors = []string{"BatchResult"}
+
+func (ec *executionContext) _BatchResult(ctx context.Context, sel ast.SelectionSet, obj *certificate.BatchResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, batchResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BatchResult")
+		case "created":
+			out.Values[i] = ec._BatchResult_created(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "duplicates":
+			out.Values[i] = ec._BatchResult_duplicates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failed":
+			out.Values[i] = ec._BatchResult_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "items":
+			out.Values[i] = ec._BatchResult_items(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var catalogueChangeImplementors = []string{"CatalogueChange"}
 
 func (ec *executionContext) _CatalogueChange(ctx context.Context, sel ast.SelectionSet, obj *catalogue.Change) graphql.Marshaler {
@@ -4349,6 +7821,210 @@ func (ec *executionContext) _CatalogueChange(ctx context.Context, sel ast.Select
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._CatalogueChange_snapshot(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var certificateImplementors = []string{"Certificate"}
+
+func (ec *executionContext) _Certificate(ctx context.Context, sel ast.SelectionSet, obj *certificate.Certificate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Certificate")
+		case "id":
+			out.Values[i] = ec._Certificate_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Certificate_type(ctx, field, obj)
+				})
+		case "holder":
+			out.Values[i] = ec._Certificate_holder(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "issuer":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Certificate_issuer(ctx, field, obj)
+				})
+		case "version":
+			out.Values[i] = ec._Certificate_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._Certificate_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "citable":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Certificate_citable(ctx, field, obj)
+				})
+		case "validFrom":
+			out.Values[i] = ec._Certificate_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validUntil":
+			out.Values[i] = ec._Certificate_validUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "issuedAt":
+			out.Values[i] = ec._Certificate_issuedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "data":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Certificate_data(ctx, field, obj)
+				})
+		case "seal":
+			out.Values[i] = ec._Certificate_seal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sealedDocument":
+			out.Values[i] = ec._Certificate_sealedDocument(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "versions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Certificate_versions(ctx, field, obj)
+				})
+		case "history":
+			out.Values[i] = ec._Certificate_history(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "inspections":
+			out.Values[i] = ec._Certificate_inspections(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "current":
+			out.Values[i] = ec._Certificate_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timeliness":
+			out.Values[i] = ec._Certificate_timeliness(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var certificateConnectionImplementors = []string{"CertificateConnection"}
+
+func (ec *executionContext) _CertificateConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CertificateConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CertificateConnection")
+		case "edges":
+			out.Values[i] = ec._CertificateConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CertificateConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CertificateConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var certificateEdgeImplementors = []string{"CertificateEdge"}
+
+func (ec *executionContext) _CertificateEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CertificateEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, certificateEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CertificateEdge")
+		case "cursor":
+			out.Values[i] = ec._CertificateEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CertificateEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4432,6 +8108,97 @@ func (ec *executionContext) _CertificateType(ctx context.Context, sel ast.Select
 			out.Values[i] = ec._CertificateType_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var holderImplementors = []string{"Holder"}
+
+func (ec *executionContext) _Holder(ctx context.Context, sel ast.SelectionSet, obj *certificate.Holder) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, holderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Holder")
+		case "code":
+			out.Values[i] = ec._Holder_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Holder_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._Holder_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var inspectionImplementors = []string{"Inspection"}
+
+func (ec *executionContext) _Inspection(ctx context.Context, sel ast.SelectionSet, obj *certificate.Inspection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inspectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Inspection")
+		case "at":
+			out.Values[i] = ec._Inspection_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "passed":
+			out.Values[i] = ec._Inspection_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._Inspection_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "by":
+			out.Values[i] = ec._Inspection_by(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -4632,6 +8399,86 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "issueCertificate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_issueCertificate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issueCertificates":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_issueCertificates(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changeCertificate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_changeCertificate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "renewCertificate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_renewCertificate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setCertificateState":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setCertificateState(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordInspection":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordInspection(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pageInfoImplementors = []string{"PageInfo"}
+
+func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PageInfo")
+		case "hasNextPage":
+			out.Values[i] = ec._PageInfo_hasNextPage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endCursor":
+			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4716,6 +8563,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_me(ctx, field)
 				})
+		case "certificate":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_certificate(ctx, field)
+				})
+		case "certificates":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_certificates(ctx, field)
+				})
+		case "verifyCertificate":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_verifyCertificate(ctx, field)
+				})
+		case "verifyDocument":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_verifyDocument(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -4729,6 +8600,102 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sealImplementors = []string{"Seal"}
+
+func (ec *executionContext) _Seal(ctx context.Context, sel ast.SelectionSet, obj *certificate.Seal) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sealImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Seal")
+		case "algorithm":
+			out.Values[i] = ec._Seal_algorithm(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signature":
+			out.Values[i] = ec._Seal_signature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "keyId":
+			out.Values[i] = ec._Seal_keyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sealedAt":
+			out.Values[i] = ec._Seal_sealedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var stateChangeImplementors = []string{"StateChange"}
+
+func (ec *executionContext) _StateChange(ctx context.Context, sel ast.SelectionSet, obj *certificate.StateChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stateChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StateChange")
+		case "at":
+			out.Values[i] = ec._StateChange_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._StateChange_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "by":
+			out.Values[i] = ec._StateChange_by(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._StateChange_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -4780,6 +8747,59 @@ func (ec *executionContext) _TemplateField(ctx context.Context, sel ast.Selectio
 			}
 		case "sensitive":
 			out.Values[i] = ec._TemplateField_sensitive(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var timelinessImplementors = []string{"Timeliness"}
+
+func (ec *executionContext) _Timeliness(ctx context.Context, sel ast.SelectionSet, obj *certificate.Timeliness) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, timelinessImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Timeliness")
+		case "mode":
+			out.Values[i] = ec._Timeliness_mode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "businessCompletedAt":
+			out.Values[i] = ec._Timeliness_businessCompletedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batchSize":
+			out.Values[i] = ec._Timeliness_batchSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deadline":
+			out.Values[i] = ec._Timeliness_deadline(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "late":
+			out.Values[i] = ec._Timeliness_late(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -4855,6 +8875,71 @@ func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj
 			out.Values[i] = ec._Unit_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var verificationImplementors = []string{"Verification"}
+
+func (ec *executionContext) _Verification(ctx context.Context, sel ast.SelectionSet, obj *certificate.Verification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, verificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Verification")
+		case "id":
+			out.Values[i] = ec._Verification_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "found":
+			out.Values[i] = ec._Verification_found(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "citable":
+			out.Values[i] = ec._Verification_citable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Verification_state(ctx, field, obj)
+				})
+		case "sealValid":
+			out.Values[i] = ec._Verification_sealValid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "issuer":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Verification_issuer(ctx, field, obj)
+				})
+		case "reasons":
+			out.Values[i] = ec._Verification_reasons(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -5235,6 +9320,34 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNBatchItemResult2certdᚋinternalᚋcertificateᚐBatchItem(ctx context.Context, sel ast.SelectionSet, v certificate.BatchItem) graphql.Marshaler {
+	return ec._BatchItemResult(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBatchItemResult2ᚕcertdᚋinternalᚋcertificateᚐBatchItemᚄ(ctx context.Context, sel ast.SelectionSet, v []certificate.BatchItem) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBatchItemResult2certdᚋinternalᚋcertificateᚐBatchItem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBatchResult2ᚖcertdᚋinternalᚋcertificateᚐBatchResult(ctx context.Context, sel ast.SelectionSet, v *certificate.BatchResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BatchResult!")
+		return graphql.Null
+	}
+	return ec._BatchResult(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5301,6 +9414,102 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNCertificate2ᚕᚖcertdᚋinternalᚋcertificateᚐCertificateᚄ(ctx context.Context, sel ast.SelectionSet, v []*certificate.Certificate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx context.Context, sel ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Certificate!")
+		return graphql.Null
+	}
+	return ec._Certificate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCertificateConnection2ᚖcertdᚋgraphᚋmodelᚐCertificateConnection(ctx context.Context, sel ast.SelectionSet, v *model.CertificateConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CertificateConnection!")
+		return graphql.Null
+	}
+	return ec._CertificateConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCertificateEdge2ᚕᚖcertdᚋgraphᚋmodelᚐCertificateEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CertificateEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCertificateEdge2ᚖcertdᚋgraphᚋmodelᚐCertificateEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCertificateEdge2ᚖcertdᚋgraphᚋmodelᚐCertificateEdge(ctx context.Context, sel ast.SelectionSet, v *model.CertificateEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CertificateEdge!")
+		return graphql.Null
+	}
+	return ec._CertificateEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCertificateState2certdᚋinternalᚋcertificateᚐState(ctx context.Context, v any) (certificate.State, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNCertificateState2certdᚋinternalᚋcertificateᚐState[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCertificateState2certdᚋinternalᚋcertificateᚐState(ctx context.Context, sel ast.SelectionSet, v certificate.State) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNCertificateState2certdᚋinternalᚋcertificateᚐState[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "CertificateState!")
+	}
+	return res
+}
+
+var (
+	unmarshalNCertificateState2certdᚋinternalᚋcertificateᚐState = map[string]certificate.State{
+		"VALID":      certificate.Valid,
+		"SUSPENDED":  certificate.Suspended,
+		"PLEDGED":    certificate.Pledged,
+		"LOST":       certificate.Lost,
+		"REVOKED":    certificate.Revoked,
+		"CANCELLED":  certificate.Cancelled,
+		"ABOLISHED":  certificate.Abolished,
+		"EXPIRED":    certificate.Expired,
+		"SUPERSEDED": certificate.Superseded,
+	}
+	marshalNCertificateState2certdᚋinternalᚋcertificateᚐState = map[certificate.State]string{
+		certificate.Valid:      "VALID",
+		certificate.Suspended:  "SUSPENDED",
+		certificate.Pledged:    "PLEDGED",
+		certificate.Lost:       "LOST",
+		certificate.Revoked:    "REVOKED",
+		certificate.Cancelled:  "CANCELLED",
+		certificate.Abolished:  "ABOLISHED",
+		certificate.Expired:    "EXPIRED",
+		certificate.Superseded: "SUPERSEDED",
+	}
+)
+
 func (ec *executionContext) marshalNCertificateType2ᚕᚖcertdᚋinternalᚋcatalogueᚐCertificateTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []*catalogue.CertificateType) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -5330,6 +9539,20 @@ func (ec *executionContext) unmarshalNCertificateTypeInput2certdᚋgraphᚋmodel
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNDate2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := scalar.UnmarshalDate(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalDate(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNFieldType2certdᚋinternalᚋcatalogueᚐFieldType(ctx context.Context, v any) (catalogue.FieldType, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNFieldType2certdᚋinternalᚋcatalogueᚐFieldType[tmp]
@@ -5357,6 +9580,41 @@ var (
 		catalogue.FieldNumber:  "NUMBER",
 		catalogue.FieldDate:    "DATE",
 		catalogue.FieldBoolean: "BOOLEAN",
+	}
+)
+
+func (ec *executionContext) marshalNHolder2certdᚋinternalᚋcertificateᚐHolder(ctx context.Context, sel ast.SelectionSet, v certificate.Holder) graphql.Marshaler {
+	return ec._Holder(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNHolderInput2certdᚋinternalᚋcertificateᚐHolder(ctx context.Context, v any) (certificate.Holder, error) {
+	res, err := ec.unmarshalInputHolderInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNHolderKind2certdᚋinternalᚋcertificateᚐHolderKind(ctx context.Context, v any) (certificate.HolderKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNHolderKind2certdᚋinternalᚋcertificateᚐHolderKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHolderKind2certdᚋinternalᚋcertificateᚐHolderKind(ctx context.Context, sel ast.SelectionSet, v certificate.HolderKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNHolderKind2certdᚋinternalᚋcertificateᚐHolderKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "HolderKind!")
+	}
+	return res
+}
+
+var (
+	unmarshalNHolderKind2certdᚋinternalᚋcertificateᚐHolderKind = map[string]certificate.HolderKind{
+		"PERSON":       certificate.Person,
+		"ORGANIZATION": certificate.Organization,
+	}
+	marshalNHolderKind2certdᚋinternalᚋcertificateᚐHolderKind = map[certificate.HolderKind]string{
+		certificate.Person:       "PERSON",
+		certificate.Organization: "ORGANIZATION",
 	}
 )
 
@@ -5403,6 +9661,26 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
+func (ec *executionContext) marshalNInspection2certdᚋinternalᚋcertificateᚐInspection(ctx context.Context, sel ast.SelectionSet, v certificate.Inspection) graphql.Marshaler {
+	return ec._Inspection(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNInspection2ᚕcertdᚋinternalᚋcertificateᚐInspectionᚄ(ctx context.Context, sel ast.SelectionSet, v []certificate.Inspection) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInspection2certdᚋinternalᚋcertificateᚐInspection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5416,6 +9694,58 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	}
 	return res
 }
+
+func (ec *executionContext) unmarshalNIssueInput2certdᚋinternalᚋcertificateᚐIssueInput(ctx context.Context, v any) (certificate.IssueInput, error) {
+	res, err := ec.unmarshalInputIssueInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNIssueInput2ᚕᚖcertdᚋinternalᚋcertificateᚐIssueInputᚄ(ctx context.Context, v any) ([]*certificate.IssueInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*certificate.IssueInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNIssueInput2ᚖcertdᚋinternalᚋcertificateᚐIssueInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNIssueInput2ᚖcertdᚋinternalᚋcertificateᚐIssueInput(ctx context.Context, v any) (*certificate.IssueInput, error) {
+	res, err := ec.unmarshalInputIssueInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNIssueMode2certdᚋinternalᚋcertificateᚐMode(ctx context.Context, v any) (certificate.Mode, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNIssueMode2certdᚋinternalᚋcertificateᚐMode[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIssueMode2certdᚋinternalᚋcertificateᚐMode(ctx context.Context, sel ast.SelectionSet, v certificate.Mode) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNIssueMode2certdᚋinternalᚋcertificateᚐMode[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "IssueMode!")
+	}
+	return res
+}
+
+var (
+	unmarshalNIssueMode2certdᚋinternalᚋcertificateᚐMode = map[string]certificate.Mode{
+		"ONLINE":  certificate.Online,
+		"OFFLINE": certificate.Offline,
+		"STOCK":   certificate.Stock,
+	}
+	marshalNIssueMode2certdᚋinternalᚋcertificateᚐMode = map[certificate.Mode]string{
+		certificate.Online:  "ONLINE",
+		certificate.Offline: "OFFLINE",
+		certificate.Stock:   "STOCK",
+	}
+)
 
 func (ec *executionContext) unmarshalNJSON2interface(ctx context.Context, v any) (any, error) {
 	res, err := graphql.UnmarshalAny(v)
@@ -5470,6 +9800,76 @@ func (ec *executionContext) marshalNMe2ᚖcertdᚋinternalᚋidentityᚐPrincipa
 		return graphql.Null
 	}
 	return ec._Me(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPageInfo2ᚖcertdᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PageInfo!")
+		return graphql.Null
+	}
+	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSeal2certdᚋinternalᚋcertificateᚐSeal(ctx context.Context, sel ast.SelectionSet, v certificate.Seal) graphql.Marshaler {
+	return ec._Seal(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNStateAction2certdᚋinternalᚋcertificateᚐAction(ctx context.Context, v any) (certificate.Action, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNStateAction2certdᚋinternalᚋcertificateᚐAction[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStateAction2certdᚋinternalᚋcertificateᚐAction(ctx context.Context, sel ast.SelectionSet, v certificate.Action) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNStateAction2certdᚋinternalᚋcertificateᚐAction[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "StateAction!")
+	}
+	return res
+}
+
+var (
+	unmarshalNStateAction2certdᚋinternalᚋcertificateᚐAction = map[string]certificate.Action{
+		"SUSPEND":        certificate.Suspend,
+		"RESUME":         certificate.Resume,
+		"PLEDGE":         certificate.Pledge,
+		"RELEASE_PLEDGE": certificate.ReleasePledge,
+		"REPORT_LOST":    certificate.ReportLost,
+		"REVOKE":         certificate.Revoke,
+		"CANCEL":         certificate.Cancel,
+		"ABOLISH":        certificate.Abolish,
+	}
+	marshalNStateAction2certdᚋinternalᚋcertificateᚐAction = map[certificate.Action]string{
+		certificate.Suspend:       "SUSPEND",
+		certificate.Resume:        "RESUME",
+		certificate.Pledge:        "PLEDGE",
+		certificate.ReleasePledge: "RELEASE_PLEDGE",
+		certificate.ReportLost:    "REPORT_LOST",
+		certificate.Revoke:        "REVOKE",
+		certificate.Cancel:        "CANCEL",
+		certificate.Abolish:       "ABOLISH",
+	}
+)
+
+func (ec *executionContext) marshalNStateChange2certdᚋinternalᚋcertificateᚐStateChange(ctx context.Context, sel ast.SelectionSet, v certificate.StateChange) graphql.Marshaler {
+	return ec._StateChange(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStateChange2ᚕcertdᚋinternalᚋcertificateᚐStateChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []certificate.StateChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStateChange2certdᚋinternalᚋcertificateᚐStateChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -5568,6 +9968,10 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) marshalNTimeliness2certdᚋinternalᚋcertificateᚐTimeliness(ctx context.Context, sel ast.SelectionSet, v certificate.Timeliness) graphql.Marshaler {
+	return ec._Timeliness(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNUnit2ᚕᚖcertdᚋinternalᚋcatalogueᚐUnitᚄ(ctx context.Context, sel ast.SelectionSet, v []*catalogue.Unit) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -5595,6 +9999,14 @@ func (ec *executionContext) marshalNUnit2ᚖcertdᚋinternalᚋcatalogueᚐUnit(
 func (ec *executionContext) unmarshalNUnitInput2certdᚋinternalᚋcatalogueᚐUnitInput(ctx context.Context, v any) (catalogue.UnitInput, error) {
 	res, err := ec.unmarshalInputUnitInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVerification2ᚖcertdᚋinternalᚋcertificateᚐVerification(ctx context.Context, sel ast.SelectionSet, v *certificate.Verification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Verification!")
+		return graphql.Null
+	}
+	return ec._Verification(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -5769,11 +10181,88 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx context.Context, sel ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Certificate(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCertificateFilter2ᚖcertdᚋgraphᚋmodelᚐCertificateFilter(ctx context.Context, v any) (*model.CertificateFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCertificateFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOCertificateState2ᚖcertdᚋinternalᚋcertificateᚐState(ctx context.Context, v any) (*certificate.State, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOCertificateState2ᚖcertdᚋinternalᚋcertificateᚐState[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCertificateState2ᚖcertdᚋinternalᚋcertificateᚐState(ctx context.Context, sel ast.SelectionSet, v *certificate.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOCertificateState2ᚖcertdᚋinternalᚋcertificateᚐState[*v])
+	return res
+}
+
+var (
+	unmarshalOCertificateState2ᚖcertdᚋinternalᚋcertificateᚐState = map[string]certificate.State{
+		"VALID":      certificate.Valid,
+		"SUSPENDED":  certificate.Suspended,
+		"PLEDGED":    certificate.Pledged,
+		"LOST":       certificate.Lost,
+		"REVOKED":    certificate.Revoked,
+		"CANCELLED":  certificate.Cancelled,
+		"ABOLISHED":  certificate.Abolished,
+		"EXPIRED":    certificate.Expired,
+		"SUPERSEDED": certificate.Superseded,
+	}
+	marshalOCertificateState2ᚖcertdᚋinternalᚋcertificateᚐState = map[certificate.State]string{
+		certificate.Valid:      "VALID",
+		certificate.Suspended:  "SUSPENDED",
+		certificate.Pledged:    "PLEDGED",
+		certificate.Lost:       "LOST",
+		certificate.Revoked:    "REVOKED",
+		certificate.Cancelled:  "CANCELLED",
+		certificate.Abolished:  "ABOLISHED",
+		certificate.Expired:    "EXPIRED",
+		certificate.Superseded: "SUPERSEDED",
+	}
+)
+
 func (ec *executionContext) marshalOCertificateType2ᚖcertdᚋinternalᚋcatalogueᚐCertificateType(ctx context.Context, sel ast.SelectionSet, v *catalogue.CertificateType) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._CertificateType(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalODate2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := scalar.UnmarshalDate(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODate2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := scalar.MarshalDate(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
@@ -5812,6 +10301,32 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOIssueMode2certdᚋinternalᚋcertificateᚐMode(ctx context.Context, v any) (certificate.Mode, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOIssueMode2certdᚋinternalᚋcertificateᚐMode[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOIssueMode2certdᚋinternalᚋcertificateᚐMode(ctx context.Context, sel ast.SelectionSet, v certificate.Mode) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOIssueMode2certdᚋinternalᚋcertificateᚐMode[v])
+	return res
+}
+
+var (
+	unmarshalOIssueMode2certdᚋinternalᚋcertificateᚐMode = map[string]certificate.Mode{
+		"ONLINE":  certificate.Online,
+		"OFFLINE": certificate.Offline,
+		"STOCK":   certificate.Stock,
+	}
+	marshalOIssueMode2certdᚋinternalᚋcertificateᚐMode = map[certificate.Mode]string{
+		certificate.Online:  "ONLINE",
+		certificate.Offline: "OFFLINE",
+		certificate.Stock:   "STOCK",
+	}
+)
+
 func (ec *executionContext) marshalOMatter2ᚖcertdᚋinternalᚋcatalogueᚐMatter(ctx context.Context, sel ast.SelectionSet, v *catalogue.Matter) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -5831,6 +10346,41 @@ func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.S
 	return res
 }
 
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -5846,6 +10396,24 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalTime(*v)
 	return res
 }
 

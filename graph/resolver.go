@@ -6,9 +6,11 @@ package graph
 
 import (
 	"certd/internal/catalogue"
+	"certd/internal/certificate"
 )
 
 // Resolver holds the domain services the resolvers call.
 type Resolver struct {
 	Catalogue *catalogue.Service
+	Licences  *certificate.Service
 }

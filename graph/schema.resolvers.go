@@ -2,17 +2,64 @@ package graph
 
 import (
 	"certd/graph/model"
+	"certd/internal/apperr"
 	"certd/internal/catalogue"
+	"certd/internal/certificate"
 	"certd/internal/identity"
 	"context"
 	"encoding/json"
+	"time"
 )
+
+// Error is the resolver for the error field.
+func (r *batchItemResultResolver) Error(ctx context.Context, obj *certificate.BatchItem) (*string, error) {
+	if obj.Err == nil {
+		return nil, nil
+	}
+	_, msg, _ := apperr.CodeOf(obj.Err)
+	return &msg, nil
+}
+
+// ErrorCode is the resolver for the errorCode field.
+func (r *batchItemResultResolver) ErrorCode(ctx context.Context, obj *certificate.BatchItem) (*string, error) {
+	if obj.Err == nil {
+		return nil, nil
+	}
+	code, _, _ := apperr.CodeOf(obj.Err)
+	s := string(code)
+	return &s, nil
+}
 
 // Snapshot is the resolver for the snapshot field.
 func (r *catalogueChangeResolver) Snapshot(ctx context.Context, obj *catalogue.Change) (any, error) {
 	var v any
 	err := json.Unmarshal(obj.Snapshot, &v)
 	return v, err
+}
+
+// Type is the resolver for the type field.
+func (r *certificateResolver) Type(ctx context.Context, obj *certificate.Certificate) (*catalogue.CertificateType, error) {
+	return ptr(r.Catalogue.LookupType(ctx, obj.TypeCode))
+}
+
+// Issuer is the resolver for the issuer field.
+func (r *certificateResolver) Issuer(ctx context.Context, obj *certificate.Certificate) (*catalogue.Unit, error) {
+	return ptr(r.Catalogue.LookupUnit(ctx, obj.IssuerCode))
+}
+
+// Citable is the resolver for the citable field.
+func (r *certificateResolver) Citable(ctx context.Context, obj *certificate.Certificate) (bool, error) {
+	return obj.Citable(r.Licences.Today()), nil
+}
+
+// Data is the resolver for the data field.
+func (r *certificateResolver) Data(ctx context.Context, obj *certificate.Certificate, fields []string) (any, error) {
+	return selectFields(obj.Data, fields), nil
+}
+
+// Versions is the resolver for the versions field.
+func (r *certificateResolver) Versions(ctx context.Context, obj *certificate.Certificate) ([]*certificate.Certificate, error) {
+	return ptrs(r.Licences.Versions(ctx, obj))
 }
 
 // Issuer is the resolver for the issuer field.
@@ -53,6 +100,48 @@ func (r *mutationResolver) UpdateCertificateType(ctx context.Context, input mode
 // UpdateMatter is the resolver for the updateMatter field.
 func (r *mutationResolver) UpdateMatter(ctx context.Context, input catalogue.MatterInput, expectVersion *int) (*catalogue.Matter, error) {
 	return ptr(r.Catalogue.UpdateMatter(ctx, input, deref(expectVersion)))
+}
+
+// IssueCertificate is the resolver for the issueCertificate field.
+func (r *mutationResolver) IssueCertificate(ctx context.Context, input certificate.IssueInput) (*certificate.Certificate, error) {
+	return ptr(r.Licences.Issue(ctx, input))
+}
+
+// IssueCertificates is the resolver for the issueCertificates field.
+func (r *mutationResolver) IssueCertificates(ctx context.Context, inputs []*certificate.IssueInput) (*certificate.BatchResult, error) {
+	ins := make([]certificate.IssueInput, len(inputs))
+	for i, in := range inputs {
+		ins[i] = *in
+	}
+	return ptr(r.Licences.IssueBatch(ctx, ins))
+}
+
+// ChangeCertificate is the resolver for the changeCertificate field.
+func (r *mutationResolver) ChangeCertificate(ctx context.Context, id string, data any, reason string) (*certificate.Certificate, error) {
+	m, ok := data.(map[string]any)
+	if !ok {
+		return nil, apperr.Invalid("data must be a JSON object of the template's fields")
+	}
+	return ptr(r.Licences.Change(ctx, id, m, reason))
+}
+
+// RenewCertificate is the resolver for the renewCertificate field.
+func (r *mutationResolver) RenewCertificate(ctx context.Context, id string, validUntil time.Time) (*certificate.Certificate, error) {
+	return ptr(r.Licences.Renew(ctx, id, validUntil))
+}
+
+// SetCertificateState is the resolver for the setCertificateState field.
+func (r *mutationResolver) SetCertificateState(ctx context.Context, id string, action certificate.Action, reason string) (*certificate.Certificate, error) {
+	return ptr(r.Licences.SetState(ctx, id, action, reason))
+}
+
+// RecordInspection is the resolver for the recordInspection field.
+func (r *mutationResolver) RecordInspection(ctx context.Context, id string, passed bool, note *string) (*certificate.Certificate, error) {
+	n := ""
+	if note != nil {
+		n = *note
+	}
+	return ptr(r.Licences.RecordInspection(ctx, id, passed, n))
 }
 
 // Units is the resolver for the units field.
@@ -99,8 +188,71 @@ func (r *queryResolver) Me(ctx context.Context) (*identity.Principal, error) {
 	return identity.Require(ctx)
 }
 
+// Certificate is the resolver for the certificate field.
+func (r *queryResolver) Certificate(ctx context.Context, id string) (*certificate.Certificate, error) {
+	return orNil(r.Licences.Get(ctx, id))
+}
+
+// Certificates is the resolver for the certificates field.
+func (r *queryResolver) Certificates(ctx context.Context, filter *model.CertificateFilter, first *int, after *string) (*model.CertificateConnection, error) {
+	var f certificate.Filter
+	if filter != nil {
+		f.TypeCode, f.HolderCode = deref(filter.TypeCode), deref(filter.HolderCode)
+		if filter.State != nil {
+			f.State = *filter.State
+		}
+	}
+	page, err := r.Licences.List(ctx, f, first, deref(after))
+	if err != nil {
+		return nil, err
+	}
+	return connection(page), nil
+}
+
+// VerifyCertificate is the resolver for the verifyCertificate field.
+func (r *queryResolver) VerifyCertificate(ctx context.Context, id string) (*certificate.Verification, error) {
+	return ptr(r.Licences.Verify(ctx, id))
+}
+
+// VerifyDocument is the resolver for the verifyDocument field.
+func (r *queryResolver) VerifyDocument(ctx context.Context, document string) (*certificate.Verification, error) {
+	return ptr(r.Licences.VerifyDocument(ctx, document))
+}
+
+// State is the resolver for the state field.
+func (r *verificationResolver) State(ctx context.Context, obj *certificate.Verification) (*certificate.State, error) {
+	if !obj.Found {
+		return nil, nil
+	}
+	return &obj.State, nil
+}
+
+// Issuer is the resolver for the issuer field.
+func (r *verificationResolver) Issuer(ctx context.Context, obj *certificate.Verification) (*catalogue.Unit, error) {
+	if obj.IssuerCode == "" {
+		return nil, nil
+	}
+	return orNil(r.Catalogue.LookupUnit(ctx, obj.IssuerCode))
+}
+
+// Data is the resolver for the data field.
+func (r *issueInputResolver) Data(ctx context.Context, obj *certificate.IssueInput, data any) error {
+	m, ok := data.(map[string]any)
+	if !ok {
+		return apperr.Invalid("data must be a JSON object of the template's fields")
+	}
+	obj.Data = m
+	return nil
+}
+
+// BatchItemResult returns BatchItemResultResolver implementation.
+func (r *Resolver) BatchItemResult() BatchItemResultResolver { return &batchItemResultResolver{r} }
+
 // CatalogueChange returns CatalogueChangeResolver implementation.
 func (r *Resolver) CatalogueChange() CatalogueChangeResolver { return &catalogueChangeResolver{r} }
+
+// Certificate returns CertificateResolver implementation.
+func (r *Resolver) Certificate() CertificateResolver { return &certificateResolver{r} }
 
 // CertificateType returns CertificateTypeResolver implementation.
 func (r *Resolver) CertificateType() CertificateTypeResolver { return &certificateTypeResolver{r} }
@@ -114,10 +266,20 @@ func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Verification returns VerificationResolver implementation.
+func (r *Resolver) Verification() VerificationResolver { return &verificationResolver{r} }
+
+// IssueInput returns IssueInputResolver implementation.
+func (r *Resolver) IssueInput() IssueInputResolver { return &issueInputResolver{r} }
+
 type (
+	batchItemResultResolver struct{ *Resolver }
 	catalogueChangeResolver struct{ *Resolver }
+	certificateResolver     struct{ *Resolver }
 	certificateTypeResolver struct{ *Resolver }
 	matterResolver          struct{ *Resolver }
 	mutationResolver        struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
+	verificationResolver    struct{ *Resolver }
+	issueInputResolver      struct{ *Resolver }
 )

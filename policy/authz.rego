@@ -51,11 +51,14 @@ reasons contains "only for the caller's own unit" if {
 	input.resource.issuer != input.principal.org
 }
 
-required_role := {
-	"unit.register": {"digital_office"},
-	"unit.update": {"digital_office"},
-	"matter.register": {"digital_office"},
-	"matter.update": {"digital_office"},
-	"type.register": {"issuer"},
-	"type.update": {"issuer"},
-}
+required_role["unit.register"] := {"digital_office"}
+
+required_role["unit.update"] := {"digital_office"}
+
+required_role["matter.register"] := {"digital_office"}
+
+required_role["matter.update"] := {"digital_office"}
+
+required_role["type.register"] := {"issuer"}
+
+required_role["type.update"] := {"issuer"}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // the city's time zone, even without system zoneinfo
 
 	"certd/internal/cli"
 )

@@ -4,7 +4,25 @@ package model
 
 import (
 	"certd/internal/catalogue"
+	"certd/internal/certificate"
 )
+
+type CertificateConnection struct {
+	Edges      []*CertificateEdge `json:"edges"`
+	PageInfo   *PageInfo          `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+type CertificateEdge struct {
+	Cursor string                   `json:"cursor"`
+	Node   *certificate.Certificate `json:"node"`
+}
+
+type CertificateFilter struct {
+	TypeCode   *string            `json:"typeCode,omitempty"`
+	HolderCode *string            `json:"holderCode,omitempty"`
+	State      *certificate.State `json:"state,omitempty"`
+}
 
 type CertificateTypeInput struct {
 	Code           string                     `json:"code"`
@@ -15,6 +33,11 @@ type CertificateTypeInput struct {
 }
 
 type Mutation struct {
+}
+
+type PageInfo struct {
+	HasNextPage bool    `json:"hasNextPage"`
+	EndCursor   *string `json:"endCursor,omitempty"`
 }
 
 type Query struct {

@@ -16,8 +16,12 @@ import (
 	"certd/graph"
 	"certd/internal/authz"
 	"certd/internal/catalogue"
+	"certd/internal/certificate"
 	"certd/internal/demo"
 	"certd/internal/identity"
+	"certd/internal/keyring"
+	"certd/internal/registry"
+	"certd/internal/seal"
 	"certd/internal/server"
 	"certd/internal/store/mongo"
 	"certd/internal/store/sqlite"
@@ -36,6 +40,15 @@ type Config struct {
 	JWTIssuer     string
 	JWTAudience   string
 
+	// MasterKey encrypts the units' seal keys at rest (base64 or hex of
+	// 32 bytes). Empty: a key file in the data directory, which production
+	// refuses.
+	MasterKey     string
+	TimeZone      string           // the city's time zone; default Asia/Shanghai
+	CalendarFile  string           // holidays and make-up working days, JSON
+	SweepInterval time.Duration    // expiry sweeps; default 30s, negative disables
+	Now           func() time.Time // the clock; nil means time.Now (tests set it)
+
 	Limits server.Config // body, depth and complexity limits; Addr and Production are taken from above
 	Logger *slog.Logger
 }
@@ -43,6 +56,9 @@ type Config struct {
 // Store is what the application needs from a store implementation.
 type Store interface {
 	catalogue.Repository
+	certificate.Repository
+	keyring.Repository
+	registry.Repository
 	Ping(ctx context.Context) error
 }
 
@@ -52,9 +68,12 @@ type App struct {
 	Verifier  *identity.Verifier
 	Policy    *authz.Engine
 	Catalogue *catalogue.Service
+	Licences  *certificate.Service
+	Keyring   *keyring.Keyring
 	Server    *server.Server
 
 	closeStore func() error
+	sweepEvery time.Duration
 	log        *slog.Logger
 }
 
@@ -73,7 +92,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			a.Close()
 		}
 	}()
-	var err error
+	master, err := masterKey(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if err = a.openStore(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -87,10 +109,23 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if a.Policy, err = authz.NewEngine(ctx, mods, 1); err != nil {
 		return nil, fmt.Errorf("compile the embedded policy: %w", err)
 	}
-	a.Catalogue = catalogue.NewService(a.Store, a.Policy)
+	a.Keyring = keyring.New(a.Store, master)
+	a.Catalogue = catalogue.NewService(a.Store, a.Policy, a.Keyring)
+	cal, err := calendar(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Licences = certificate.NewService(certificate.Deps{
+		Repo: a.Store, Catalog: a.Catalogue, Keys: a.Keyring, Holders: registry.NewChecker(a.Store),
+		Authz: a.Policy, Calendar: cal, Now: cfg.Now,
+	})
+	a.sweepEvery = cfg.SweepInterval
+	if a.sweepEvery == 0 {
+		a.sweepEvery = 30 * time.Second
+	}
 
 	if cfg.Demo {
-		seeded, err := demo.Seed(ctx, a.Catalogue, a.Store)
+		seeded, err := demo.Seed(ctx, demo.Services{Catalogue: a.Catalogue, Licences: a.Licences, Store: a.Store})
 		if err != nil {
 			return nil, fmt.Errorf("demo data: %w", err)
 		}
@@ -99,7 +134,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}
 
-	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Catalogue: a.Catalogue}})
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Catalogue: a.Catalogue, Licences: a.Licences}})
 	sc := cfg.Limits
 	sc.Addr, sc.Production, sc.Logger = cfg.Addr, cfg.Production, cfg.Logger
 	a.Server = server.New(sc, es, a.Verifier, a.Store)
@@ -108,29 +143,37 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 }
 
 func (a *App) openStore(ctx context.Context, cfg Config) error {
-	if cfg.MongoURI != "" {
+	st, closeFn, err := OpenStore(ctx, cfg.DataDir, cfg.MongoURI, a.log)
+	if err != nil {
+		return err
+	}
+	a.Store, a.closeStore = st, closeFn
+	return nil
+}
+
+// OpenStore opens MongoDB at mongoURI when given, else the embedded SQLite
+// store in dataDir, and returns it with the function that closes it.
+func OpenStore(ctx context.Context, dataDir, mongoURI string, log *slog.Logger) (Store, func() error, error) {
+	if mongoURI != "" {
 		octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		s, err := mongo.Open(octx, cfg.MongoURI)
+		s, err := mongo.Open(octx, mongoURI)
 		if err != nil {
-			return fmt.Errorf("open MongoDB store: %w", err)
+			return nil, nil, fmt.Errorf("open MongoDB store: %w", err)
 		}
-		a.Store = s
-		a.closeStore = func() error {
+		log.Info("store: MongoDB", "database", s.Database())
+		return s, func() error {
 			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			return s.Close(cctx)
-		}
-		a.log.Info("store: MongoDB", "database", s.Database())
-		return nil
+		}, nil
 	}
-	s, err := sqlite.Open(ctx, cfg.DataDir)
+	s, err := sqlite.Open(ctx, dataDir)
 	if err != nil {
-		return fmt.Errorf("open SQLite store: %w", err)
+		return nil, nil, fmt.Errorf("open SQLite store: %w", err)
 	}
-	a.Store, a.closeStore = s, s.Close
-	a.log.Info("store: embedded SQLite", "file", s.Path())
-	return nil
+	log.Info("store: embedded SQLite", "file", s.Path())
+	return s, s.Close, nil
 }
 
 // newVerifier trusts the external keys when given (required in
@@ -168,9 +211,60 @@ func newVerifier(cfg Config) (*identity.Verifier, error) {
 	return identity.NewVerifier(vc)
 }
 
-// Run serves until ctx is cancelled.
+// Run serves, and sweeps expired licences, until ctx is cancelled.
 func (a *App) Run(ctx context.Context, ready func(net.Addr)) error {
-	return a.Server.Run(ctx, ready)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if a.sweepEvery > 0 {
+			a.Licences.RunSweeper(ctx, a.sweepEvery, a.log)
+		}
+	}()
+	err := a.Server.Run(ctx, ready)
+	cancel()
+	<-done
+	return err
+}
+
+// masterKey is the production key from the configuration, or the data
+// directory's key file in embedded mode.
+func masterKey(cfg Config) (*seal.MasterKey, error) {
+	if cfg.MasterKey != "" {
+		m, err := seal.ParseMasterKey(cfg.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --master-key: %v", ErrConfig, err)
+		}
+		return m, nil
+	}
+	if cfg.Production {
+		return nil, fmt.Errorf("%w: --production needs --master-key (kept outside the store and the data directory)", ErrConfig)
+	}
+	m, err := seal.LoadOrCreateMasterKey(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("seal master key: %w", err)
+	}
+	return m, nil
+}
+
+func calendar(cfg Config) (*certificate.Calendar, error) {
+	tz := cfg.TimeZone
+	if tz == "" {
+		tz = "Asia/Shanghai"
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, fmt.Errorf("%w: time zone %q: %v", ErrConfig, tz, err)
+	}
+	if cfg.CalendarFile == "" {
+		return certificate.NewCalendar(loc, nil, nil)
+	}
+	cal, err := certificate.LoadCalendar(cfg.CalendarFile, loc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return cal, nil
 }
 
 // Close releases the store.

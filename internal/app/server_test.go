@@ -4,6 +4,8 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
+	"errors"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -129,6 +131,7 @@ func production(t *testing.T) (*testkit.Server, ed25519.PrivateKey) {
 		c.JWTPublicKeys = []string{path}
 		c.JWTIssuer = "https://idp.city.example"
 		c.JWTAudience = "certd"
+		c.MasterKey = testMasterKey
 	}))
 	return s, priv
 }
@@ -178,8 +181,18 @@ func TestProduction(t *testing.T) {
 }
 
 func TestProductionNeedsExternalKeys(t *testing.T) {
-	_, err := app.New(t.Context(), app.Config{DataDir: t.TempDir(), Production: true})
+	_, err := app.New(t.Context(), app.Config{DataDir: t.TempDir(), Production: true, MasterKey: testMasterKey})
 	if err == nil || !strings.Contains(err.Error(), "--jwt-public-key") {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestProductionNeedsAMasterKey(t *testing.T) {
+	_, err := app.New(t.Context(), app.Config{DataDir: t.TempDir(), Production: true, JWKSFile: "x", JWTIssuer: "i", JWTAudience: "a"})
+	if err == nil || !strings.Contains(err.Error(), "--master-key") || !errors.Is(err, app.ErrConfig) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// testMasterKey is a production master key for tests.
+var testMasterKey = base64.StdEncoding.EncodeToString([]byte("certd test master key 0123456789"))

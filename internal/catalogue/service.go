@@ -20,17 +20,24 @@ type Authorizer interface {
 	Authorize(ctx context.Context, action string, resource map[string]any) error
 }
 
+// SealKeys creates a seal key pair for an issuing unit and returns its
+// public key as PEM.
+type SealKeys interface {
+	NewUnitKey(ctx context.Context, unitCode string) (string, error)
+}
+
 // Service is the catalogue's use cases: every change is authorized by
 // policy, validated, stored and recorded in the change history.
 type Service struct {
 	repo  Repository
 	authz Authorizer
+	keys  SealKeys
 	now   func() time.Time
 }
 
 // NewService returns a catalogue service.
-func NewService(repo Repository, authz Authorizer) *Service {
-	return &Service{repo: repo, authz: authz, now: time.Now}
+func NewService(repo Repository, authz Authorizer, keys SealKeys) *Service {
+	return &Service{repo: repo, authz: authz, keys: keys, now: time.Now}
 }
 
 // UnitInput registers a unit.
@@ -123,8 +130,20 @@ func (s *Service) RegisterUnit(ctx context.Context, in UnitInput) (Unit, error) 
 	if err := checkName("unit name", in.Name); err != nil {
 		return Unit{}, err
 	}
+	if _, err := s.repo.GetUnit(ctx, in.Code); err == nil {
+		return Unit{}, apperr.Conflictf("unit %s already exists", in.Code)
+	}
 	st := s.stamp(ctx)
 	u := Unit{Code: in.Code, Name: strings.TrimSpace(in.Name), Issuing: in.Issuing, Version: 1, Stamp: st}
+	if u.Issuing {
+		// The key is stored first: a unit is never without the key its
+		// sealPublicKey names.
+		pub, err := s.keys.NewUnitKey(ctx, u.Code)
+		if err != nil {
+			return Unit{}, fmt.Errorf("seal key for %s: %w", u.Code, err)
+		}
+		u.SealPublicKey = pub
+	}
 	if err := s.repo.CreateUnit(ctx, u); err != nil {
 		return Unit{}, fmt.Errorf("register unit: %w", err)
 	}
@@ -145,4 +164,44 @@ func (s *Service) Unit(ctx context.Context, code string) (Unit, error) {
 		return Unit{}, err
 	}
 	return s.repo.GetUnit(ctx, code)
+}
+
+// LookupUnit returns a unit without asking for authorization, for other
+// services that have authorized their own request (public verification
+// names the issuer of a licence).
+func (s *Service) LookupUnit(ctx context.Context, code string) (Unit, error) {
+	return s.repo.GetUnit(ctx, code)
+}
+
+// LookupType returns a certificate type without asking for authorization.
+func (s *Service) LookupType(ctx context.Context, code string) (CertificateType, error) {
+	return s.repo.GetType(ctx, code)
+}
+
+// SealingUnit returns an issuing unit with its seal key, creating the key
+// first for a unit registered without one.
+func (s *Service) SealingUnit(ctx context.Context, code string) (Unit, error) {
+	u, err := s.repo.GetUnit(ctx, code)
+	if err != nil {
+		return u, err
+	}
+	if !u.Issuing {
+		return u, apperr.Forbiddenf("unit %s is not an issuing unit", code)
+	}
+	if u.SealPublicKey != "" {
+		return u, nil
+	}
+	pub, err := s.keys.NewUnitKey(ctx, code)
+	if err != nil {
+		return u, fmt.Errorf("seal key for %s: %w", code, err)
+	}
+	prev := u.Version
+	u.SealPublicKey, u.Version = pub, u.Version+1
+	u.UpdatedBy, u.UpdatedAt = "system", s.now().UTC().Truncate(time.Millisecond)
+	if err := s.repo.UpdateUnit(ctx, u, prev); apperr.CodeIs(err, apperr.Conflict) {
+		return s.repo.GetUnit(ctx, code) // another request gave it a key
+	} else if err != nil {
+		return u, err
+	}
+	return u, s.record(ctx, KindUnit, u.Code, u.Version, "seal-key", u.Stamp, u)
 }

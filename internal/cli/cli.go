@@ -24,8 +24,9 @@ const (
 
 // root is the command tree.
 type root struct {
-	Serve serveCmd `cmd:"" help:"Run the certd server."`
-	Token tokenCmd `cmd:"" help:"Print a token signed with the data directory's key (embedded mode)."`
+	Serve    serveCmd    `cmd:"" help:"Run the certd server."`
+	Token    tokenCmd    `cmd:"" help:"Print a token signed with the data directory's key (embedded mode)."`
+	Registry registryCmd `cmd:"" help:"Manage the embedded base registry (第八条)."`
 }
 
 // Env is where commands write and what they read besides flags.

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"certd/internal/app"
 	"certd/internal/server"
@@ -20,6 +21,11 @@ type serveCmd struct {
 	JWTIssuer    string   `name:"jwt-issuer" env:"CERTD_JWT_ISSUER" help:"Required iss of external tokens."`
 	JWTAudience  string   `name:"jwt-audience" env:"CERTD_JWT_AUDIENCE" help:"Required aud of external tokens."`
 
+	MasterKey     string        `name:"master-key" env:"CERTD_MASTER_KEY" help:"Master key that encrypts the seal keys (base64 or hex of 32 bytes); required in production. Default: a key file in --data-dir."`
+	TimeZone      string        `name:"timezone" default:"Asia/Shanghai" env:"CERTD_TIMEZONE" help:"The city's time zone: licences are valid for whole days there."`
+	Calendar      string        `name:"calendar" env:"CERTD_CALENDAR" type:"existingfile" help:"JSON file {\"holidays\": [...], \"workdays\": [...]} of public holidays and make-up working days."`
+	SweepInterval time.Duration `name:"sweep-interval" default:"30s" env:"CERTD_SWEEP_INTERVAL" help:"How often licences past their validity are marked EXPIRED."`
+
 	MaxBodyBytes  int64  `default:"1048576" env:"CERTD_MAX_BODY_BYTES" help:"Largest request body accepted."`
 	MaxDepth      int    `default:"12" env:"CERTD_MAX_DEPTH" help:"Deepest query nesting accepted."`
 	MaxComplexity int    `default:"2000" env:"CERTD_MAX_COMPLEXITY" help:"Highest query complexity accepted."`
@@ -33,6 +39,7 @@ func (c *serveCmd) Run(ctx context.Context, env Env) error {
 	a, err := app.New(ctx, app.Config{
 		Addr: c.Addr, DataDir: c.DataDir, MongoURI: c.MongoURI, Demo: c.Demo, Production: c.Production,
 		JWTPublicKeys: c.JWTPublicKey, JWKSFile: c.JWKSFile, JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience,
+		MasterKey: c.MasterKey, TimeZone: c.TimeZone, CalendarFile: c.Calendar, SweepInterval: c.SweepInterval,
 		Limits: server.Config{MaxBodyBytes: c.MaxBodyBytes, MaxDepth: c.MaxDepth, MaxComplexity: c.MaxComplexity},
 		Logger: log,
 	})

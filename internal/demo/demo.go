@@ -10,7 +10,9 @@ import (
 	"fmt"
 
 	"certd/internal/catalogue"
+	"certd/internal/certificate"
 	"certd/internal/identity"
+	"certd/internal/registry"
 )
 
 // Units of the demo city; the codes are valid unified social credit codes.
@@ -31,14 +33,28 @@ const (
 )
 
 func as(ctx context.Context, org string, roles ...string) context.Context {
-	return identity.WithPrincipal(ctx, &identity.Principal{Subject: "demo-seed", Name: "演示数据", Org: org, Roles: roles})
+	return identity.WithPrincipal(ctx, &identity.Principal{Subject: "demo-seed", Name: "演示数据", Org: org, Roles: roles, AMR: []string{"cert"}})
 }
 
 func months(n int) *int { return &n }
 
-// Seed fills an empty catalogue; it does nothing when any unit exists.
-// It returns whether it seeded.
-func Seed(ctx context.Context, cat *catalogue.Service, repo catalogue.Repository) (bool, error) {
+// Store is what the seed writes besides the services.
+type Store interface {
+	catalogue.Repository
+	registry.Repository
+}
+
+// Services are the services the seed goes through.
+type Services struct {
+	Catalogue *catalogue.Service
+	Licences  *certificate.Service
+	Store     Store
+}
+
+// Seed fills an empty store; it does nothing when any unit exists. It
+// returns whether it seeded.
+func Seed(ctx context.Context, svc Services) (bool, error) {
+	cat, repo := svc.Catalogue, svc.Store
 	units, err := repo.ListUnits(ctx)
 	if err != nil {
 		return false, err
@@ -102,6 +118,12 @@ func Seed(ctx context.Context, cat *catalogue.Service, repo catalogue.Repository
 		if _, err := cat.RegisterMatter(office, m); err != nil {
 			return false, fmt.Errorf("seed matter %s: %w", m.Code, err)
 		}
+	}
+	if err := seedHolders(ctx, svc.Store); err != nil {
+		return false, err
+	}
+	if err := seedLicences(ctx, svc.Licences); err != nil {
+		return false, err
 	}
 	return true, nil
 }

@@ -1,0 +1,288 @@
+package certificate
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"certd/internal/apperr"
+	"certd/internal/catalogue"
+	"certd/internal/identity"
+	"certd/internal/seal"
+)
+
+// MaxBatch is the most licences one issueCertificates call may carry.
+const MaxBatch = 1000
+
+// IssueInput asks for one new licence.
+type IssueInput struct {
+	TypeCode       string
+	Holder         Holder
+	Data           map[string]any
+	ValidFrom      *time.Time
+	ValidUntil     *time.Time
+	IdempotencyKey string
+	// Mode and CompletedAt feed the timeliness record (第七条); the
+	// defaults are ONLINE and now.
+	Mode        Mode
+	CompletedAt *time.Time
+}
+
+// BatchItem is the outcome of one input of a batch.
+type BatchItem struct {
+	Index       int
+	Certificate *Certificate
+	Duplicate   bool // an earlier licence with the same idempotency key
+	Err         error
+}
+
+// BatchResult is the outcome of a batch, item by item.
+type BatchResult struct {
+	Created, Duplicates, Failed int
+	Items                       []BatchItem
+}
+
+// Issue generates, seals and publishes one licence of the caller's unit.
+// Re-sending an idempotency key returns the licence first issued with it.
+func (s *Service) Issue(ctx context.Context, in IssueInput) (Certificate, error) {
+	res, err := s.IssueBatch(ctx, []IssueInput{in})
+	if err != nil {
+		return Certificate{}, err
+	}
+	if it := res.Items[0]; it.Err != nil {
+		return Certificate{}, it.Err
+	}
+	return *res.Items[0].Certificate, nil
+}
+
+// IssueBatch issues many licences of the caller's unit; each input
+// succeeds or fails on its own, and every stored licence is sealed.
+func (s *Service) IssueBatch(ctx context.Context, ins []IssueInput) (BatchResult, error) {
+	p, err := identity.Require(ctx)
+	if err != nil {
+		return BatchResult{}, err
+	}
+	if len(ins) == 0 || len(ins) > MaxBatch {
+		return BatchResult{}, apperr.Invalid("a batch holds 1 to %d licences", MaxBatch)
+	}
+	if err := s.authz.Authorize(ctx, "certificate.issue", map[string]any{"issuer": p.Org, "count": len(ins)}); err != nil {
+		return BatchResult{}, err
+	}
+	unit, err := s.cat.SealingUnit(ctx, p.Org)
+	if apperr.CodeIs(err, apperr.NotFound) {
+		return BatchResult{}, apperr.Forbiddenf("the caller's unit %q is not registered", p.Org)
+	} else if err != nil {
+		return BatchResult{}, err
+	}
+	signer, err := s.keys.Signer(ctx, unit.Code, unit.SealPublicKey)
+	if err != nil {
+		return BatchResult{}, err
+	}
+	now := s.stamp()
+	res := BatchResult{Items: make([]BatchItem, len(ins))}
+	b := &batch{svc: s, unit: unit, by: p.Subject, now: now, size: len(ins), types: map[string]catalogue.CertificateType{}}
+	var todo []int // indexes of inputs to store
+	certs := make([]Certificate, len(ins))
+	for i := range ins {
+		res.Items[i].Index = i
+		c, dup, err := b.prepare(ctx, ins[i])
+		switch {
+		case err != nil:
+			res.Items[i].Err = err
+		case dup != nil:
+			res.Items[i].Certificate, res.Items[i].Duplicate = dup, true
+		default:
+			certs[i] = c
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) > 0 {
+		if err := b.number(ctx, certs, todo); err != nil {
+			return BatchResult{}, err
+		}
+		if err := sealAll(signer, certs, todo, unit.Name, b.types); err != nil {
+			return BatchResult{}, err
+		}
+		batchCerts := make([]Certificate, len(todo))
+		for j, i := range todo {
+			batchCerts[j] = certs[i]
+		}
+		stored, err := s.repo.Insert(ctx, batchCerts)
+		if err != nil {
+			return BatchResult{}, fmt.Errorf("store licences: %w", err)
+		}
+		for j, i := range todo {
+			if e := stored[j].Existing; e != nil {
+				res.Items[i].Certificate, res.Items[i].Duplicate = e, true
+			} else {
+				c := certs[i]
+				res.Items[i].Certificate = &c
+			}
+		}
+	}
+	for _, it := range res.Items {
+		switch {
+		case it.Err != nil:
+			res.Failed++
+		case it.Duplicate:
+			res.Duplicates++
+		default:
+			res.Created++
+		}
+	}
+	return res, nil
+}
+
+// batch carries what the inputs of one batch share.
+type batch struct {
+	svc   *Service
+	unit  catalogue.Unit
+	by    string
+	now   time.Time
+	size  int
+	types map[string]catalogue.CertificateType
+}
+
+func (b *batch) typ(ctx context.Context, code string) (catalogue.CertificateType, error) {
+	if t, ok := b.types[code]; ok {
+		return t, nil
+	}
+	t, err := b.svc.cat.LookupType(ctx, code)
+	if apperr.CodeIs(err, apperr.NotFound) {
+		return t, apperr.Invalid("certificate type %q is not in the catalogue", code)
+	}
+	if err != nil {
+		return t, err
+	}
+	b.types[code] = t
+	return t, nil
+}
+
+// prepare validates one input and builds its licence without id and seal;
+// it returns the stored licence instead when the idempotency key is known.
+func (b *batch) prepare(ctx context.Context, in IssueInput) (Certificate, *Certificate, error) {
+	s := b.svc
+	if in.IdempotencyKey != "" {
+		if len(in.IdempotencyKey) > 200 || !utf8.ValidString(in.IdempotencyKey) {
+			return Certificate{}, nil, apperr.Invalid("idempotencyKey is at most 200 bytes of text")
+		}
+		if c, err := s.repo.ByIdempotencyKey(ctx, b.unit.Code, in.IdempotencyKey); err == nil {
+			return Certificate{}, &c, nil
+		} else if !apperr.CodeIs(err, apperr.NotFound) {
+			return Certificate{}, nil, err
+		}
+	}
+	t, err := b.typ(ctx, in.TypeCode)
+	if err != nil {
+		return Certificate{}, nil, err
+	}
+	if t.IssuerCode != b.unit.Code {
+		return Certificate{}, nil, apperr.Forbiddenf("certificate type %s is issued by %s, not by the caller's unit", t.Code, t.IssuerCode)
+	}
+	h := in.Holder
+	h.Name = strings.TrimSpace(h.Name)
+	if err := s.holders.Check(ctx, h.Code, h.Name, string(h.Kind)); err != nil {
+		return Certificate{}, nil, err
+	}
+	data, err := ValidateData(t, in.Data)
+	if err != nil {
+		return Certificate{}, nil, err
+	}
+	today := s.Today()
+	from := today
+	if in.ValidFrom != nil {
+		from = *in.ValidFrom
+	}
+	until := in.ValidUntil
+	if until == nil && t.ValidityMonths != nil {
+		u := from.AddDate(0, *t.ValidityMonths, -1)
+		until = &u
+	}
+	if until != nil && until.Before(from) {
+		return Certificate{}, nil, apperr.Invalid("validUntil %s is before validFrom %s", until.Format(time.DateOnly), from.Format(time.DateOnly))
+	}
+	if until != nil && until.Before(today) {
+		return Certificate{}, nil, apperr.Invalid("validUntil %s has passed: an expired licence cannot be issued", until.Format(time.DateOnly))
+	}
+	mode := in.Mode
+	if mode == "" {
+		mode = Online
+	}
+	if mode != Online && mode != Offline && mode != Stock {
+		return Certificate{}, nil, apperr.Invalid("mode must be ONLINE, OFFLINE or STOCK")
+	}
+	completed := b.now
+	if in.CompletedAt != nil {
+		completed = in.CompletedAt.UTC().Truncate(time.Millisecond)
+	}
+	tl := Timeliness{Mode: mode, CompletedAt: completed, BatchSize: b.size, Deadline: s.cal.Deadline(mode, completed, b.size)}
+	tl.Late = tl.Deadline != nil && b.now.After(*tl.Deadline)
+	return Certificate{
+		TypeCode: t.Code, IssuerCode: b.unit.Code, Version: 1, TypeVersion: t.Version,
+		Holder: h, State: Valid, Current: true, Data: data, ValidFrom: from, ValidUntil: until, IssuedAt: b.now,
+		History:    []StateChange{{At: b.now, Action: "ISSUE", By: b.by}},
+		Timeliness: tl, IdempotencyKey: in.IdempotencyKey, IssuedBy: b.by, Rev: 1,
+	}, nil, nil
+}
+
+// number reserves serials and gives each licence its identifier.
+func (b *batch) number(ctx context.Context, certs []Certificate, todo []int) error {
+	year := b.now.In(b.svc.cal.Loc).Year()
+	first, err := b.svc.repo.NextSerials(ctx, b.unit.Code, year, len(todo))
+	if err != nil {
+		return err
+	}
+	for j, i := range todo {
+		c := &certs[i]
+		c.Serial = FormatSerial(year, first+int64(j))
+		id := ID{TypeCode: c.TypeCode, IssuerCode: c.IssuerCode, Serial: c.Serial, Version: 1}
+		c.ID, c.Lineage = id.String(), id.Lineage()
+	}
+	return nil
+}
+
+// sealAll renders and seals the licences at todo on every core.
+func sealAll(signer *seal.Signer, certs []Certificate, todo []int, issuerName string, types map[string]catalogue.CertificateType) error {
+	workers := min(runtime.GOMAXPROCS(0), len(todo))
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := w; j < len(todo); j += workers {
+				c := &certs[todo[j]]
+				if err := sealOne(signer, c, types[c.TypeCode].Name, issuerName); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sealOne renders c's canonical document and seals it.
+func sealOne(signer *seal.Signer, c *Certificate, typeName, issuerName string) error {
+	doc, err := Canonical(c, typeName, issuerName)
+	if err != nil {
+		return fmt.Errorf("render licence %s: %w", c.ID, err)
+	}
+	sl, err := signer.Sign([]byte(doc))
+	if err != nil {
+		return fmt.Errorf("seal licence %s: %w", c.ID, err)
+	}
+	c.Document = doc
+	c.Seal = Seal{Algorithm: sl.Algorithm, Signature: sl.Signature, KeyID: sl.KeyID, SealedAt: sl.SealedAt.UTC().Truncate(time.Millisecond)}
+	return nil
+}

@@ -1,0 +1,124 @@
+package certificate
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"certd/internal/apperr"
+	"certd/internal/identity"
+)
+
+// Page sizes of listings.
+const (
+	DefaultPage = 20
+	MaxPage     = 100
+)
+
+// Get returns one licence version to a caller the policy lets read it.
+func (s *Service) Get(ctx context.Context, id string) (Certificate, error) {
+	if _, err := identity.Require(ctx); err != nil {
+		return Certificate{}, err
+	}
+	if _, err := ParseID(id); err != nil {
+		return Certificate{}, err
+	}
+	c, err := s.repo.Get(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	if err := s.authz.Authorize(ctx, "certificate.read", resource(&c)); err != nil {
+		return Certificate{}, err
+	}
+	return c, nil
+}
+
+// Versions lists every version of c's licence, oldest first. The caller
+// has been authorized to read c.
+func (s *Service) Versions(ctx context.Context, c *Certificate) ([]Certificate, error) {
+	return s.repo.Versions(ctx, c.Lineage)
+}
+
+// ListPage is one page of a listing.
+type ListPage struct {
+	Items   []Certificate
+	Cursors []string
+	HasNext bool
+	Total   int
+}
+
+// List returns the caller's unit's licences, all versions and states,
+// newest first, in pages of at most MaxPage.
+func (s *Service) List(ctx context.Context, f Filter, first *int, after string) (ListPage, error) {
+	p, err := identity.Require(ctx)
+	if err != nil {
+		return ListPage{}, err
+	}
+	if err := s.authz.Authorize(ctx, "certificate.list", map[string]any{"issuer": p.Org}); err != nil {
+		return ListPage{}, err
+	}
+	f.IssuerCode = p.Org
+	n := DefaultPage
+	if first != nil {
+		if *first < 0 {
+			return ListPage{}, apperr.Invalid("first must not be negative")
+		}
+		n = min(*first, MaxPage)
+	}
+	var cur *Cursor
+	if after != "" {
+		c, err := DecodeCursor(after)
+		if err != nil {
+			return ListPage{}, err
+		}
+		cur = &c
+	}
+	items, err := s.repo.List(ctx, f, cur, n+1)
+	if err != nil {
+		return ListPage{}, err
+	}
+	page := ListPage{HasNext: len(items) > n}
+	if page.HasNext {
+		items = items[:n]
+	}
+	page.Items = items
+	for _, c := range items {
+		page.Cursors = append(page.Cursors, EncodeCursor(Cursor{IssuedAt: c.IssuedAt, ID: c.ID}))
+	}
+	if page.Total, err = s.repo.Count(ctx, f); err != nil {
+		return ListPage{}, err
+	}
+	return page, nil
+}
+
+// EncodeCursor makes an opaque cursor.
+func EncodeCursor(c Cursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.IssuedAt.UnixMilli(), 10) + "|" + c.ID))
+}
+
+// DecodeCursor reads a cursor made by EncodeCursor; anything else is
+// INVALID_INPUT.
+func DecodeCursor(s string) (Cursor, error) {
+	bad := apperr.Invalid("cursor %q is not one this server handed out", s)
+	if len(s) > 200 {
+		return Cursor{}, bad
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Cursor{}, bad
+	}
+	ms, id, ok := strings.Cut(string(raw), "|")
+	if !ok {
+		return Cursor{}, bad
+	}
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil || n < 0 {
+		return Cursor{}, bad
+	}
+	if _, err := ParseID(id); err != nil {
+		return Cursor{}, bad
+	}
+	return Cursor{IssuedAt: time.UnixMilli(n).UTC(), ID: id}, nil
+}

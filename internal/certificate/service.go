@@ -1,0 +1,77 @@
+package certificate
+
+import (
+	"context"
+	"time"
+
+	"certd/internal/catalogue"
+	"certd/internal/seal"
+)
+
+// Catalogue is what the service reads of the catalogue. Lookups are not
+// authorized again: the service has authorized its own request.
+type Catalogue interface {
+	LookupType(ctx context.Context, code string) (catalogue.CertificateType, error)
+	LookupUnit(ctx context.Context, code string) (catalogue.Unit, error)
+	// SealingUnit returns an issuing unit with its seal key.
+	SealingUnit(ctx context.Context, code string) (catalogue.Unit, error)
+}
+
+// Keys unlocks seal keys and finds the public key of a seal.
+type Keys interface {
+	Signer(ctx context.Context, unitCode, pubPEM string) (*seal.Signer, error)
+	PublicKey(ctx context.Context, keyID string) (unitCode, pubPEM string, err error)
+}
+
+// HolderCheck verifies a holder against the base registries (第八条).
+type HolderCheck interface {
+	Check(ctx context.Context, code, name, kind string) error
+}
+
+// Authorizer answers whether the caller may do action on resource.
+type Authorizer interface {
+	Authorize(ctx context.Context, action string, resource map[string]any) error
+}
+
+// Service issues, changes, reads and verifies licences.
+type Service struct {
+	repo    Repository
+	cat     Catalogue
+	keys    Keys
+	holders HolderCheck
+	authz   Authorizer
+	cal     *Calendar
+	now     func() time.Time
+}
+
+// Deps are the service's collaborators.
+type Deps struct {
+	Repo     Repository
+	Catalog  Catalogue
+	Keys     Keys
+	Holders  HolderCheck
+	Authz    Authorizer
+	Calendar *Calendar
+	Now      func() time.Time // nil means time.Now
+}
+
+// NewService returns a licence service.
+func NewService(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Service{repo: d.Repo, cat: d.Catalog, keys: d.Keys, holders: d.Holders, authz: d.Authz, cal: d.Calendar, now: d.Now}
+}
+
+// Today is the current date in the city.
+func (s *Service) Today() time.Time {
+	return Clock{Now: s.now, Loc: s.cal.Loc}.Today()
+}
+
+// stamp is the time of a write, at the precision every store keeps.
+func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// resource describes a licence to the policy.
+func resource(c *Certificate) map[string]any {
+	return map[string]any{"id": c.ID, "issuer": c.IssuerCode, "type": c.TypeCode, "holder": c.Holder.Code, "state": string(c.State)}
+}

@@ -1,0 +1,68 @@
+# Licences: issuance and lifecycle (第七条 to 第十一条), and who may read
+# them outside a case.
+package certd.authz
+
+# Strong authentication (第十八条): a digital certificate or biometrics.
+strong_auth if {
+	some m in input.principal.amr
+	m in {"cert", "bio"}
+}
+
+own_unit if input.resource.issuer == input.principal.org
+
+licence_writes := {
+	"certificate.issue", "certificate.change", "certificate.renew",
+	"certificate.state", "certificate.inspect",
+}
+
+# An issuing unit issues and maintains its own licences, with strong
+# authentication.
+allow if {
+	input.action in licence_writes
+	"issuer" in roles
+	own_unit
+	strong_auth
+}
+
+# Issuers read and list their own unit's licences, every version and state.
+allow if {
+	input.action in {"certificate.read", "certificate.list"}
+	"issuer" in roles
+	own_unit
+}
+
+# Holders read their own licences.
+allow if {
+	input.action == "certificate.read"
+	"holder" in roles
+	input.principal.holder != ""
+	input.resource.holder == input.principal.holder
+}
+
+reasons contains "strong authentication (amr cert or bio) required" if {
+	input.action in licence_writes
+	not strong_auth
+}
+
+reasons contains "only for the caller's own unit" if {
+	input.action in licence_writes | {"certificate.list"}
+	not own_unit
+}
+
+reasons contains "only the licence's issuer or holder may read it outside a case" if {
+	input.action == "certificate.read"
+	not own_unit
+	input.resource.holder != input.principal.holder
+}
+
+required_role["certificate.issue"] := {"issuer"}
+
+required_role["certificate.change"] := {"issuer"}
+
+required_role["certificate.renew"] := {"issuer"}
+
+required_role["certificate.state"] := {"issuer"}
+
+required_role["certificate.inspect"] := {"issuer"}
+
+required_role["certificate.list"] := {"issuer"}
