@@ -9,65 +9,41 @@ import (
 // DocumentFormat names the canonical document's layout.
 const DocumentFormat = "certd-licence/1"
 
-// document is the canonical form of a licence version that the seal
-// signs: JSON with keys in sorted order, no insignificant space, no HTML
-// escaping, dates as YYYY-MM-DD and times as RFC 3339 UTC.
-type document struct {
-	Format     string         `json:"format"`
-	ID         string         `json:"id"`
-	Type       docType        `json:"type"`
-	Issuer     docUnit        `json:"issuer"`
-	Holder     Holder         `json:"holder"`
-	Version    int            `json:"version"`
-	ValidFrom  string         `json:"validFrom"`
-	ValidUntil *string        `json:"validUntil"`
-	IssuedAt   string         `json:"issuedAt"`
-	Data       map[string]any `json:"data"`
-}
-
-type docType struct {
-	Code    string `json:"code"`
-	Name    string `json:"name"`
-	Version int    `json:"version"`
-}
-
-type docUnit struct {
-	Code string `json:"code"`
-	Name string `json:"name"`
-}
-
-// Canonical renders the canonical document of c; typeName and issuerName
-// are the catalogue names at issuance.
+// Canonical renders the canonical document of c that the seal signs:
+// JSON with the keys of every object in sorted order, no insignificant
+// space, no HTML escaping, dates as YYYY-MM-DD and times as RFC 3339 UTC.
+// typeName and issuerName are the catalogue names at issuance.
+//
+//	{"data":{...},"format":"certd-licence/1","holder":{"code","kind","name"},
+//	 "id":...,"issuedAt":...,"issuer":{"code","name"},
+//	 "type":{"code","name","version"},"validFrom":...,"validUntil":...|null,"version":N}
 func Canonical(c *Certificate, typeName, issuerName string) (string, error) {
-	d := document{
-		Format: DocumentFormat, ID: c.ID,
-		Type:   docType{Code: c.TypeCode, Name: typeName, Version: c.TypeVersion},
-		Issuer: docUnit{Code: c.IssuerCode, Name: issuerName},
-		Holder: c.Holder, Version: c.Version,
-		ValidFrom: c.ValidFrom.Format(time.DateOnly),
-		IssuedAt:  c.IssuedAt.UTC().Format(time.RFC3339Nano),
-		Data:      c.Data,
-	}
+	var until any
 	if c.ValidUntil != nil {
-		s := c.ValidUntil.Format(time.DateOnly)
-		d.ValidUntil = &s
+		until = c.ValidUntil.Format(time.DateOnly)
 	}
-	// Marshal to a generic value first so that every object, the fixed
-	// ones included, comes out with sorted keys.
-	raw, err := json.Marshal(d)
-	if err != nil {
-		return "", err
+	data := c.Data
+	if data == nil {
+		data = map[string]any{}
 	}
-	var generic any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&generic); err != nil {
-		return "", err
+	// encoding/json writes map keys in sorted order, which makes the
+	// document canonical.
+	d := map[string]any{
+		"format":     DocumentFormat,
+		"id":         c.ID,
+		"type":       map[string]any{"code": c.TypeCode, "name": typeName, "version": c.TypeVersion},
+		"issuer":     map[string]any{"code": c.IssuerCode, "name": issuerName},
+		"holder":     map[string]any{"code": c.Holder.Code, "name": c.Holder.Name, "kind": string(c.Holder.Kind)},
+		"version":    c.Version,
+		"validFrom":  c.ValidFrom.Format(time.DateOnly),
+		"validUntil": until,
+		"issuedAt":   c.IssuedAt.UTC().Format(time.RFC3339Nano),
+		"data":       data,
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(generic); err != nil {
+	if err := enc.Encode(d); err != nil {
 		return "", err
 	}
 	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil

@@ -85,10 +85,21 @@ func (s *Service) IssueBatch(ctx context.Context, ins []IssueInput) (BatchResult
 	now := s.stamp()
 	res := BatchResult{Items: make([]BatchItem, len(ins))}
 	b := &batch{svc: s, unit: unit, by: p.Subject, now: now, size: len(ins), types: map[string]catalogue.CertificateType{}}
-	var todo []int // indexes of inputs to store
+	// Types first, so that preparing can run on every core with the
+	// type cache read-only.
+	typeErr := map[string]error{}
+	for _, in := range ins {
+		if _, seen := typeErr[in.TypeCode]; !seen {
+			_, typeErr[in.TypeCode] = b.typ(ctx, in.TypeCode)
+		}
+	}
 	certs := make([]Certificate, len(ins))
-	for i := range ins {
+	parallel(len(ins), func(i int) {
 		res.Items[i].Index = i
+		if err := typeErr[ins[i].TypeCode]; err != nil {
+			res.Items[i].Err = err
+			return
+		}
 		c, dup, err := b.prepare(ctx, ins[i])
 		switch {
 		case err != nil:
@@ -97,6 +108,11 @@ func (s *Service) IssueBatch(ctx context.Context, ins []IssueInput) (BatchResult
 			res.Items[i].Certificate, res.Items[i].Duplicate = dup, true
 		default:
 			certs[i] = c
+		}
+	})
+	var todo []int // indexes of inputs to store
+	for i, it := range res.Items {
+		if it.Err == nil && it.Certificate == nil {
 			todo = append(todo, i)
 		}
 	}
@@ -247,29 +263,33 @@ func (b *batch) number(ctx context.Context, certs []Certificate, todo []int) err
 
 // sealAll renders and seals the licences at todo on every core.
 func sealAll(signer *seal.Signer, certs []Certificate, todo []int, issuerName string, types map[string]catalogue.CertificateType) error {
-	workers := min(runtime.GOMAXPROCS(0), len(todo))
-	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := w; j < len(todo); j += workers {
-				c := &certs[todo[j]]
-				if err := sealOne(signer, c, types[c.TypeCode].Name, issuerName); err != nil {
-					errs[w] = err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	errs := make([]error, len(todo))
+	parallel(len(todo), func(j int) {
+		c := &certs[todo[j]]
+		errs[j] = sealOne(signer, c, types[c.TypeCode].Name, issuerName)
+	})
 	for _, err := range errs {
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// parallel calls f(0..n-1) on every core and waits for all.
+func parallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // sealOne renders c's canonical document and seals it.

@@ -11,7 +11,13 @@ import (
 
 // Index is one secondary index the store needs. The other collections are
 // read by _id only: units, certificate_types and matters (the entry's
-// code), counters (the counter's name) and update_claims (see claims.go).
+// code), counters (the counter's name), update_claims (see claims.go),
+// idempotency_keys (issuer and key, see idempotency.go), seal_keys (the
+// key id) and base_registry (the holder's code).
+//
+// No index is partial: FerretDB v1 does not implement
+// partialFilterExpression, which is why idempotency keys have a
+// collection of their own instead of a partial unique index.
 type Index struct {
 	Collection string
 	Name       string
@@ -34,6 +40,31 @@ func Indexes() []Index {
 			Collection: changesColl, Name: "kind_seq",
 			Keys:    bson.D{{Key: "kind", Value: 1}, {Key: "_id", Value: 1}},
 			Purpose: "history of every entry of a kind, in sequence (_id) order",
+		},
+		{
+			Collection: certsColl, Name: "lineage_version", Unique: true,
+			Keys:    bson.D{{Key: "lineage", Value: 1}, {Key: "version", Value: 1}},
+			Purpose: "one document per licence version: of two supersessions of one version only one inserts version n+1; Versions of a licence in order",
+		},
+		{
+			Collection: certsColl, Name: "holder_type_state",
+			Keys:    bson.D{{Key: "holderCode", Value: 1}, {Key: "typeCode", Value: 1}, {Key: "state", Value: 1}},
+			Purpose: "a holder's licences, by type and state (List and Count by holder, matter checks); led by holderCode, the planned shard key",
+		},
+		{
+			Collection: certsColl, Name: "issuer_issuedAt_id",
+			Keys:    bson.D{{Key: "issuerCode", Value: 1}, {Key: "issuedAt", Value: -1}, {Key: "_id", Value: -1}},
+			Purpose: "an issuer's licences newest first (List by issuer with keyset pagination, Count by issuer)",
+		},
+		{
+			Collection: certsColl, Name: "current_validUntil",
+			Keys:    bson.D{{Key: "current", Value: 1}, {Key: "validUntil", Value: 1}},
+			Purpose: "current versions whose validity has ended (DueForExpiry); current versions for Repair",
+		},
+		{
+			Collection: serialsColl, Name: "issuer_year_end",
+			Keys:    bson.D{{Key: "issuerCode", Value: 1}, {Key: "year", Value: 1}, {Key: "end", Value: -1}},
+			Purpose: "the last serial block of an issuer's year, for NextSerials when its hint is missing or far behind (blocks are otherwise read by _id)",
 		},
 	}
 }

@@ -4,9 +4,14 @@
 //
 // Catalogue entries live in the units, certificate_types and matters
 // collections with the entry's code as _id; the change history lives in
-// catalogue_changes. Writes use write concern majority and reads use read
-// concern majority. Filters are only ever built with user strings as
-// equality values, so a string such as {"$gt":""} is data.
+// catalogue_changes. Licence versions live in certificates (see
+// certificates.go), with idempotency_keys and serials beside them; seal
+// keys live in seal_keys and the base registry in base_registry. Writes
+// use write concern majority and reads use read concern majority (serial
+// blocks excepted, see serials.go). Filters are only ever built with user
+// strings as values (equality values, $in elements, and the listing
+// cursor's $lt bound), never as keys or operators, so a string such as
+// {"$gt":""} is data.
 package mongo
 
 import (
@@ -35,6 +40,11 @@ const (
 	changesColl  = "catalogue_changes"
 	countersColl = "counters"
 	claimsColl   = "update_claims"
+	certsColl    = "certificates"
+	idemKeysColl = "idempotency_keys"
+	serialsColl  = "serials"
+	sealKeysColl = "seal_keys"
+	registryColl = "base_registry"
 )
 
 // Store is a MongoDB-backed store. It is safe for concurrent use.
@@ -43,6 +53,8 @@ type Store struct {
 	db     *mongo.Database
 
 	units, types, matters, changes, counters, claims *mongo.Collection
+
+	certs, idemKeys, serials, sealKeys, registry *mongo.Collection
 }
 
 // Option configures Open.
@@ -88,6 +100,15 @@ func Open(ctx context.Context, uri string, opts ...Option) (*Store, error) {
 		changes:  db.Collection(changesColl),
 		counters: db.Collection(countersColl),
 		claims:   db.Collection(claimsColl),
+		certs:    db.Collection(certsColl),
+		idemKeys: db.Collection(idemKeysColl),
+		// Serial blocks are read with read concern local: a majority read
+		// can lag behind the block whose insert just failed as a
+		// duplicate, and any block found, even one later rolled back, is
+		// a safe place to continue from (see serials.go).
+		serials:  db.Collection(serialsColl, options.Collection().SetReadConcern(readconcern.Local())),
+		sealKeys: db.Collection(sealKeysColl),
+		registry: db.Collection(registryColl),
 	}
 	if err := s.Ping(ctx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))

@@ -17,6 +17,9 @@ import (
 
 	"certd/internal/apperr"
 	"certd/internal/catalogue"
+	"certd/internal/certificate"
+	"certd/internal/keyring"
+	"certd/internal/registry"
 	"certd/internal/store/ferrettest"
 	"certd/internal/store/mongo"
 	"certd/internal/store/storetest"
@@ -72,6 +75,128 @@ func TestCatalogue(t *testing.T) {
 	storetest.RunCatalogue(t, func(t *testing.T) catalogue.Repository { return open(t) })
 }
 
+func TestCertificates(t *testing.T) {
+	storetest.RunCertificates(t, func(t *testing.T) certificate.Repository { return open(t) })
+}
+
+func TestSealKeys(t *testing.T) {
+	storetest.RunSealKeys(t, func(t *testing.T) keyring.Repository { return open(t) })
+}
+
+func TestRegistry(t *testing.T) {
+	storetest.RunRegistry(t, func(t *testing.T) registry.Repository { return open(t) })
+}
+
+// connect returns a plain driver client of the test server, to change
+// the store's collections behind its back.
+func connect(t testing.TB) *driver.Client {
+	t.Helper()
+	client, err := driver.Connect(options.Client().ApplyURI(serverURI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	return client
+}
+
+// TestRepairAfterCrashedSupersede simulates a Supersede that crashed after
+// inserting the new version and before marking the old one: Repair fixes
+// exactly that one version, and a second run finds nothing to do.
+func TestRepairAfterCrashedSupersede(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	base := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	c := storetest.NewCert("11110000000021135M", "11100000000013338W011", 1, "321083197812162119", base)
+	other := storetest.NewCert("11110000000021135M", "11100000000013338W011", 2, "321083197812162119", base)
+	if _, err := s.Insert(ctx, []certificate.Certificate{c, other}); err != nil {
+		t.Fatal(err)
+	}
+	// A consistent second licence with two versions is left alone.
+	next := other
+	id, _ := certificate.ParseID(other.ID)
+	id.Version = 2
+	next.ID, next.Version, next.Rev, next.IssuedAt = id.String(), 2, 1, base.Add(time.Hour)
+	if err := s.Supersede(ctx, other, 1, next); err != nil {
+		t.Fatal(err)
+	}
+
+	// The crash: version 2 of c is stored, version 1 is still current.
+	id, _ = certificate.ParseID(c.ID)
+	id.Version = 2
+	v2 := c
+	v2.ID, v2.Version, v2.Rev, v2.IssuedAt = id.String(), 2, 1, base.Add(time.Hour)
+	doc := bson.D{{Key: "_id", Value: v2.ID}, {Key: "lineage", Value: v2.Lineage}, {Key: "typeCode", Value: v2.TypeCode},
+		{Key: "issuerCode", Value: v2.IssuerCode}, {Key: "serial", Value: v2.Serial}, {Key: "version", Value: 2},
+		{Key: "holderCode", Value: v2.Holder.Code}, {Key: "state", Value: "VALID"}, {Key: "current", Value: true},
+		{Key: "successor", Value: ""}, {Key: "data", Value: bson.D{}}, {Key: "issuedAt", Value: v2.IssuedAt}, {Key: "rev", Value: 1}}
+	if _, err := connect(t).Database(s.Database()).Collection("certificates").InsertOne(ctx, doc); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Count(ctx, certificate.Filter{CurrentOnly: true}); err != nil || n != 3 {
+		t.Fatalf("current versions before repair: %d, %v", n, err)
+	}
+
+	n, err := s.Repair(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("repair: fixed %d, %v; want 1", n, err)
+	}
+	old, err := s.Get(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.Current || old.State != certificate.Superseded || old.Successor != v2.ID || old.Rev != 2 {
+		t.Fatalf("old version after repair: current %v state %s successor %s rev %d", old.Current, old.State, old.Successor, old.Rev)
+	}
+	if got, err := s.Get(ctx, v2.ID); err != nil || !got.Current {
+		t.Fatalf("new version after repair: %+v, %v", got, err)
+	}
+	if n, err := s.Count(ctx, certificate.Filter{CurrentOnly: true}); err != nil || n != 2 {
+		t.Fatalf("current versions after repair: %d, %v", n, err)
+	}
+	if n, err := s.Repair(ctx); err != nil || n != 0 {
+		t.Fatalf("second repair: fixed %d, %v; want 0", n, err)
+	}
+	// The repaired version moved on by one rev: an update from the old rev
+	// is refused.
+	if err := s.Update(ctx, c, 1); !errors.Is(err, apperr.ErrConflict) {
+		t.Fatalf("update from the pre-repair rev: %v", err)
+	}
+}
+
+// TestRepairRemovesStaleClaims checks that Repair clears claims left by
+// crashed updaters and leaves fresh ones.
+func TestRepairRemovesStaleClaims(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	claims := connect(t).Database(s.Database()).Collection("update_claims")
+	for _, d := range []bson.D{
+		{{Key: "_id", Value: "certificates/1/stale"}, {Key: "at", Value: time.Now().Add(-time.Hour)}},
+		{{Key: "_id", Value: "certificates/1/fresh"}, {Key: "at", Value: time.Now()}},
+	} {
+		if _, err := claims.InsertOne(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.Repair(ctx); err != nil || n != 0 {
+		t.Fatalf("repair: %d, %v", n, err)
+	}
+	var left []claimDoc
+	cur, err := claims.Find(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cur.All(ctx, &left); err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0].ID != "certificates/1/fresh" {
+		t.Fatalf("claims left: %+v", left)
+	}
+}
+
+type claimDoc struct {
+	ID string `bson:"_id"`
+}
+
 func TestEnsureIndexesIdempotent(t *testing.T) {
 	ctx := context.Background()
 	s := open(t) // Open has created the indexes once
@@ -85,7 +210,15 @@ func TestEnsureIndexesIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer client.Disconnect(ctx)
+	names := map[string]bool{}
 	for _, want := range mongo.Indexes() {
+		if want.Purpose == "" {
+			t.Errorf("index %s.%s has no purpose", want.Collection, want.Name)
+		}
+		if names[want.Collection+"."+want.Name] {
+			t.Errorf("index %s.%s listed twice", want.Collection, want.Name)
+		}
+		names[want.Collection+"."+want.Name] = true
 		specs, err := client.Database(s.Database()).Collection(want.Collection).Indexes().ListSpecifications(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -106,6 +239,16 @@ func TestEnsureIndexesIdempotent(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("index %s.%s missing; have %+v", want.Collection, want.Name, specs)
+		}
+	}
+
+	// The unique index on (lineage, version) is enforced by the server.
+	certs := client.Database(s.Database()).Collection("certificates")
+	for i, want := range []bool{false, true} {
+		_, err := certs.InsertOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprintf("id%d", i)},
+			{Key: "lineage", Value: "l"}, {Key: "version", Value: 2}})
+		if driver.IsDuplicateKeyError(err) != want {
+			t.Fatalf("insert %d into certificates: %v, want duplicate key error: %v", i+1, err, want)
 		}
 	}
 
