@@ -42,6 +42,8 @@ type Service struct {
 	authz   Authorizer
 	cal     *Calendar
 	now     func() time.Time
+
+	verified sealCache
 }
 
 // Deps are the service's collaborators.

@@ -2,8 +2,11 @@ package certificate
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"strings"
+	"sync"
 
 	"certd/internal/apperr"
 	"certd/internal/seal"
@@ -71,10 +74,48 @@ func (s *Service) checkSeal(ctx context.Context, issuer, doc string, sl Seal) (b
 	if unit != issuer {
 		return false, []string{"the seal's key belongs to " + unit + ", not to the issuer " + issuer}
 	}
-	if err := seal.Verify(pub, []byte(doc), sl.Signature); err != nil {
+	if !s.verified.check(pub, doc, sl.Signature) {
 		return false, []string{"the seal does not match the document: it was altered or not sealed by the issuer"}
 	}
 	return true, nil
+}
+
+// sealCache remembers seals found valid, keyed by a hash of key, document
+// and signature: verifying the same licence again costs a hash, not an SM2
+// verification, and any change to the three is a different key.
+type sealCache struct {
+	mu    sync.Mutex
+	valid map[[sha256.Size]byte]struct{}
+}
+
+const sealCacheSize = 100_000
+
+func (c *sealCache) check(pub, doc, sig string) bool {
+	h := sha256.New()
+	for _, part := range []string{pub, doc, sig} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write([]byte(part))
+	}
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	c.mu.Lock()
+	_, ok := c.valid[key]
+	c.mu.Unlock()
+	if ok {
+		return true
+	}
+	if seal.Verify(pub, []byte(doc), sig) != nil {
+		return false
+	}
+	c.mu.Lock()
+	if c.valid == nil || len(c.valid) >= sealCacheSize {
+		c.valid = make(map[[sha256.Size]byte]struct{}, 1024)
+	}
+	c.valid[key] = struct{}{}
+	c.mu.Unlock()
+	return true
 }
 
 // envelope is a self-contained sealed document: the document and its seal.

@@ -39,9 +39,9 @@ func NewCert(issuer, typ string, serial int64, holder string, issuedAt time.Time
 		State:  certificate.Valid, Current: true,
 		Data:      map[string]any{"name": "测试", "capital": 120.5, "active": true},
 		ValidFrom: day("2026-01-01"), ValidUntil: &until, IssuedAt: issuedAt.UTC().Truncate(time.Millisecond),
-		Seal:     certificate.Seal{Algorithm: "SM2-SM3", Signature: "c2ln", KeyID: "0123456789abcdef", SealedAt: issuedAt.UTC().Truncate(time.Millisecond)},
-		Document: `{"id":"` + id.String() + `"}`,
-		History:  []certificate.StateChange{{At: issuedAt.UTC().Truncate(time.Millisecond), Action: "ISSUE", By: "clerk"}},
+		Seal:       certificate.Seal{Algorithm: "SM2-SM3", Signature: "c2ln", KeyID: "0123456789abcdef", SealedAt: issuedAt.UTC().Truncate(time.Millisecond)},
+		Document:   `{"id":"` + id.String() + `"}`,
+		History:    []certificate.StateChange{{At: issuedAt.UTC().Truncate(time.Millisecond), Action: "ISSUE", By: "clerk"}},
 		Timeliness: certificate.Timeliness{Mode: certificate.Online, CompletedAt: issuedAt.UTC().Truncate(time.Millisecond), BatchSize: 1},
 		IssuedBy:   "clerk", Rev: 1,
 	}
