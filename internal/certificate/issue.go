@@ -12,6 +12,7 @@ import (
 	"certd/internal/apperr"
 	"certd/internal/catalogue"
 	"certd/internal/identity"
+	"certd/internal/registry"
 	"certd/internal/seal"
 )
 
@@ -93,6 +94,25 @@ func (s *Service) IssueBatch(ctx context.Context, ins []IssueInput) (BatchResult
 			_, typeErr[in.TypeCode] = b.typ(ctx, in.TypeCode)
 		}
 	}
+	// Keys already used, in one look-up rather than one per input.
+	var keys []string
+	for _, in := range ins {
+		if in.IdempotencyKey != "" {
+			keys = append(keys, in.IdempotencyKey)
+		}
+	}
+	if len(keys) > 0 {
+		if b.stored, err = s.repo.StoredKeys(ctx, unit.Code, keys); err != nil {
+			return BatchResult{}, err
+		}
+	}
+	hs := make([]registry.Holder, len(ins))
+	for i, in := range ins {
+		hs[i] = registry.Holder{Code: in.Holder.Code, Name: in.Holder.Name, Kind: string(in.Holder.Kind)}
+	}
+	if b.holderErrs, err = s.holders.CheckAll(ctx, hs); err != nil {
+		return BatchResult{}, err
+	}
 	certs := make([]Certificate, len(ins))
 	parallel(len(ins), func(i int) {
 		res.Items[i].Index = i
@@ -100,7 +120,7 @@ func (s *Service) IssueBatch(ctx context.Context, ins []IssueInput) (BatchResult
 			res.Items[i].Err = err
 			return
 		}
-		c, dup, err := b.prepare(ctx, ins[i])
+		c, dup, err := b.prepare(ctx, ins[i], b.holderErrs[i])
 		switch {
 		case err != nil:
 			res.Items[i].Err = err
@@ -155,12 +175,15 @@ func (s *Service) IssueBatch(ctx context.Context, ins []IssueInput) (BatchResult
 
 // batch carries what the inputs of one batch share.
 type batch struct {
-	svc   *Service
-	unit  catalogue.Unit
-	by    string
-	now   time.Time
-	size  int
-	types map[string]catalogue.CertificateType
+	svc    *Service
+	unit   catalogue.Unit
+	by     string
+	now    time.Time
+	size   int
+	types  map[string]catalogue.CertificateType
+	stored map[string]string // idempotency key → id of the stored licence
+
+	holderErrs []error
 }
 
 func (b *batch) typ(ctx context.Context, code string) (catalogue.CertificateType, error) {
@@ -180,16 +203,18 @@ func (b *batch) typ(ctx context.Context, code string) (catalogue.CertificateType
 
 // prepare validates one input and builds its licence without id and seal;
 // it returns the stored licence instead when the idempotency key is known.
-func (b *batch) prepare(ctx context.Context, in IssueInput) (Certificate, *Certificate, error) {
+func (b *batch) prepare(ctx context.Context, in IssueInput, holderErr error) (Certificate, *Certificate, error) {
 	s := b.svc
 	if in.IdempotencyKey != "" {
 		if len(in.IdempotencyKey) > 200 || !utf8.ValidString(in.IdempotencyKey) {
 			return Certificate{}, nil, apperr.Invalid("idempotencyKey is at most 200 bytes of text")
 		}
-		if c, err := s.repo.ByIdempotencyKey(ctx, b.unit.Code, in.IdempotencyKey); err == nil {
+		if id, ok := b.stored[in.IdempotencyKey]; ok {
+			c, err := s.repo.Get(ctx, id)
+			if err != nil {
+				return Certificate{}, nil, err
+			}
 			return Certificate{}, &c, nil
-		} else if !apperr.CodeIs(err, apperr.NotFound) {
-			return Certificate{}, nil, err
 		}
 	}
 	t, err := b.typ(ctx, in.TypeCode)
@@ -201,8 +226,8 @@ func (b *batch) prepare(ctx context.Context, in IssueInput) (Certificate, *Certi
 	}
 	h := in.Holder
 	h.Name = strings.TrimSpace(h.Name)
-	if err := s.holders.Check(ctx, h.Code, h.Name, string(h.Kind)); err != nil {
-		return Certificate{}, nil, err
+	if holderErr != nil {
+		return Certificate{}, nil, holderErr
 	}
 	data, err := ValidateData(t, in.Data)
 	if err != nil {

@@ -45,6 +45,9 @@ type Repository interface {
 	Get(ctx context.Context, id string) (Certificate, error)
 	// ByIdempotencyKey finds the licence an issuer stored with key.
 	ByIdempotencyKey(ctx context.Context, issuer, key string) (Certificate, error)
+	// StoredKeys tells which of an issuer's idempotency keys name a stored
+	// licence, mapping each such key to the licence's id.
+	StoredKeys(ctx context.Context, issuer string, keys []string) (map[string]string, error)
 	// Versions lists every version of a licence, oldest first.
 	Versions(ctx context.Context, lineage string) ([]Certificate, error)
 	// List returns up to limit versions matching f after the cursor (nil

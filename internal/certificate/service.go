@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"certd/internal/catalogue"
+	"certd/internal/registry"
 	"certd/internal/seal"
 )
 
@@ -23,9 +24,10 @@ type Keys interface {
 	PublicKey(ctx context.Context, keyID string) (unitCode, pubPEM string, err error)
 }
 
-// HolderCheck verifies a holder against the base registries (第八条).
+// HolderCheck verifies holders against the base registries (第八条): an
+// error per holder, or an error when the registries cannot be read.
 type HolderCheck interface {
-	Check(ctx context.Context, code, name, kind string) error
+	CheckAll(ctx context.Context, hs []registry.Holder) ([]error, error)
 }
 
 // Authorizer answers whether the caller may do action on resource.

@@ -27,6 +27,7 @@ type root struct {
 	Serve    serveCmd    `cmd:"" help:"Run the certd server."`
 	Token    tokenCmd    `cmd:"" help:"Print a token signed with the data directory's key (embedded mode)."`
 	Registry registryCmd `cmd:"" help:"Manage the embedded base registry (第八条)."`
+	Import   importCmd   `cmd:"" help:"Import stock licences (第十一条) from a JSONL or CSV file through a running server."`
 }
 
 // Env is where commands write and what they read besides flags.
@@ -62,6 +63,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 	}
 	if err := kctx.Run(); err != nil {
 		fmt.Fprintln(env.Stderr, "certd:", err)
+		var ee exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
 		if errors.Is(err, app.ErrConfig) {
 			return ExitConfig
 		}

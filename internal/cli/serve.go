@@ -29,6 +29,7 @@ type serveCmd struct {
 	MaxBodyBytes  int64  `default:"1048576" env:"CERTD_MAX_BODY_BYTES" help:"Largest request body accepted."`
 	MaxDepth      int    `default:"12" env:"CERTD_MAX_DEPTH" help:"Deepest query nesting accepted."`
 	MaxComplexity int    `default:"2000" env:"CERTD_MAX_COMPLEXITY" help:"Highest query complexity accepted."`
+	DebugAddr     string `name:"debug-addr" env:"CERTD_DEBUG_ADDR" help:"Serve Go profiling endpoints (/debug/pprof/) on this address; off by default, bind to loopback."`
 	LogLevel      string `default:"info" enum:"debug,info,warn,error" env:"CERTD_LOG_LEVEL" help:"Log level (debug, info, warn, error)."`
 }
 
@@ -47,5 +48,8 @@ func (c *serveCmd) Run(ctx context.Context, env Env) error {
 		return err
 	}
 	defer a.Close()
+	if c.DebugAddr != "" {
+		go server.RunDebug(ctx, c.DebugAddr, log)
+	}
 	return a.Run(ctx, nil)
 }

@@ -16,12 +16,11 @@ type bar struct {
 }
 
 // newBar counts total records (an estimate, corrected as it goes); nil
-// when there is no writer.
+// when there is no writer or nothing to count.
 func newBar(w io.Writer, total int64, desc string) *bar {
-	if w == nil {
+	if w == nil || total <= 0 {
 		return nil
 	}
-	total = max(total, 1)
 	pb := progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(desc),
@@ -64,11 +63,4 @@ func (b *bar) done(complete bool) {
 		_ = b.pb.Exit()
 	}
 	fmt.Fprintln(b.w)
-}
-
-func (b *bar) printf(format string, args ...any) {
-	if b == nil {
-		return
-	}
-	fmt.Fprintf(b.w, format, args...)
 }

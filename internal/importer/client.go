@@ -103,6 +103,9 @@ func newHTTPClient() *http.Client {
 // context's error.
 func (c *client) call(ctx context.Context, body []byte, field string) (map[string]json.RawMessage, error) {
 	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		data, err := c.once(ctx, body, field)
 		var ce *callError
 		if err == nil || !errors.As(err, &ce) || ce.kind != kindTransient || attempt >= c.retries {
@@ -176,6 +179,9 @@ func (c *client) once(ctx context.Context, body []byte, field string) (map[strin
 		}
 	}
 	ce.kind = classify(resp.StatusCode, ce.code, jsonErr == nil)
+	if ce.kind == kindInvalid && queryMismatch(ce.msg) {
+		ce.kind = kindFatal // the server's schema is not the one this client speaks
+	}
 	if ce.kind == kindAuth && ce.code == "" {
 		ce.code = map[int]string{http.StatusUnauthorized: "UNAUTHENTICATED", http.StatusForbidden: "FORBIDDEN"}[resp.StatusCode]
 	}
@@ -205,6 +211,18 @@ func classify(status int, code string, isJSON bool) errKind {
 		}
 	}
 	return kindFatal
+}
+
+// queryMismatch reports whether a validation message is about the query
+// or the shape of IssueInput rather than the data of a record (enums are
+// checked before sending, so an enum error is a mismatch too).
+func queryMismatch(msg string) bool {
+	for _, s := range []string{"Cannot query field", "Unknown argument", "Unknown type", "unknown field", "is not a valid"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 var inputsIndex = regexp.MustCompile(`inputs\[(\d+)\]`)

@@ -7,6 +7,31 @@
 // Every record carries an idempotency key (its own, or one derived from
 // its content), so rerunning a file, whole or after a crash, creates
 // nothing twice: the server answers duplicates.
+//
+// Input formats (by extension: .jsonl/.ndjson/.json are JSON Lines, .csv
+// is CSV; otherwise a file whose first non-blank byte is '{' is JSON
+// Lines, any other CSV; UTF-8, a BOM is skipped; blank lines are skipped):
+//
+//   - JSON Lines: one object per line with holder {code, name, kind} (or
+//     flat holderCode, holderName, holderKind), data (an object of template
+//     fields, typed as JSON), validFrom and validUntil (YYYY-MM-DD),
+//     businessCompletedAt (RFC 3339), idempotencyKey, and optionally
+//     typeCode (must equal the imported type). Other keys reject the line.
+//   - CSV: a header row naming holderCode and holderName, optionally
+//     holderKind, validFrom, validUntil, businessCompletedAt and
+//     idempotencyKey (case-insensitive); every other named column is a
+//     template field and must exist in the template. Cells are trimmed;
+//     empty cells are omitted; a NUMBER field's cell that is a JSON number
+//     is sent as a number, a BOOLEAN field's true/false (any case) as a
+//     boolean, anything else as the string it is.
+//
+// In both, a missing holder kind is inferred from the code (a valid
+// unified social credit code: ORGANIZATION; a valid resident identity
+// number: PERSON; else the record is rejected), holder codes are
+// upper-cased, and a record without idempotencyKey gets
+// "import:TYPE:" + the first 32 hex digits of the SHA-256 of its
+// canonical content (holder, data, validity, completion time; not its
+// line), so reordering or re-running a file is safe.
 package importer
 
 import (
@@ -349,7 +374,11 @@ func (r *run) pipeline(ctx context.Context) error {
 	for range r.o.Concurrency {
 		wg.Go(func() {
 			for b := range batches {
-				results <- r.send(ctx, b)
+				res := r.send(ctx, b)
+				if res.err != nil {
+					cancel() // before this worker can take another batch
+				}
+				results <- res
 			}
 		})
 	}

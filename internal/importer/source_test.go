@@ -126,7 +126,7 @@ func TestJSONL(t *testing.T) {
 
 	wantReject := map[int]string{
 		5:  "holder name is missing",
-		6:  "not valid JSON",
+		6:  "not a JSON object",
 		7:  "not a JSON object",
 		8:  "holder kind is missing",
 		9:  "data must be a JSON object",
@@ -181,14 +181,42 @@ func TestJSONL(t *testing.T) {
 			t.Errorf("line %d: raw %q is not JSON", r.line, r.raw)
 		}
 	}
-	if got := string(rows[4].raw); got != `"not json"` {
+	if got := string(rows[3].raw); got != `"not json"` {
 		t.Errorf("raw of a non-JSON line = %s", got)
 	}
-	if got := string(rows[5].raw); got != `[1,2]` {
+	if got := string(rows[4].raw); got != `[1,2]` {
 		t.Errorf("raw of a JSON line = %s", got)
 	}
 	if end := rows[len(rows)-1].end; end != int64(len(content)) {
 		t.Errorf("last end = %d, want %d", end, len(content))
+	}
+}
+
+func TestParseJSONObjectErrors(t *testing.T) {
+	for line, want := range map[string]string{
+		`{"holder":`:                        "not valid JSON",
+		`null`:                              "not a JSON object",
+		`"x"`:                               "not a JSON object",
+		`{"holder":"x"}`:                    "holder must be an object",
+		`{"holder":{"code":1,"nick":"x"}}`:  "unknown key holder.nick",
+		`{"holder":{"code":true}}`:          "holder.code must be a string",
+		`{"holderName":["x"]}`:              "holderName must be a string",
+		`{"data":{"a":1},"data2":{}}`:       `unknown key "data2"`,
+		`{"idempotencyKey":{"k":1}}`:        "idempotencyKey must be a string",
+		`{"holder":null,"holderCode":null}`: "",
+	} {
+		_, reason := parseJSONObject([]byte(line), testType)
+		if (want == "") != (reason == "") || !strings.Contains(reason, want) {
+			t.Errorf("%s: reason %q, want %q", line, reason, want)
+		}
+	}
+	f, reason := parseJSONObject([]byte(`{"holder":{"code":350102198001010011,"name":"n"}}`), testType)
+	if reason != "" || f.holderCode != "350102198001010011" {
+		t.Errorf("an unquoted all-digit code reads as %q (%s)", f.holderCode, reason)
+	}
+	_, _, reason = newBuilder(testType).build(&fields{holderCode: personCode, holderName: "n", key: strings.Repeat("k", 201)})
+	if !strings.Contains(reason, "idempotencyKey") {
+		t.Errorf("a 201-byte key: %q", reason)
 	}
 }
 

@@ -24,4 +24,6 @@ type Entry struct {
 type Repository interface {
 	PutRegistryEntries(ctx context.Context, es []Entry) error
 	RegistryEntry(ctx context.Context, code string) (Entry, error)
+	// RegistryEntries returns the entries of the codes the registry knows.
+	RegistryEntries(ctx context.Context, codes []string) (map[string]Entry, error)
 }

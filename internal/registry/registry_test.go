@@ -53,3 +53,35 @@ func TestLoadAndCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckAllMatchesCheck(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := registry.Load(ctx, st, strings.NewReader("code,name,kind\n321083197812162119,张三,PERSON\n"), "population"); err != nil {
+		t.Fatal(err)
+	}
+	c := registry.NewChecker(st)
+	hs := []registry.Holder{
+		{Code: "321083197812162119", Name: "张三", Kind: "PERSON"},
+		{Code: "321083197812162119", Name: "张三丰", Kind: "PERSON"},
+		{Code: "321083197812162118", Name: "张三", Kind: "PERSON"},
+		{Code: "11010519491231002X", Name: "王五", Kind: "PERSON"},
+	}
+	errs, err := c.CheckAll(ctx, hs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range hs {
+		one := c.Check(ctx, h.Code, h.Name, h.Kind)
+		if (one == nil) != (errs[i] == nil) {
+			t.Errorf("%+v: Check %v, CheckAll %v", h, one, errs[i])
+		}
+	}
+	if errs[0] != nil || errs[1] == nil || errs[2] == nil || errs[3] != nil {
+		t.Fatalf("CheckAll: %v", errs)
+	}
+}

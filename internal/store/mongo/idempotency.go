@@ -277,3 +277,29 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// StoredKeys implements certificate.Repository: a key counts when a stored
+// licence carries it.
+func (s *Store) StoredKeys(ctx context.Context, issuer string, keys []string) (map[string]string, error) {
+	found := map[string]string{}
+	for start := 0; start < len(keys); start += 500 {
+		chunk := keys[start:min(start+500, len(keys))]
+		cur, err := s.certs.Find(ctx,
+			bson.D{{Key: "issuerCode", Value: issuer}, {Key: "idempotencyKey", Value: bson.D{{Key: "$in", Value: chunk}}}},
+			options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "idempotencyKey", Value: 1}}))
+		if err != nil {
+			return nil, wrap("look up idempotency keys", err)
+		}
+		var docs []struct {
+			ID  string `bson:"_id"`
+			Key string `bson:"idempotencyKey"`
+		}
+		if err := cur.All(ctx, &docs); err != nil {
+			return nil, wrap("look up idempotency keys", err)
+		}
+		for _, d := range docs {
+			found[d.Key] = d.ID
+		}
+	}
+	return found, nil
+}

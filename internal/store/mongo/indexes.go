@@ -57,6 +57,11 @@ func Indexes() []Index {
 			Purpose: "an issuer's licences newest first (List by issuer with keyset pagination, Count by issuer)",
 		},
 		{
+			Collection: certsColl, Name: "issuer_idempotencyKey",
+			Keys:    bson.D{{Key: "issuerCode", Value: 1}, {Key: "idempotencyKey", Value: 1}},
+			Purpose: "which idempotency keys of a batch name stored licences (StoredKeys); uniqueness is kept by idempotency_keys",
+		},
+		{
 			Collection: certsColl, Name: "current_validUntil",
 			Keys:    bson.D{{Key: "current", Value: 1}, {Key: "validUntil", Value: 1}},
 			Purpose: "current versions whose validity has ended (DueForExpiry); current versions for Repair",

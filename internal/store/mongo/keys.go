@@ -60,3 +60,24 @@ func (s *Store) RegistryEntry(ctx context.Context, code string) (registry.Entry,
 	d, err := get[registryDoc](ctx, s.registry, "registry entry", code)
 	return d.entry(), err
 }
+
+// RegistryEntries implements registry.Repository.
+func (s *Store) RegistryEntries(ctx context.Context, codes []string) (map[string]registry.Entry, error) {
+	out := map[string]registry.Entry{}
+	for start := 0; start < len(codes); start += 500 {
+		chunk := codes[start:min(start+500, len(codes))]
+		cur, err := s.registry.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: chunk}}}})
+		if err != nil {
+			return nil, wrap("registry lookup", err)
+		}
+		var docs []registryDoc
+		if err := cur.All(ctx, &docs); err != nil {
+			return nil, wrap("registry lookup", err)
+		}
+		for _, d := range docs {
+			e := d.entry()
+			out[e.Code] = e
+		}
+	}
+	return out, nil
+}

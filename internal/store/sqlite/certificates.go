@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"certd/internal/apperr"
@@ -84,35 +85,44 @@ func (r certRow) args() []any {
 		r.history, r.inspections, r.timeliness, r.key, c.IssuedBy, c.Rev}
 }
 
-const insertCert = `INSERT INTO certificates (` + certCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (issuer_code, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`
+// insertChunk is how many licences one INSERT statement carries.
+const insertChunk = 64
 
 // Insert implements certificate.Repository: the whole batch is one
-// transaction, so it is stored entirely or not at all.
+// transaction, so it is stored entirely or not at all. Rows go in
+// multi-row statements; a row whose idempotency key is taken is skipped,
+// and found afterwards by its id being absent.
 func (s *Store) Insert(ctx context.Context, cs []certificate.Certificate) ([]certificate.InsertResult, error) {
 	res := make([]certificate.InsertResult, len(cs))
 	var dups []int
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		dups = dups[:0]
-		stmt, err := tx.PrepareContext(ctx, insertCert)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for i := range cs {
-			row, err := encodeCert(&cs[i])
+		for start := 0; start < len(cs); start += insertChunk {
+			end := min(start+insertChunk, len(cs))
+			args := make([]any, 0, (end-start)*25)
+			for i := start; i < end; i++ {
+				row, err := encodeCert(&cs[i])
+				if err != nil {
+					return err
+				}
+				args = append(args, row.args()...)
+			}
+			r, err := tx.ExecContext(ctx, insertSQL(end-start), args...)
+			if isUniqueViolation(err) {
+				return apperr.Conflictf("a licence of this batch exists already")
+			}
+			if err != nil {
+				return fmt.Errorf("insert licences: %w", err)
+			}
+			if n, _ := r.RowsAffected(); int(n) == end-start {
+				continue
+			}
+			skipped, err := absentIDs(ctx, tx, cs[start:end])
 			if err != nil {
 				return err
 			}
-			r, err := stmt.ExecContext(ctx, row.args()...)
-			if isUniqueViolation(err) {
-				return apperr.Conflictf("licence %s already exists", cs[i].ID)
-			}
-			if err != nil {
-				return fmt.Errorf("insert licence %s: %w", cs[i].ID, err)
-			}
-			if n, _ := r.RowsAffected(); n == 0 {
-				dups = append(dups, i)
+			for _, j := range skipped {
+				dups = append(dups, start+j)
 			}
 		}
 		return nil
@@ -128,6 +138,48 @@ func (s *Store) Insert(ctx context.Context, cs []certificate.Certificate) ([]cer
 		res[i].Existing = &existing
 	}
 	return res, nil
+}
+
+var insertSQLs sync.Map // rows → statement
+
+// insertSQL is a multi-row INSERT of n licences.
+func insertSQL(n int) string {
+	if q, ok := insertSQLs.Load(n); ok {
+		return q.(string)
+	}
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", 25), ", ") + ")"
+	q := `INSERT INTO certificates (` + certCols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") +
+		` ON CONFLICT (issuer_code, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`
+	insertSQLs.Store(n, q)
+	return q
+}
+
+// absentIDs returns the positions of cs whose id is not stored.
+func absentIDs(ctx context.Context, tx *sql.Tx, cs []certificate.Certificate) ([]int, error) {
+	args := make([]any, len(cs))
+	for i := range cs {
+		args[i] = cs[i].ID
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT id FROM certificates WHERE id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(cs)), ", ")+")", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	present := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		present[id] = true
+	}
+	var out []int
+	for i := range cs {
+		if !present[cs[i].ID] {
+			out = append(out, i)
+		}
+	}
+	return out, rows.Err()
 }
 
 func scanCert(sc interface{ Scan(...any) error }) (certificate.Certificate, error) {
@@ -183,6 +235,36 @@ func (s *Store) Get(ctx context.Context, id string) (certificate.Certificate, er
 // ByIdempotencyKey implements certificate.Repository.
 func (s *Store) ByIdempotencyKey(ctx context.Context, issuer, key string) (certificate.Certificate, error) {
 	return s.getCert(ctx, "with idempotency key "+key, "issuer_code = ? AND idempotency_key = ?", issuer, key)
+}
+
+// StoredKeys implements certificate.Repository.
+func (s *Store) StoredKeys(ctx context.Context, issuer string, keys []string) (map[string]string, error) {
+	found := map[string]string{}
+	for start := 0; start < len(keys); start += 500 {
+		chunk := keys[start:min(start+500, len(keys))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, issuer)
+		for _, k := range chunk {
+			args = append(args, k)
+		}
+		rows, err := s.read.QueryContext(ctx, `SELECT idempotency_key, id FROM certificates WHERE issuer_code = ? AND idempotency_key IN (`+
+			strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("look up idempotency keys: %w", err)
+		}
+		for rows.Next() {
+			var k, id string
+			if err := rows.Scan(&k, &id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found[k] = id
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
 }
 
 // Versions implements certificate.Repository.
@@ -305,7 +387,7 @@ func (s *Store) Supersede(ctx context.Context, old certificate.Certificate, prev
 		if n, _ := res.RowsAffected(); n != 1 {
 			return apperr.Conflictf("licence %s was changed by someone else; read it again", old.ID)
 		}
-		if _, err := tx.ExecContext(ctx, insertCert, row.args()...); isUniqueViolation(err) {
+		if _, err := tx.ExecContext(ctx, insertSQL(1), row.args()...); isUniqueViolation(err) {
 			return apperr.Conflictf("version %d of this licence exists already", next.Version)
 		} else if err != nil {
 			return fmt.Errorf("insert version %d: %w", next.Version, err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"certd/internal/apperr"
 	"certd/internal/keyring"
@@ -80,4 +81,33 @@ func (s *Store) RegistryEntry(ctx context.Context, code string) (registry.Entry,
 	}
 	e.UpdatedAt = fromMillis(at)
 	return e, nil
+}
+
+// RegistryEntries implements registry.Repository.
+func (s *Store) RegistryEntries(ctx context.Context, codes []string) (map[string]registry.Entry, error) {
+	out := map[string]registry.Entry{}
+	for start := 0; start < len(codes); start += 500 {
+		chunk := codes[start:min(start+500, len(codes))]
+		args := make([]any, len(chunk))
+		for i, c := range chunk {
+			args[i] = c
+		}
+		es, err := list(ctx, s.read, `SELECT code, kind, name, source, updated_at FROM base_registry WHERE code IN (`+
+			strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+`)`, scanEntry, args...)
+		if err != nil {
+			return nil, fmt.Errorf("registry lookup: %w", err)
+		}
+		for _, e := range es {
+			out[e.Code] = e
+		}
+	}
+	return out, nil
+}
+
+func scanEntry(sc interface{ Scan(...any) error }) (registry.Entry, error) {
+	var e registry.Entry
+	var at int64
+	err := sc.Scan(&e.Code, &e.Kind, &e.Name, &e.Source, &at)
+	e.UpdatedAt = fromMillis(at)
+	return e, err
 }

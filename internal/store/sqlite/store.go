@@ -40,11 +40,22 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 
 // OpenFile opens the database at path.
 func OpenFile(ctx context.Context, path string) (*Store, error) {
-	w, err := openDB(path, 1, "immediate")
+	// Licences and audit records are personal data: the file is the
+	// service's alone, and SQLite gives the WAL and shared-memory files
+	// the database file's mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	f.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, fmt.Errorf("restrict %s: %w", path, err)
+	}
+	w, err := openDB(path, 1, "immediate", 64<<10)
 	if err != nil {
 		return nil, err
 	}
-	r, err := openDB(path, 8, "deferred")
+	r, err := openDB(path, 8, "deferred", 16<<10)
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -57,13 +68,17 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
-func openDB(path string, conns int, txlock string) (*sql.DB, error) {
+// openDB opens a pool of conns connections with a page cache of cacheKiB
+// each.
+func openDB(path string, conns int, txlock string, cacheKiB int) (*sql.DB, error) {
 	q := url.Values{}
 	for _, p := range []string{
 		"journal_mode(WAL)",
 		"synchronous(FULL)",
 		"busy_timeout(10000)",
 		"foreign_keys(ON)",
+		"temp_store(MEMORY)",
+		fmt.Sprintf("cache_size(-%d)", cacheKiB),
 	} {
 		q.Add("_pragma", p)
 	}

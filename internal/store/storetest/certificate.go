@@ -119,6 +119,26 @@ func RunCertificates(t *testing.T, open func(t *testing.T) certificate.Repositor
 		if _, err := r.ByIdempotencyKey(ctx, issuerA, "none"); !errors.Is(err, apperr.ErrNotFound) {
 			t.Fatalf("unknown key: %v", err)
 		}
+		keys, err := r.StoredKeys(ctx, issuerA, []string{"k", "none", `{"$gt":""}`})
+		must(t, err)
+		if len(keys) != 1 || keys["k"] != a.ID {
+			t.Fatalf("stored keys of A: %v", keys)
+		}
+		keys, err = r.StoredKeys(ctx, issuerB, []string{"k"})
+		must(t, err)
+		if len(keys) != 1 || keys["k"] != other.ID {
+			t.Fatalf("stored keys of B: %v", keys)
+		}
+		many := make([]string, 1200)
+		for i := range many {
+			many[i] = fmt.Sprint("absent-", i)
+		}
+		many[1100] = "k"
+		keys, err = r.StoredKeys(ctx, issuerA, many)
+		must(t, err)
+		if len(keys) != 1 {
+			t.Fatalf("stored keys in a long list: %v", keys)
+		}
 	})
 
 	t.Run("DuplicateIDIsConflict", func(t *testing.T) {

@@ -56,4 +56,14 @@ func RunRegistry(t *testing.T, open func(t *testing.T) registry.Repository) {
 		t.Fatalf("operator string: %v", err)
 	}
 	must(t, r.PutRegistryEntries(ctx, nil))
+	got2, err := r.RegistryEntries(ctx, []string{"321083197812162119", issuerA, "unknown", `{"$gt":""}`})
+	must(t, err)
+	if len(got2) != 2 || got2["321083197812162119"].Name != "张三丰" || got2[issuerA].Kind != "ORGANIZATION" {
+		t.Fatalf("entries %+v", got2)
+	}
+	none, err := r.RegistryEntries(ctx, nil)
+	must(t, err)
+	if len(none) != 0 {
+		t.Fatalf("no codes: %+v", none)
+	}
 }

@@ -30,7 +30,6 @@ CREATE TABLE certificates (
 CREATE UNIQUE INDEX certificates_idempotency ON certificates (issuer_code, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX certificates_holder ON certificates (holder_code, type_code, state);
 CREATE INDEX certificates_issuer_listing ON certificates (issuer_code, issued_at DESC, id DESC);
-CREATE INDEX certificates_listing ON certificates (issued_at DESC, id DESC);
 CREATE INDEX certificates_expiry ON certificates (current, valid_until) WHERE valid_until IS NOT NULL;
 
 CREATE TABLE serials (
