@@ -138,3 +138,11 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 }
+
+func TestNetworkBuiltinsAreRefused(t *testing.T) {
+	mods := []Module{{Path: "x.rego", Rego: "package certd.authz\nallow if { http.send({\"method\": \"get\", \"url\": \"http://127.0.0.1/\"}).status_code == 200 }\n"}}
+	var ce *CompileError
+	if err := Check(mods); !errors.As(err, &ce) {
+		t.Fatalf("http.send compiled: %v", err)
+	}
+}

@@ -73,13 +73,36 @@ func (e *CompileError) Error() string {
 	return "policy does not compile: " + strings.Join(e.Errors, "; ")
 }
 
+// forbiddenBuiltins are refused in policies: a policy decides from its
+// input and must not reach the network or the process's environment.
+var forbiddenBuiltins = map[string]bool{
+	"http.send": true, "net.lookup_ip_addr": true, "opa.runtime": true, "providers.aws.sign_req": true,
+}
+
+// capabilities is what policies may use: this OPA's builtins less the
+// forbidden ones.
+var capabilities = func() *ast.Capabilities {
+	caps := ast.CapabilitiesForThisVersion()
+	kept := caps.Builtins[:0]
+	for _, b := range caps.Builtins {
+		if !forbiddenBuiltins[b.Name] {
+			kept = append(kept, b)
+		}
+	}
+	caps.Builtins = kept
+	return caps
+}()
+
+// Capabilities are the builtins and features policies may use.
+func Capabilities() *ast.Capabilities { return capabilities }
+
 // compile parses and compiles a bundle strictly.
 func compile(mods []Module) (*ast.Compiler, map[string]*ast.Module, error) {
 	parsed, err := parse(mods)
 	if err != nil {
 		return nil, nil, err
 	}
-	c := ast.NewCompiler().WithStrict(true).WithEnablePrintStatements(false)
+	c := ast.NewCompiler().WithStrict(true).WithEnablePrintStatements(false).WithCapabilities(capabilities)
 	c.Compile(parsed)
 	if c.Failed() {
 		var errs []string
@@ -96,6 +119,13 @@ type TestResult struct {
 	Name   string // package.rule
 	Passed bool
 	Detail string // why it failed, when it did
+}
+
+// Check compiles a bundle and reports what is wrong with it, as a
+// *CompileError.
+func Check(mods []Module) error {
+	_, _, err := compile(mods)
+	return err
 }
 
 // RunTests compiles the bundle and runs its test_ rules in-process.
