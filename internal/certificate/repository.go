@@ -13,6 +13,8 @@ type Filter struct {
 	State       State
 	TypeCodes   []string // any of these types
 	CurrentOnly bool
+	// Policy is the data filter the policy allows; nil adds nothing.
+	Policy *Cond
 }
 
 // Cursor is a position in a listing ordered by IssuedAt, then ID, both

@@ -202,40 +202,71 @@ func (s *Store) Versions(ctx context.Context, lineage string) ([]certificate.Cer
 	return toCerts(ds), err
 }
 
-// certFilter turns f into a filter whose user strings are only equality
-// values and $in elements.
-func certFilter(f certificate.Filter) bson.D {
-	filter := bson.D{}
-	add := func(k string, v any) { filter = append(filter, bson.E{Key: k, Value: v}) }
-	if f.IssuerCode != "" {
-		add("issuerCode", f.IssuerCode)
-	}
-	if f.HolderCode != "" {
-		add("holderCode", f.HolderCode)
-	}
-	if f.TypeCode != "" {
-		add("typeCode", f.TypeCode)
-	}
-	if f.State != "" {
-		add("state", string(f.State))
-	}
-	if f.TypeCodes != nil {
-		// An empty list matches nothing, as in the SQLite store.
-		add("typeCode", bson.D{{Key: "$in", Value: nonNil(f.TypeCodes)}})
-	}
-	if f.CurrentOnly {
-		add("current", true)
-	}
-	if f.TypeCode != "" && f.TypeCodes != nil {
-		// Two conditions on typeCode: a filter document cannot repeat a
-		// key, so every condition goes under $and.
-		and := bson.A{}
-		for _, e := range filter {
-			and = append(and, bson.D{e})
+// certFilter turns f into a MongoDB filter; values only ever appear as
+// operands of $eq, $in and comparisons, never as operators.
+func certFilter(f certificate.Filter) (bson.D, error) {
+	return condFilter(f.Cond())
+}
+
+// condFields maps condition fields to document fields.
+var condFields = map[string]string{
+	"id": "_id", "lineage": "lineage", "type": "typeCode", "issuer": "issuerCode", "holder": "holderCode",
+	"state": "state", "current": "current", "version": "version",
+}
+
+var condOps = map[string]string{"eq": "$eq", "ne": "$ne", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte", "in": "$in"}
+
+func condFilter(c certificate.Cond) (bson.D, error) {
+	switch c.Op {
+	case "and", "or", "not":
+		if len(c.Args) == 0 {
+			if c.Op == "and" {
+				return bson.D{}, nil
+			}
+			return bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: bson.A{}}}}}, nil // matches nothing
 		}
-		return bson.D{{Key: "$and", Value: and}}
+		parts := bson.A{}
+		for _, a := range c.Args {
+			d, err := condFilter(a)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, d)
+		}
+		op := map[string]string{"and": "$and", "or": "$or", "not": "$nor"}[c.Op]
+		return bson.D{{Key: op, Value: parts}}, nil
 	}
-	return filter
+	field, ok := condFields[c.Field]
+	if !ok {
+		return nil, fmt.Errorf("no document field for %q", c.Field)
+	}
+	op, ok := condOps[c.Op]
+	if !ok {
+		return nil, fmt.Errorf("operator %q is not supported", c.Op)
+	}
+	v := c.Value
+	if c.Op == "in" {
+		vs, ok := c.Value.([]any)
+		if !ok {
+			return nil, fmt.Errorf("in needs a list")
+		}
+		a := bson.A{}
+		for _, x := range vs {
+			a = append(a, numberFor(field, x))
+		}
+		v = a
+	} else {
+		v = numberFor(field, v)
+	}
+	return bson.D{{Key: field, Value: bson.D{{Key: op, Value: v}}}}, nil
+}
+
+// numberFor stores version numbers as integers, as the documents do.
+func numberFor(field string, v any) any {
+	if f, ok := v.(float64); ok && field == "version" {
+		return int64(f)
+	}
+	return v
 }
 
 // List implements certificate.Repository: newest first by issuedAt, then
@@ -244,7 +275,10 @@ func (s *Store) List(ctx context.Context, f certificate.Filter, after *certifica
 	if limit == 0 {
 		return []certificate.Certificate{}, nil
 	}
-	filter := certFilter(f)
+	filter, err := certFilter(f)
+	if err != nil {
+		return nil, fmt.Errorf("list licences: %w", err)
+	}
 	if after != nil {
 		at := after.IssuedAt.UTC()
 		filter = bson.D{{Key: "$and", Value: bson.A{filter, bson.D{{Key: "$or", Value: bson.A{
@@ -262,7 +296,11 @@ func (s *Store) List(ctx context.Context, f certificate.Filter, after *certifica
 
 // Count implements certificate.Repository.
 func (s *Store) Count(ctx context.Context, f certificate.Filter) (int, error) {
-	n, err := s.certs.CountDocuments(ctx, certFilter(f))
+	filter, err := certFilter(f)
+	if err != nil {
+		return 0, fmt.Errorf("count licences: %w", err)
+	}
+	n, err := s.certs.CountDocuments(ctx, filter)
 	if err != nil {
 		return 0, wrap("count licences", err)
 	}

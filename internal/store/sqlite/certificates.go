@@ -272,47 +272,12 @@ func (s *Store) Versions(ctx context.Context, lineage string) ([]certificate.Cer
 	return list(ctx, s.read, "SELECT "+certCols+" FROM certificates WHERE lineage = ? ORDER BY version", scanCert, lineage)
 }
 
-// where turns a filter into a WHERE clause with placeholders only.
-func where(f certificate.Filter) (string, []any) {
-	var conds []string
-	var args []any
-	add := func(cond string, a ...any) { conds = append(conds, cond); args = append(args, a...) }
-	if f.IssuerCode != "" {
-		add("issuer_code = ?", f.IssuerCode)
-	}
-	if f.TypeCode != "" {
-		add("type_code = ?", f.TypeCode)
-	}
-	if f.HolderCode != "" {
-		add("holder_code = ?", f.HolderCode)
-	}
-	if f.State != "" {
-		add("state = ?", string(f.State))
-	}
-	if f.TypeCodes != nil {
-		if len(f.TypeCodes) == 0 {
-			add("0")
-		} else {
-			ph := strings.TrimSuffix(strings.Repeat("?, ", len(f.TypeCodes)), ", ")
-			a := make([]any, len(f.TypeCodes))
-			for i, t := range f.TypeCodes {
-				a[i] = t
-			}
-			add("type_code IN ("+ph+")", a...)
-		}
-	}
-	if f.CurrentOnly {
-		add("current = 1")
-	}
-	if len(conds) == 0 {
-		return "1", nil
-	}
-	return strings.Join(conds, " AND "), args
-}
-
 // List implements certificate.Repository.
 func (s *Store) List(ctx context.Context, f certificate.Filter, after *certificate.Cursor, limit int) ([]certificate.Certificate, error) {
-	w, args := where(f)
+	w, args, err := condSQL(f.Cond())
+	if err != nil {
+		return nil, fmt.Errorf("list licences: %w", err)
+	}
 	if after != nil {
 		w += " AND (issued_at < ? OR (issued_at = ? AND id < ?))"
 		args = append(args, millis(after.IssuedAt), millis(after.IssuedAt), after.ID)
@@ -323,7 +288,10 @@ func (s *Store) List(ctx context.Context, f certificate.Filter, after *certifica
 
 // Count implements certificate.Repository.
 func (s *Store) Count(ctx context.Context, f certificate.Filter) (int, error) {
-	w, args := where(f)
+	w, args, err := condSQL(f.Cond())
+	if err != nil {
+		return 0, fmt.Errorf("count licences: %w", err)
+	}
 	var n int
 	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM certificates WHERE "+w, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count licences: %w", err)

@@ -327,6 +327,68 @@ func RunCertificates(t *testing.T, open func(t *testing.T) certificate.Repositor
 		}
 	})
 
+	t.Run("PolicyConditions", func(t *testing.T) {
+		r := open(t)
+		var all []certificate.Certificate
+		for i := range 12 {
+			issuer, typ, holder := issuerA, typeA, "321083197812162119"
+			if i%3 == 0 {
+				issuer = issuerB
+			}
+			if i%2 == 0 {
+				typ = typeB
+			}
+			if i%4 == 0 {
+				holder = "33010219200403064X"
+			}
+			all = append(all, NewCert(issuer, typ, int64(i+1), holder, base.Add(time.Duration(i)*time.Second)))
+		}
+		all[5].State, all[7].Current = certificate.Suspended, false
+		_, err := r.Insert(ctx, all)
+		must(t, err)
+		in := func(f string, vs ...any) certificate.Cond { return certificate.Cond{Op: "in", Field: f, Value: vs} }
+		holderCases := certificate.And(certificate.Eq("holder", "321083197812162119"), in("type", typeA, typeB),
+			certificate.Eq("state", "VALID"), certificate.Eq("current", true))
+		count := func(c certificate.Cond) int {
+			t.Helper()
+			f := certificate.Filter{Policy: &c}
+			n, err := r.Count(ctx, f)
+			must(t, err)
+			page, err := r.List(ctx, f, nil, 100)
+			must(t, err)
+			if len(page) != n {
+				t.Fatalf("%+v: list %d, count %d", c, len(page), n)
+			}
+			return n
+		}
+		for name, c := range map[string]struct {
+			cond certificate.Cond
+			want int
+		}{
+			"a staff filter":   {holderCases, 7},
+			"or":               {certificate.Cond{Op: "or", Args: []certificate.Cond{certificate.Eq("issuer", issuerB), certificate.Eq("state", "SUSPENDED")}}, 5},
+			"not":              {certificate.Cond{Op: "not", Args: []certificate.Cond{certificate.Eq("issuer", issuerB)}}, 8},
+			"ne":               {certificate.Cond{Op: "ne", Field: "type", Value: typeA}, 6},
+			"version compare":  {certificate.Cond{Op: "ge", Field: "version", Value: 1.0}, 12},
+			"empty in":         {in("type"), 0},
+			"empty or":         {certificate.Cond{Op: "or"}, 0},
+			"empty and":        {certificate.And(), 12},
+			"operator as data": {certificate.Eq("holder", `{"$ne":""}`), 0},
+			"and with filter":  {certificate.And(certificate.Eq("id", all[1].ID)), 1},
+		} {
+			if got := count(c.cond); got != c.want {
+				t.Errorf("%s: %d, want %d", name, got, c.want)
+			}
+		}
+		// The policy condition is added to the filter's own fields.
+		f := certificate.Filter{IssuerCode: issuerA, Policy: &holderCases}
+		n, err := r.Count(ctx, f)
+		must(t, err)
+		if n != 4 {
+			t.Errorf("filter and policy: %d", n)
+		}
+	})
+
 	t.Run("DueForExpiry", func(t *testing.T) {
 		r := open(t)
 		past := NewCert(issuerA, typeA, 1, "321083197812162119", base)
