@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 
 	"certd/graph/model"
 	"certd/internal/apperr"
@@ -92,4 +93,18 @@ func connection(page certificate.ListPage) *model.CertificateConnection {
 		c.Edges = []*model.CertificateEdge{}
 	}
 	return c
+}
+
+// visible is a licence's data without the fields hidden from the reader.
+func visible(c *certificate.Certificate) map[string]any {
+	if len(c.Hidden) == 0 {
+		return c.Data
+	}
+	out := make(map[string]any, len(c.Data))
+	for k, v := range c.Data {
+		if !slices.Contains(c.Hidden, k) {
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"certd/graph/model"
 	"certd/graph/scalar"
+	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
 	"certd/internal/identity"
@@ -34,10 +35,12 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	BatchItemResult() BatchItemResultResolver
+	Case() CaseResolver
 	CatalogueChange() CatalogueChangeResolver
 	Certificate() CertificateResolver
 	CertificateType() CertificateTypeResolver
 	Matter() MatterResolver
+	Me() MeResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Verification() VerificationResolver
@@ -63,6 +66,20 @@ type ComplexityRoot struct {
 		Items      func(childComplexity int) int
 	}
 
+	Case struct {
+		CaseNo       func(childComplexity int) int
+		Certificates func(childComplexity int) int
+		ClosedAt     func(childComplexity int) int
+		Cursor       func(childComplexity int) int
+		Holder       func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Matter       func(childComplexity int) int
+		MissingTypes func(childComplexity int) int
+		OpenedAt     func(childComplexity int) int
+		OpenedBy     func(childComplexity int) int
+		Unit         func(childComplexity int) int
+	}
+
 	CatalogueChange struct {
 		Action   func(childComplexity int) int
 		At       func(childComplexity int) int
@@ -74,24 +91,24 @@ type ComplexityRoot struct {
 	}
 
 	Certificate struct {
-		Citable     func(childComplexity int) int
-		Current     func(childComplexity int) int
-		Data        func(childComplexity int, fields []string) int
-		Document    func(childComplexity int) int
-		History     func(childComplexity int) int
-		Holder      func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Inspections func(childComplexity int) int
-		IssuedAt    func(childComplexity int) int
-		Issuer      func(childComplexity int) int
-		Seal        func(childComplexity int) int
-		State       func(childComplexity int) int
-		Timeliness  func(childComplexity int) int
-		Type        func(childComplexity int) int
-		ValidFrom   func(childComplexity int) int
-		ValidUntil  func(childComplexity int) int
-		Version     func(childComplexity int) int
-		Versions    func(childComplexity int) int
+		Citable        func(childComplexity int) int
+		Current        func(childComplexity int) int
+		Data           func(childComplexity int, fields []string) int
+		History        func(childComplexity int) int
+		Holder         func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Inspections    func(childComplexity int) int
+		IssuedAt       func(childComplexity int) int
+		Issuer         func(childComplexity int) int
+		Seal           func(childComplexity int) int
+		SealedDocument func(childComplexity int) int
+		State          func(childComplexity int) int
+		Timeliness     func(childComplexity int) int
+		Type           func(childComplexity int) int
+		ValidFrom      func(childComplexity int) int
+		ValidUntil     func(childComplexity int) int
+		Version        func(childComplexity int) int
+		Versions       func(childComplexity int) int
 	}
 
 	CertificateConnection struct {
@@ -133,29 +150,34 @@ type ComplexityRoot struct {
 	}
 
 	Matter struct {
-		Code          func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		CreatedBy     func(childComplexity int) int
-		HandlingUnits func(childComplexity int) int
-		Name          func(childComplexity int) int
-		RequiredTypes func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
-		UpdatedBy     func(childComplexity int) int
-		Version       func(childComplexity int) int
+		Code            func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		CreatedBy       func(childComplexity int) int
+		DisclosedFields func(childComplexity int) int
+		HandlingUnits   func(childComplexity int) int
+		Name            func(childComplexity int) int
+		RequiredTypes   func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+		UpdatedBy       func(childComplexity int) int
+		Version         func(childComplexity int) int
 	}
 
 	Me struct {
-		AMR     func(childComplexity int) int
-		Name    func(childComplexity int) int
-		Org     func(childComplexity int) int
-		Roles   func(childComplexity int) int
-		Subject func(childComplexity int) int
+		AMR          func(childComplexity int) int
+		Certificates func(childComplexity int) int
+		Holder       func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Org          func(childComplexity int) int
+		Roles        func(childComplexity int) int
+		Subject      func(childComplexity int) int
 	}
 
 	Mutation struct {
 		ChangeCertificate       func(childComplexity int, id string, data any, reason string) int
+		CloseCase               func(childComplexity int, id string) int
 		IssueCertificate        func(childComplexity int, input certificate.IssueInput) int
 		IssueCertificates       func(childComplexity int, inputs []*certificate.IssueInput) int
+		OpenCase                func(childComplexity int, input cases.OpenInput) int
 		RecordInspection        func(childComplexity int, id string, passed bool, note *string) int
 		RegisterCertificateType func(childComplexity int, input model.CertificateTypeInput) int
 		RegisterMatter          func(childComplexity int, input catalogue.MatterInput) int
@@ -172,6 +194,8 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Case              func(childComplexity int, id string) int
+		Cases             func(childComplexity int, openOnly *bool, first *int, after *string) int
 		CatalogueChanges  func(childComplexity int, kind catalogue.EntityKind, code *string) int
 		Certificate       func(childComplexity int, id string) int
 		CertificateType   func(childComplexity int, code string) int
@@ -248,6 +272,14 @@ type BatchItemResultResolver interface {
 
 	ErrorCode(ctx context.Context, obj *certificate.BatchItem) (*string, error)
 }
+type CaseResolver interface {
+	Matter(ctx context.Context, obj *cases.Case) (*catalogue.Matter, error)
+	Unit(ctx context.Context, obj *cases.Case) (*catalogue.Unit, error)
+
+	Certificates(ctx context.Context, obj *cases.Case) ([]*certificate.Certificate, error)
+	MissingTypes(ctx context.Context, obj *cases.Case) ([]*catalogue.CertificateType, error)
+	Cursor(ctx context.Context, obj *cases.Case) (string, error)
+}
 type CatalogueChangeResolver interface {
 	Snapshot(ctx context.Context, obj *catalogue.Change) (any, error)
 }
@@ -260,6 +292,7 @@ type CertificateResolver interface {
 
 	Data(ctx context.Context, obj *certificate.Certificate, fields []string) (any, error)
 
+	SealedDocument(ctx context.Context, obj *certificate.Certificate) (string, error)
 	Versions(ctx context.Context, obj *certificate.Certificate) ([]*certificate.Certificate, error)
 }
 type CertificateTypeResolver interface {
@@ -268,6 +301,10 @@ type CertificateTypeResolver interface {
 type MatterResolver interface {
 	RequiredTypes(ctx context.Context, obj *catalogue.Matter) ([]*catalogue.CertificateType, error)
 	HandlingUnits(ctx context.Context, obj *catalogue.Matter) ([]*catalogue.Unit, error)
+}
+type MeResolver interface {
+	Holder(ctx context.Context, obj *identity.Principal) (*certificate.Holder, error)
+	Certificates(ctx context.Context, obj *identity.Principal) ([]*certificate.Certificate, error)
 }
 type MutationResolver interface {
 	RegisterUnit(ctx context.Context, input catalogue.UnitInput) (*catalogue.Unit, error)
@@ -281,6 +318,8 @@ type MutationResolver interface {
 	RenewCertificate(ctx context.Context, id string, validUntil time.Time) (*certificate.Certificate, error)
 	SetCertificateState(ctx context.Context, id string, action certificate.Action, reason string) (*certificate.Certificate, error)
 	RecordInspection(ctx context.Context, id string, passed bool, note *string) (*certificate.Certificate, error)
+	OpenCase(ctx context.Context, input cases.OpenInput) (*cases.Case, error)
+	CloseCase(ctx context.Context, id string) (*cases.Case, error)
 }
 type QueryResolver interface {
 	Units(ctx context.Context) ([]*catalogue.Unit, error)
@@ -295,6 +334,8 @@ type QueryResolver interface {
 	Certificates(ctx context.Context, filter *model.CertificateFilter, first *int, after *string) (*model.CertificateConnection, error)
 	VerifyCertificate(ctx context.Context, id string) (*certificate.Verification, error)
 	VerifyDocument(ctx context.Context, document string) (*certificate.Verification, error)
+	Case(ctx context.Context, id string) (*cases.Case, error)
+	Cases(ctx context.Context, openOnly *bool, first *int, after *string) ([]*cases.Case, error)
 }
 type VerificationResolver interface {
 	State(ctx context.Context, obj *certificate.Verification) (*certificate.State, error)
@@ -380,6 +421,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BatchResult.Items(childComplexity), true
 
+	case "Case.caseNo":
+		if e.ComplexityRoot.Case.CaseNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.CaseNo(childComplexity), true
+	case "Case.certificates":
+		if e.ComplexityRoot.Case.Certificates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Certificates(childComplexity), true
+	case "Case.closedAt":
+		if e.ComplexityRoot.Case.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.ClosedAt(childComplexity), true
+	case "Case.cursor":
+		if e.ComplexityRoot.Case.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Cursor(childComplexity), true
+	case "Case.holder":
+		if e.ComplexityRoot.Case.Holder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Holder(childComplexity), true
+	case "Case.id":
+		if e.ComplexityRoot.Case.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.ID(childComplexity), true
+	case "Case.matter":
+		if e.ComplexityRoot.Case.Matter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Matter(childComplexity), true
+	case "Case.missingTypes":
+		if e.ComplexityRoot.Case.MissingTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.MissingTypes(childComplexity), true
+	case "Case.openedAt":
+		if e.ComplexityRoot.Case.OpenedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.OpenedAt(childComplexity), true
+	case "Case.openedBy":
+		if e.ComplexityRoot.Case.OpenedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.OpenedBy(childComplexity), true
+	case "Case.unit":
+		if e.ComplexityRoot.Case.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Unit(childComplexity), true
+
 	case "CatalogueChange.action":
 		if e.ComplexityRoot.CatalogueChange.Action == nil {
 			break
@@ -446,12 +554,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Certificate.Data(childComplexity, args["fields"].([]string)), true
-	case "Certificate.sealedDocument":
-		if e.ComplexityRoot.Certificate.Document == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Certificate.Document(childComplexity), true
 	case "Certificate.history":
 		if e.ComplexityRoot.Certificate.History == nil {
 			break
@@ -494,6 +596,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Certificate.Seal(childComplexity), true
+	case "Certificate.sealedDocument":
+		if e.ComplexityRoot.Certificate.SealedDocument == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.SealedDocument(childComplexity), true
 	case "Certificate.state":
 		if e.ComplexityRoot.Certificate.State == nil {
 			break
@@ -698,6 +806,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Matter.CreatedBy(childComplexity), true
+	case "Matter.disclosedFields":
+		if e.ComplexityRoot.Matter.DisclosedFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Matter.DisclosedFields(childComplexity), true
 	case "Matter.handlingUnits":
 		if e.ComplexityRoot.Matter.HandlingUnits == nil {
 			break
@@ -741,6 +855,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Me.AMR(childComplexity), true
+	case "Me.certificates":
+		if e.ComplexityRoot.Me.Certificates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Me.Certificates(childComplexity), true
+	case "Me.holder":
+		if e.ComplexityRoot.Me.Holder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Me.Holder(childComplexity), true
 	case "Me.name":
 		if e.ComplexityRoot.Me.Name == nil {
 			break
@@ -777,6 +903,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangeCertificate(childComplexity, args["id"].(string), args["data"].(any), args["reason"].(string)), true
+	case "Mutation.closeCase":
+		if e.ComplexityRoot.Mutation.CloseCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseCase(childComplexity, args["id"].(string)), true
 	case "Mutation.issueCertificate":
 		if e.ComplexityRoot.Mutation.IssueCertificate == nil {
 			break
@@ -799,6 +936,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.IssueCertificates(childComplexity, args["inputs"].([]*certificate.IssueInput)), true
+	case "Mutation.openCase":
+		if e.ComplexityRoot.Mutation.OpenCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_openCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OpenCase(childComplexity, args["input"].(cases.OpenInput)), true
 	case "Mutation.recordInspection":
 		if e.ComplexityRoot.Mutation.RecordInspection == nil {
 			break
@@ -901,6 +1049,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "Query.case":
+		if e.ComplexityRoot.Query.Case == nil {
+			break
+		}
+
+		args, err := ec.field_Query_case_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Case(childComplexity, args["id"].(string)), true
+	case "Query.cases":
+		if e.ComplexityRoot.Query.Cases == nil {
+			break
+		}
+
+		args, err := ec.field_Query_cases_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Cases(childComplexity, args["openOnly"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Query.catalogueChanges":
 		if e.ComplexityRoot.Query.CatalogueChanges == nil {
 			break
@@ -1239,6 +1409,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("HolderInput", ec.unmarshalInputHolderInput),
 			graphql.NewInputUnmarshaler("IssueInput", ec.unmarshalInputIssueInput),
 			graphql.NewInputUnmarshaler("MatterInput", ec.unmarshalInputMatterInput),
+			graphql.NewInputUnmarshaler("OpenCaseInput", ec.unmarshalInputOpenCaseInput),
 			graphql.NewInputUnmarshaler("TemplateFieldInput", ec.unmarshalInputTemplateFieldInput),
 			graphql.NewInputUnmarshaler("UnitInput", ec.unmarshalInputUnitInput),
 		)
@@ -1372,6 +1543,8 @@ type Matter {
   name: String!
   requiredTypes: [CertificateType!]!
   handlingUnits: [Unit!]!
+  "Sensitive template fields the matter needs, as <type code>.<field>; staff see no other sensitive field."
+  disclosedFields: [String!]!
   version: Int!
   createdBy: String!
   createdAt: Time!
@@ -1460,6 +1633,24 @@ type BatchItemResult {
 }
 type BatchResult { created: Int! duplicates: Int! failed: Int! items: [BatchItemResult!]! }
 
+"One application of one holder for one matter, handled by one using unit (办件)."
+type Case {
+  id: ID!
+  caseNo: String!
+  holder: Holder!
+  matter: Matter!
+  unit: Unit!
+  openedBy: String!
+  openedAt: Time!
+  closedAt: Time
+  "Citable certificates of this holder whose type this matter requires; nothing else."
+  certificates: [Certificate!]!
+  "Required types with no citable certificate: the applicant may bring paper (第十五条)."
+  missingTypes: [CertificateType!]!
+  "Cursor of this case in cases(after:)."
+  cursor: String!
+}
+
 "The authenticated caller."
 type Me {
   subject: String!
@@ -1467,12 +1658,30 @@ type Me {
   org: String
   roles: [String!]!
   amr: [String!]!
+  "For holders: who they are, as the base registry or their licences name them."
+  holder: Holder
+  "For holders: their own licences, every version and state."
+  certificates: [Certificate!]!
 }
 
 input UnitInput { code: ID! name: String! issuing: Boolean! }
 input TemplateFieldInput { name: String! label: String! type: FieldType! required: Boolean! sensitive: Boolean! }
 input CertificateTypeInput { code: ID! name: String! category: String! fields: [TemplateFieldInput!]! validityMonths: Int }
-input MatterInput { code: ID! name: String! requiredTypes: [ID!]! handlingUnits: [ID!]! }
+input MatterInput {
+  code: ID!
+  name: String!
+  requiredTypes: [ID!]!
+  handlingUnits: [ID!]!
+  "Sensitive template fields the matter needs, as <type code>.<field>."
+  disclosedFields: [String!] = []
+}
+input OpenCaseInput {
+  caseNo: String!
+  holderCode: ID!
+  matterCode: ID!
+  "Optional; when the base registry knows the holder it must match."
+  holderName: String
+}
 input HolderInput { code: ID! name: String! kind: HolderKind! }
 input IssueInput {
   typeCode: ID!
@@ -1505,6 +1714,9 @@ type Query {
   verifyCertificate(id: ID!): Verification!
   "Public: checks a sealedDocument or an annotated copy, and whether it may still be used."
   verifyDocument(document: String!): Verification!
+  case(id: ID!): Case
+  "Staff: their own unit's cases, newest first."
+  cases(openOnly: Boolean = true, first: Int, after: String): [Case!]!
 }
 
 type Mutation {
@@ -1521,6 +1733,8 @@ type Mutation {
   renewCertificate(id: ID!, validUntil: Date!): Certificate!
   setCertificateState(id: ID!, action: StateAction!, reason: String!): Certificate!
   recordInspection(id: ID!, passed: Boolean!, note: String): Certificate!
+  openCase(input: OpenCaseInput!): Case!
+  closeCase(id: ID!): Case!
 }
 `, BuiltIn: false},
 }
@@ -1558,6 +1772,34 @@ func (ec *executionContext) childFields_BatchResult(ctx context.Context, field g
 		return ec.fieldContext_BatchResult_items(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BatchResult", field.Name)
+}
+
+func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Case_id(ctx, field)
+	case "caseNo":
+		return ec.fieldContext_Case_caseNo(ctx, field)
+	case "holder":
+		return ec.fieldContext_Case_holder(ctx, field)
+	case "matter":
+		return ec.fieldContext_Case_matter(ctx, field)
+	case "unit":
+		return ec.fieldContext_Case_unit(ctx, field)
+	case "openedBy":
+		return ec.fieldContext_Case_openedBy(ctx, field)
+	case "openedAt":
+		return ec.fieldContext_Case_openedAt(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_Case_closedAt(ctx, field)
+	case "certificates":
+		return ec.fieldContext_Case_certificates(ctx, field)
+	case "missingTypes":
+		return ec.fieldContext_Case_missingTypes(ctx, field)
+	case "cursor":
+		return ec.fieldContext_Case_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
 }
 
 func (ec *executionContext) childFields_CatalogueChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1708,6 +1950,8 @@ func (ec *executionContext) childFields_Matter(ctx context.Context, field graphq
 		return ec.fieldContext_Matter_requiredTypes(ctx, field)
 	case "handlingUnits":
 		return ec.fieldContext_Matter_handlingUnits(ctx, field)
+	case "disclosedFields":
+		return ec.fieldContext_Matter_disclosedFields(ctx, field)
 	case "version":
 		return ec.fieldContext_Matter_version(ctx, field)
 	case "createdBy":
@@ -1734,6 +1978,10 @@ func (ec *executionContext) childFields_Me(ctx context.Context, field graphql.Co
 		return ec.fieldContext_Me_roles(ctx, field)
 	case "amr":
 		return ec.fieldContext_Me_amr(ctx, field)
+	case "holder":
+		return ec.fieldContext_Me_holder(ctx, field)
+	case "certificates":
+		return ec.fieldContext_Me_certificates(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Me", field.Name)
 }
@@ -2012,6 +2260,20 @@ func (ec *executionContext) field_Mutation_changeCertificate_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_closeCase_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_issueCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2037,6 +2299,20 @@ func (ec *executionContext) field_Mutation_issueCertificates_args(ctx context.Co
 		return nil, err
 	}
 	args["inputs"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_openCase_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (cases.OpenInput, error) {
+			return ec.unmarshalNOpenCaseInput2certdᚋinternalᚋcasesᚐOpenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -2219,6 +2495,50 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_case_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_cases_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "openOnly",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["openOnly"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -2655,6 +2975,304 @@ func (ec *executionContext) fieldContext_BatchResult_items(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Case_id(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Case_caseNo(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_caseNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CaseNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_caseNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_holder(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_holder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Holder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v certificate.Holder) graphql.Marshaler {
+			return ec.marshalNHolder2certdᚋinternalᚋcertificateᚐHolder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_holder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Holder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_matter(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_matter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Matter(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalogue.Matter) graphql.Marshaler {
+			return ec.marshalNMatter2ᚖcertdᚋinternalᚋcatalogueᚐMatter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_matter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Matter(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_unit(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalogue.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖcertdᚋinternalᚋcatalogueᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_openedBy(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_openedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_openedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_openedAt(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_openedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_openedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Case_closedAt(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Case_certificates(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_certificates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Certificates(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*certificate.Certificate) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚕᚖcertdᚋinternalᚋcertificateᚐCertificateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_certificates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_missingTypes(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_missingTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().MissingTypes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*catalogue.CertificateType) graphql.Marshaler {
+			return ec.marshalNCertificateType2ᚕᚖcertdᚋinternalᚋcatalogueᚐCertificateTypeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_missingTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateType(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_cursor(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Cursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, true, true, "String")
 }
 
 func (ec *executionContext) _CatalogueChange_kind(ctx context.Context, field graphql.CollectedField, obj *catalogue.Change) (ret graphql.Marshaler) {
@@ -3160,7 +3778,7 @@ func (ec *executionContext) _Certificate_sealedDocument(ctx context.Context, fie
 			return ec.fieldContext_Certificate_sealedDocument(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Document, nil
+			return ec.Resolvers.Certificate().SealedDocument(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -3171,7 +3789,7 @@ func (ec *executionContext) _Certificate_sealedDocument(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_sealedDocument(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Certificate", field, true, true, "String")
 }
 
 func (ec *executionContext) _Certificate_versions(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
@@ -4009,6 +4627,29 @@ func (ec *executionContext) fieldContext_Matter_handlingUnits(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Matter_disclosedFields(ctx context.Context, field graphql.CollectedField, obj *catalogue.Matter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Matter_disclosedFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisclosedFields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Matter_disclosedFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Matter", field, false, false, "String")
+}
+
 func (ec *executionContext) _Matter_version(ctx context.Context, field graphql.CollectedField, obj *catalogue.Matter) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4237,6 +4878,70 @@ func (ec *executionContext) _Me_amr(ctx context.Context, field graphql.Collected
 }
 func (ec *executionContext) fieldContext_Me_amr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Me", field, false, false, "String")
+}
+
+func (ec *executionContext) _Me_holder(ctx context.Context, field graphql.CollectedField, obj *identity.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Me_holder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Me().Holder(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Holder) graphql.Marshaler {
+			return ec.marshalOHolder2ᚖcertdᚋinternalᚋcertificateᚐHolder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Me_holder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Me",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Holder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Me_certificates(ctx context.Context, field graphql.CollectedField, obj *identity.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Me_certificates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Me().Certificates(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*certificate.Certificate) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚕᚖcertdᚋinternalᚋcertificateᚐCertificateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Me_certificates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Me",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Mutation_registerUnit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -4723,6 +5428,94 @@ func (ec *executionContext) fieldContext_Mutation_recordInspection(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_recordInspection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_openCase(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_openCase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OpenCase(ctx, fc.Args["input"].(cases.OpenInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *cases.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖcertdᚋinternalᚋcasesᚐCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_openCase(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_openCase_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_closeCase(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_closeCase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloseCase(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *cases.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖcertdᚋinternalᚋcasesᚐCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_closeCase(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_closeCase_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5249,6 +6042,94 @@ func (ec *executionContext) fieldContext_Query_verifyDocument(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_verifyDocument_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_case(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_case(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Case(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *cases.Case) graphql.Marshaler {
+			return ec.marshalOCase2ᚖcertdᚋinternalᚋcasesᚐCase(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_case(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_case_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_cases(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Cases(ctx, fc.Args["openOnly"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*cases.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚕᚖcertdᚋinternalᚋcasesᚐCaseᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_cases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7485,7 +8366,11 @@ func (ec *executionContext) unmarshalInputMatterInput(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"code", "name", "requiredTypes", "handlingUnits"}
+	if _, present := asMap["disclosedFields"]; !present {
+		asMap["disclosedFields"] = []any{}
+	}
+
+	fieldsInOrder := [...]string{"code", "name", "requiredTypes", "handlingUnits", "disclosedFields"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -7520,6 +8405,13 @@ func (ec *executionContext) unmarshalInputMatterInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.HandlingUnits = data
+		case "disclosedFields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("disclosedFields"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisclosedFields = data
 		}
 	}
 	return it, nil
@@ -7534,6 +8426,69 @@ func (ec *executionContext) unmarshalInputMatterInput(ctx context.Context, obj a
 func UnmarshalMatterInput(ctx context.Context, raw any) (catalogue.MatterInput, error) {
 	var out catalogue.MatterInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "MatterInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputOpenCaseInput(ctx context.Context, obj any) (cases.OpenInput, error) {
+	var it cases.OpenInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"caseNo", "holderCode", "matterCode", "holderName"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "caseNo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseNo"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseNo = data
+		case "holderCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderCode"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderCode = data
+		case "matterCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("matterCode"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MatterCode = data
+		case "holderName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderName"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderName = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOpenCaseInput unmarshals raw into the OpenCaseInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOpenCaseInput(ctx context.Context, raw any) (cases.OpenInput, error) {
+	var out cases.OpenInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OpenCaseInput", raw, &out)
 	return out, err
 }
 
@@ -7774,6 +8729,94 @@ func (ec *executionContext) _BatchResult(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var caseImplementors = []string{"Case"}
+
+func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj *cases.Case) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, caseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Case")
+		case "id":
+			out.Values[i] = ec._Case_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "caseNo":
+			out.Values[i] = ec._Case_caseNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holder":
+			out.Values[i] = ec._Case_holder(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "matter":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_matter(ctx, field, obj)
+				})
+		case "unit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_unit(ctx, field, obj)
+				})
+		case "openedBy":
+			out.Values[i] = ec._Case_openedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "openedAt":
+			out.Values[i] = ec._Case_openedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closedAt":
+			out.Values[i] = ec._Case_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "certificates":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_certificates(ctx, field, obj)
+				})
+		case "missingTypes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_missingTypes(ctx, field, obj)
+				})
+		case "cursor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_cursor(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var catalogueChangeImplementors = []string{"CatalogueChange"}
 
 func (ec *executionContext) _CatalogueChange(ctx context.Context, sel ast.SelectionSet, obj *catalogue.Change) graphql.Marshaler {
@@ -7914,10 +8957,11 @@ func (ec *executionContext) _Certificate(ctx context.Context, sel ast.SelectionS
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "sealedDocument":
-			out.Values[i] = ec._Certificate_sealedDocument(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Certificate_sealedDocument(ctx, field, obj)
+				})
 		case "versions":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -8250,6 +9294,11 @@ func (ec *executionContext) _Matter(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Matter_handlingUnits(ctx, field, obj)
 				})
+		case "disclosedFields":
+			out.Values[i] = ec._Matter_disclosedFields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "version":
 			out.Values[i] = ec._Matter_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -8306,28 +9355,40 @@ func (ec *executionContext) _Me(ctx context.Context, sel ast.SelectionSet, obj *
 		case "subject":
 			out.Values[i] = ec._Me_subject(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Me_name(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "org":
 			out.Values[i] = ec._Me_org(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "roles":
 			out.Values[i] = ec._Me_roles(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "amr":
 			out.Values[i] = ec._Me_amr(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "holder":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Me_holder(ctx, field, obj)
+				})
+		case "certificates":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Me_certificates(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8437,6 +9498,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "recordInspection":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_recordInspection(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "openCase":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_openCase(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closeCase":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_closeCase(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -8586,6 +9661,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_verifyDocument(ctx, field)
+				})
+		case "case":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_case(ctx, field)
+				})
+		case "cases":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_cases(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -9362,6 +10449,30 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCase2ᚕᚖcertdᚋinternalᚋcasesᚐCaseᚄ(ctx context.Context, sel ast.SelectionSet, v []*cases.Case) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCase2ᚖcertdᚋinternalᚋcasesᚐCase(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCase2ᚖcertdᚋinternalᚋcasesᚐCase(ctx context.Context, sel ast.SelectionSet, v *cases.Case) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Case!")
+		return graphql.Null
+	}
+	return ec._Case(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCatalogueChange2ᚕᚖcertdᚋinternalᚋcatalogueᚐChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*catalogue.Change) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -9802,6 +10913,11 @@ func (ec *executionContext) marshalNMe2ᚖcertdᚋinternalᚋidentityᚐPrincipa
 	return ec._Me(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNOpenCaseInput2certdᚋinternalᚋcasesᚐOpenInput(ctx context.Context, v any) (cases.OpenInput, error) {
+	res, err := ec.unmarshalInputOpenCaseInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNPageInfo2ᚖcertdᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
@@ -10181,6 +11297,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOCase2ᚖcertdᚋinternalᚋcasesᚐCase(ctx context.Context, sel ast.SelectionSet, v *cases.Case) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Case(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx context.Context, sel ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -10263,6 +11386,13 @@ func (ec *executionContext) marshalODate2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := scalar.MarshalDate(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOHolder2ᚖcertdᚋinternalᚋcertificateᚐHolder(ctx context.Context, sel ast.SelectionSet, v *certificate.Holder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Holder(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -3,11 +3,13 @@ package graph
 import (
 	"certd/graph/model"
 	"certd/internal/apperr"
+	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
 	"certd/internal/identity"
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -28,6 +30,35 @@ func (r *batchItemResultResolver) ErrorCode(ctx context.Context, obj *certificat
 	code, _, _ := apperr.CodeOf(obj.Err)
 	s := string(code)
 	return &s, nil
+}
+
+// Matter is the resolver for the matter field.
+func (r *caseResolver) Matter(ctx context.Context, obj *cases.Case) (*catalogue.Matter, error) {
+	return ptr(r.Catalogue.LookupMatter(ctx, obj.MatterCode))
+}
+
+// Unit is the resolver for the unit field.
+func (r *caseResolver) Unit(ctx context.Context, obj *cases.Case) (*catalogue.Unit, error) {
+	return ptr(r.Catalogue.LookupUnit(ctx, obj.UnitCode))
+}
+
+// Certificates is the resolver for the certificates field.
+func (r *caseResolver) Certificates(ctx context.Context, obj *cases.Case) ([]*certificate.Certificate, error) {
+	return ptrs(r.Casework.Certificates(ctx, obj))
+}
+
+// MissingTypes is the resolver for the missingTypes field.
+func (r *caseResolver) MissingTypes(ctx context.Context, obj *cases.Case) ([]*catalogue.CertificateType, error) {
+	codes, err := r.Casework.MissingTypes(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return each(ctx, codes, r.Catalogue.LookupType)
+}
+
+// Cursor is the resolver for the cursor field.
+func (r *caseResolver) Cursor(ctx context.Context, obj *cases.Case) (string, error) {
+	return encodeCaseCursor(obj), nil
 }
 
 // Snapshot is the resolver for the snapshot field.
@@ -54,11 +85,23 @@ func (r *certificateResolver) Citable(ctx context.Context, obj *certificate.Cert
 
 // Data is the resolver for the data field.
 func (r *certificateResolver) Data(ctx context.Context, obj *certificate.Certificate, fields []string) (any, error) {
-	return selectFields(obj.Data, fields), nil
+	return selectFields(visible(obj), fields), nil
+}
+
+// SealedDocument is the resolver for the sealedDocument field.
+func (r *certificateResolver) SealedDocument(ctx context.Context, obj *certificate.Certificate) (string, error) {
+	if len(obj.Hidden) > 0 {
+		return "", apperr.Forbiddenf("the sealed document holds fields hidden from you (%s); ask for an annotated copy", strings.Join(obj.Hidden, ", "))
+	}
+	return obj.Document, nil
 }
 
 // Versions is the resolver for the versions field.
 func (r *certificateResolver) Versions(ctx context.Context, obj *certificate.Certificate) ([]*certificate.Certificate, error) {
+	if obj.CaseID != "" {
+		// Read through a case: only the version the case may cite.
+		return []*certificate.Certificate{obj}, nil
+	}
 	return ptrs(r.Licences.Versions(ctx, obj))
 }
 
@@ -75,6 +118,16 @@ func (r *matterResolver) RequiredTypes(ctx context.Context, obj *catalogue.Matte
 // HandlingUnits is the resolver for the handlingUnits field.
 func (r *matterResolver) HandlingUnits(ctx context.Context, obj *catalogue.Matter) ([]*catalogue.Unit, error) {
 	return each(ctx, obj.HandlingUnits, r.Catalogue.Unit)
+}
+
+// Holder is the resolver for the holder field.
+func (r *meResolver) Holder(ctx context.Context, obj *identity.Principal) (*certificate.Holder, error) {
+	return r.holderOf(ctx, obj)
+}
+
+// Certificates is the resolver for the certificates field.
+func (r *meResolver) Certificates(ctx context.Context, obj *identity.Principal) ([]*certificate.Certificate, error) {
+	return ptrs(r.Licences.Mine(ctx))
 }
 
 // RegisterUnit is the resolver for the registerUnit field.
@@ -142,6 +195,16 @@ func (r *mutationResolver) RecordInspection(ctx context.Context, id string, pass
 		n = *note
 	}
 	return ptr(r.Licences.RecordInspection(ctx, id, passed, n))
+}
+
+// OpenCase is the resolver for the openCase field.
+func (r *mutationResolver) OpenCase(ctx context.Context, input cases.OpenInput) (*cases.Case, error) {
+	return ptr(r.Casework.Open(ctx, input))
+}
+
+// CloseCase is the resolver for the closeCase field.
+func (r *mutationResolver) CloseCase(ctx context.Context, id string) (*cases.Case, error) {
+	return ptr(r.Casework.Close(ctx, id))
 }
 
 // Units is the resolver for the units field.
@@ -219,6 +282,24 @@ func (r *queryResolver) VerifyDocument(ctx context.Context, document string) (*c
 	return ptr(r.Licences.VerifyDocument(ctx, document))
 }
 
+// Case is the resolver for the case field.
+func (r *queryResolver) Case(ctx context.Context, id string) (*cases.Case, error) {
+	return orNil(r.Casework.Get(ctx, id))
+}
+
+// Cases is the resolver for the cases field.
+func (r *queryResolver) Cases(ctx context.Context, openOnly *bool, first *int, after *string) ([]*cases.Case, error) {
+	var cur *cases.Cursor
+	if after != nil {
+		c, err := decodeCaseCursor(*after)
+		if err != nil {
+			return nil, err
+		}
+		cur = &c
+	}
+	return ptrs(r.Casework.List(ctx, openOnly == nil || *openOnly, first, cur))
+}
+
 // State is the resolver for the state field.
 func (r *verificationResolver) State(ctx context.Context, obj *certificate.Verification) (*certificate.State, error) {
 	if !obj.Found {
@@ -248,6 +329,9 @@ func (r *issueInputResolver) Data(ctx context.Context, obj *certificate.IssueInp
 // BatchItemResult returns BatchItemResultResolver implementation.
 func (r *Resolver) BatchItemResult() BatchItemResultResolver { return &batchItemResultResolver{r} }
 
+// Case returns CaseResolver implementation.
+func (r *Resolver) Case() CaseResolver { return &caseResolver{r} }
+
 // CatalogueChange returns CatalogueChangeResolver implementation.
 func (r *Resolver) CatalogueChange() CatalogueChangeResolver { return &catalogueChangeResolver{r} }
 
@@ -259,6 +343,9 @@ func (r *Resolver) CertificateType() CertificateTypeResolver { return &certifica
 
 // Matter returns MatterResolver implementation.
 func (r *Resolver) Matter() MatterResolver { return &matterResolver{r} }
+
+// Me returns MeResolver implementation.
+func (r *Resolver) Me() MeResolver { return &meResolver{r} }
 
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
@@ -274,10 +361,12 @@ func (r *Resolver) IssueInput() IssueInputResolver { return &issueInputResolver{
 
 type (
 	batchItemResultResolver struct{ *Resolver }
+	caseResolver            struct{ *Resolver }
 	catalogueChangeResolver struct{ *Resolver }
 	certificateResolver     struct{ *Resolver }
 	certificateTypeResolver struct{ *Resolver }
 	matterResolver          struct{ *Resolver }
+	meResolver              struct{ *Resolver }
 	mutationResolver        struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
 	verificationResolver    struct{ *Resolver }

@@ -15,6 +15,7 @@ import (
 
 	"certd/graph"
 	"certd/internal/authz"
+	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
 	"certd/internal/demo"
@@ -57,6 +58,7 @@ type Config struct {
 type Store interface {
 	catalogue.Repository
 	certificate.Repository
+	cases.Repository
 	keyring.Repository
 	registry.Repository
 	Ping(ctx context.Context) error
@@ -69,6 +71,7 @@ type App struct {
 	Policy    *authz.Engine
 	Catalogue *catalogue.Service
 	Licences  *certificate.Service
+	Cases     *cases.Service
 	Keyring   *keyring.Keyring
 	Server    *server.Server
 
@@ -117,8 +120,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Licences = certificate.NewService(certificate.Deps{
 		Repo: a.Store, Catalog: a.Catalogue, Keys: a.Keyring, Holders: registry.NewChecker(a.Store),
-		Authz: a.Policy, Calendar: cal, Now: cfg.Now,
+		Authz: a.Policy, Policy: a.Policy, Calendar: cal, Now: cfg.Now,
 	})
+	a.Cases = cases.NewService(a.Store, a.Catalogue, a.Policy, a.Licences, a.Store)
 	a.sweepEvery = cfg.SweepInterval
 	if a.sweepEvery == 0 {
 		a.sweepEvery = 30 * time.Second
@@ -134,9 +138,14 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}
 
-	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Catalogue: a.Catalogue, Licences: a.Licences}})
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{
+		Catalogue: a.Catalogue, Licences: a.Licences, Casework: a.Cases, Registry: a.Store,
+	}})
 	sc := cfg.Limits
 	sc.Addr, sc.Production, sc.Logger = cfg.Addr, cfg.Production, cfg.Logger
+	sc.PerRequest = func(ctx context.Context) context.Context {
+		return authz.WithBudget(ctx, a.Policy.MaxCertificates())
+	}
 	a.Server = server.New(sc, es, a.Verifier, a.Store)
 	ok = true
 	return a, nil

@@ -146,3 +146,22 @@ func TestNetworkBuiltinsAreRefused(t *testing.T) {
 		t.Fatalf("http.send compiled: %v", err)
 	}
 }
+
+func TestBudget(t *testing.T) {
+	ctx := WithBudget(context.Background(), 3)
+	if err := Spend(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if Remaining(ctx) != 1 {
+		t.Fatalf("remaining %d", Remaining(ctx))
+	}
+	if err := Spend(ctx, 2); !apperr.CodeIs(err, apperr.Forbidden) {
+		t.Fatalf("over budget: %v", err)
+	}
+	if err := Spend(ctx, 1); !apperr.CodeIs(err, apperr.Forbidden) {
+		t.Fatalf("an exhausted budget stays exhausted: %v", err)
+	}
+	if err := Spend(context.Background(), DefaultMaxCertificates+1); !apperr.CodeIs(err, apperr.Forbidden) {
+		t.Fatalf("no budget: %v", err)
+	}
+}

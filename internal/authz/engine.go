@@ -2,11 +2,14 @@ package authz
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"sync/atomic"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	opacompile "github.com/open-policy-agent/opa/v1/rego/compile"
 
 	"certd/internal/apperr"
 	"certd/internal/identity"
@@ -52,6 +55,10 @@ type prepared struct {
 	version int
 	allow   rego.PreparedEvalQuery
 	reasons rego.PreparedEvalQuery
+	hidden  rego.PreparedEvalQuery
+	filter  *opacompile.Prepared
+	// maxCertificates is the most licences one request may return.
+	maxCertificates int
 }
 
 // Engine evaluates the active policy. It is safe for concurrent use; Load
@@ -83,9 +90,50 @@ func (e *Engine) Load(ctx context.Context, mods []Module, version int) error {
 	if p.reasons, err = rego.New(rego.Query("data.certd.authz.reasons"), rego.Compiler(c)).PrepareForEval(ctx); err != nil {
 		return fmt.Errorf("prepare reasons: %w", err)
 	}
+	if p.hidden, err = rego.New(rego.Query("data.certd.authz.hidden_fields"), rego.Compiler(c), rego.StrictBuiltinErrors(true)).PrepareForEval(ctx); err != nil {
+		return fmt.Errorf("prepare hidden fields: %w", err)
+	}
+	if p.filter, err = opacompile.New(
+		opacompile.Rego(rego.Compiler(c), rego.StrictBuiltinErrors(true)),
+		opacompile.ParsedQuery(ast.MustParseBody("data.certd.filters.include")),
+		opacompile.ParsedUnknowns(ast.MustParseTerm("input.certificate")),
+		opacompile.Target("ucast", "all"),
+	).Prepare(ctx); err != nil {
+		return fmt.Errorf("prepare data filter: %w", err)
+	}
+	if p.maxCertificates, err = maxCertificates(ctx, c); err != nil {
+		return err
+	}
 	e.active.Store(p)
 	return nil
 }
+
+// DefaultMaxCertificates caps licences per request when the policy sets
+// no data.certd.authz.max_certificates.
+const DefaultMaxCertificates = 100
+
+func maxCertificates(ctx context.Context, c *ast.Compiler) (int, error) {
+	rs, err := rego.New(rego.Query("data.certd.authz.max_certificates"), rego.Compiler(c)).Eval(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("evaluate max_certificates: %w", err)
+	}
+	if len(rs) == 0 {
+		return DefaultMaxCertificates, nil
+	}
+	n, ok := rs[0].Expressions[0].Value.(json.Number)
+	if !ok {
+		return 0, fmt.Errorf("data.certd.authz.max_certificates must be a number")
+	}
+	v, err := n.Int64()
+	if err != nil || v < 1 {
+		return 0, fmt.Errorf("data.certd.authz.max_certificates must be a positive whole number")
+	}
+	return int(v), nil
+}
+
+// MaxCertificates is the most licences one request may return under the
+// active policy.
+func (e *Engine) MaxCertificates() int { return e.active.Load().maxCertificates }
 
 // Version is the active policy version.
 func (e *Engine) Version() int { return e.active.Load().version }

@@ -90,7 +90,10 @@ type Matter struct {
 	Name          string   `json:"name"`
 	RequiredTypes []string `json:"requiredTypes"`
 	HandlingUnits []string `json:"handlingUnits"`
-	Version       int      `json:"version"`
+	// DisclosedFields are the sensitive template fields the matter needs,
+	// as "<type code>.<field>"; staff see no other sensitive field.
+	DisclosedFields []string `json:"disclosedFields"`
+	Version         int      `json:"version"`
 	Stamp
 }
 

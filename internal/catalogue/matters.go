@@ -3,6 +3,7 @@ package catalogue
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"certd/internal/apperr"
@@ -34,8 +35,38 @@ func (s *Service) checkMatter(ctx context.Context, in MatterInput) (MatterInput,
 	}); err != nil {
 		return in, err
 	}
+	if in.DisclosedFields, err = s.checkDisclosed(ctx, in); err != nil {
+		return in, err
+	}
 	in.Name = strings.TrimSpace(in.Name)
 	return in, nil
+}
+
+// checkDisclosed requires every disclosed field to be a sensitive field of
+// a type the matter requires.
+func (s *Service) checkDisclosed(ctx context.Context, in MatterInput) ([]string, error) {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, d := range in.DisclosedFields {
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		code, field, ok := strings.Cut(d, ".")
+		if !ok || !slices.Contains(in.RequiredTypes, code) {
+			return nil, apperr.Invalid("disclosed field %q must be <type code>.<field> of a type the matter requires", d)
+		}
+		t, err := s.repo.GetType(ctx, code)
+		if err != nil {
+			return nil, err
+		}
+		f, ok := t.Field(field)
+		if !ok || !f.Sensitive {
+			return nil, apperr.Invalid("disclosed field %q is not a sensitive field of %s", d, code)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // dedupe checks that each code exists and drops repeats, keeping order.
@@ -68,7 +99,8 @@ func (s *Service) RegisterMatter(ctx context.Context, in MatterInput) (Matter, e
 		return Matter{}, err
 	}
 	st := s.stamp(ctx)
-	m := Matter{Code: in.Code, Name: in.Name, RequiredTypes: in.RequiredTypes, HandlingUnits: in.HandlingUnits, Version: 1, Stamp: st}
+	m := Matter{Code: in.Code, Name: in.Name, RequiredTypes: in.RequiredTypes, HandlingUnits: in.HandlingUnits,
+		DisclosedFields: in.DisclosedFields, Version: 1, Stamp: st}
 	if err := s.repo.CreateMatter(ctx, m); err != nil {
 		return Matter{}, fmt.Errorf("register matter: %w", err)
 	}
@@ -92,7 +124,7 @@ func (s *Service) UpdateMatter(ctx context.Context, in MatterInput, expectVersio
 	}
 	st := s.stamp(ctx)
 	m := cur
-	m.Name, m.RequiredTypes, m.HandlingUnits = in.Name, in.RequiredTypes, in.HandlingUnits
+	m.Name, m.RequiredTypes, m.HandlingUnits, m.DisclosedFields = in.Name, in.RequiredTypes, in.HandlingUnits, in.DisclosedFields
 	m.Version, m.UpdatedBy, m.UpdatedAt = cur.Version+1, st.UpdatedBy, st.UpdatedAt
 	if err := s.repo.UpdateMatter(ctx, m, cur.Version); err != nil {
 		return Matter{}, fmt.Errorf("update matter: %w", err)
@@ -123,4 +155,10 @@ func (s *Service) Changes(ctx context.Context, kind EntityKind, code string) ([]
 		return nil, err
 	}
 	return s.repo.Changes(ctx, kind, code)
+}
+
+// LookupMatter returns a matter without asking for authorization, for
+// services that authorized their own request.
+func (s *Service) LookupMatter(ctx context.Context, code string) (Matter, error) {
+	return s.repo.GetMatter(ctx, code)
 }

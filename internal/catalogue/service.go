@@ -58,10 +58,11 @@ type TypeInput struct {
 
 // MatterInput registers or updates a matter.
 type MatterInput struct {
-	Code          string
-	Name          string
-	RequiredTypes []string
-	HandlingUnits []string
+	Code            string
+	Name            string
+	RequiredTypes   []string
+	HandlingUnits   []string
+	DisclosedFields []string
 }
 
 // Limits on catalogue input.

@@ -133,4 +133,10 @@ type Certificate struct {
 	// Rev grows by one with every stored change of this record; updates
 	// are conditioned on it.
 	Rev int
+
+	// Hidden lists the template fields the current reader may not see, and
+	// CaseID the case the licence was read through. The service that read
+	// the licence sets them for this request; they are never stored.
+	Hidden []string
+	CaseID string
 }

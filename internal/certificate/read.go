@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"certd/internal/apperr"
+	"certd/internal/authz"
 	"certd/internal/identity"
 )
 
@@ -32,7 +33,59 @@ func (s *Service) Get(ctx context.Context, id string) (Certificate, error) {
 	if err := s.authz.Authorize(ctx, "certificate.read", resource(&c)); err != nil {
 		return Certificate{}, err
 	}
+	if err := authz.Spend(ctx, 1); err != nil {
+		return Certificate{}, err
+	}
 	return c, nil
+}
+
+// Find lists licences matching f (with the policy's condition in it) for a
+// service that authorized its own request, newest first: at most the
+// request's remaining budget, or FORBIDDEN when there are more.
+func (s *Service) Find(ctx context.Context, f Filter, limit int) ([]Certificate, error) {
+	left := authz.Remaining(ctx)
+	if limit <= 0 || limit > left {
+		limit = left
+	}
+	cs, err := s.repo.List(ctx, f, nil, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	if err := authz.Spend(ctx, len(cs)); err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+// Mine lists the caller's own licences (holders), every version and
+// state, as the policy's data filter allows.
+func (s *Service) Mine(ctx context.Context) ([]Certificate, error) {
+	d, err := s.filter(ctx, "me.certificates")
+	if err != nil || d == nil {
+		return nil, err
+	}
+	return s.Find(ctx, *d, 0)
+}
+
+// filter asks the policy for the data filter of a list read; nil means
+// nothing may be read.
+func (s *Service) filter(ctx context.Context, action string) (*Filter, error) {
+	d, err := s.policy.Filter(ctx, action, nil)
+	if err != nil {
+		return nil, err
+	}
+	if d.None {
+		return nil, nil
+	}
+	f := Filter{}
+	if len(d.Query) > 0 {
+		cond, err := FromUCAST(d.Query)
+		if err != nil {
+			return nil, apperr.Wrap(err, apperr.Forbidden, "the policy's data filter cannot be applied")
+		}
+		f.Policy = &cond
+	}
+	return &f, nil
 }
 
 // Versions lists every version of c's licence, oldest first. The caller
@@ -56,10 +109,14 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after string) 
 	if err != nil {
 		return ListPage{}, err
 	}
-	if err := s.authz.Authorize(ctx, "certificate.list", map[string]any{"issuer": p.Org}); err != nil {
+	pf, err := s.filter(ctx, "certificate.list")
+	if err != nil {
 		return ListPage{}, err
 	}
-	f.IssuerCode = p.Org
+	if pf == nil {
+		return ListPage{}, apperr.Forbiddenf("listing licences is for issuers, of their own unit")
+	}
+	f.IssuerCode, f.Policy = p.Org, pf.Policy
 	n := DefaultPage
 	if first != nil {
 		if *first < 0 {
@@ -82,6 +139,9 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after string) 
 	page := ListPage{HasNext: len(items) > n}
 	if page.HasNext {
 		items = items[:n]
+	}
+	if err := authz.Spend(ctx, len(items)); err != nil {
+		return ListPage{}, err
 	}
 	page.Items = items
 	for _, c := range items {

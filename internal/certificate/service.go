@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"certd/internal/authz"
 	"certd/internal/catalogue"
 	"certd/internal/registry"
 	"certd/internal/seal"
@@ -35,6 +36,11 @@ type Authorizer interface {
 	Authorize(ctx context.Context, action string, resource map[string]any) error
 }
 
+// Policy gives the data filters of list reads.
+type Policy interface {
+	Filter(ctx context.Context, action string, known map[string]any) (authz.FilterDecision, error)
+}
+
 // Service issues, changes, reads and verifies licences.
 type Service struct {
 	repo    Repository
@@ -42,6 +48,7 @@ type Service struct {
 	keys    Keys
 	holders HolderCheck
 	authz   Authorizer
+	policy  Policy
 	cal     *Calendar
 	now     func() time.Time
 
@@ -55,6 +62,7 @@ type Deps struct {
 	Keys     Keys
 	Holders  HolderCheck
 	Authz    Authorizer
+	Policy   Policy
 	Calendar *Calendar
 	Now      func() time.Time // nil means time.Now
 }
@@ -64,7 +72,7 @@ func NewService(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{repo: d.Repo, cat: d.Catalog, keys: d.Keys, holders: d.Holders, authz: d.Authz, cal: d.Calendar, now: d.Now}
+	return &Service{repo: d.Repo, cat: d.Catalog, keys: d.Keys, holders: d.Holders, authz: d.Authz, policy: d.Policy, cal: d.Calendar, now: d.Now}
 }
 
 // Today is the current date in the city.

@@ -32,6 +32,9 @@ type Config struct {
 	MaxDepth      int
 	MaxComplexity int
 	Logger        *slog.Logger
+	// PerRequest, when set, prepares each GraphQL request's context (the
+	// app gives every request its licence budget there).
+	PerRequest func(context.Context) context.Context
 }
 
 // Defaults for the request limits.
@@ -92,7 +95,14 @@ func New(cfg Config, es graphql.ExecutableSchema, auth Authenticator, store Ping
 	gql.AroundResponses(m.observe)
 
 	mux := http.NewServeMux()
-	mux.Handle("POST /graphql", limitBody(cfg.MaxBodyBytes, auth.Middleware(gql, writeAuthError)))
+	var api http.Handler = gql
+	if cfg.PerRequest != nil {
+		next := api
+		api = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(cfg.PerRequest(r.Context())))
+		})
+	}
+	mux.Handle("POST /graphql", limitBody(cfg.MaxBodyBytes, auth.Middleware(api, writeAuthError)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

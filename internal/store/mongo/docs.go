@@ -98,18 +98,20 @@ type matterDoc struct {
 	Name          string   `bson:"name"`
 	RequiredTypes []string `bson:"requiredTypes"`
 	HandlingUnits []string `bson:"handlingUnits"`
-	Version       int      `bson:"version"`
-	Stamp         stampDoc `bson:",inline"`
+	// DisclosedFields is absent in documents written before it existed.
+	DisclosedFields []string `bson:"disclosedFields"`
+	Version         int      `bson:"version"`
+	Stamp           stampDoc `bson:",inline"`
 }
 
 func toMatterDoc(m catalogue.Matter) matterDoc {
 	return matterDoc{Code: m.Code, Name: m.Name, RequiredTypes: nonNil(m.RequiredTypes), HandlingUnits: nonNil(m.HandlingUnits),
-		Version: m.Version, Stamp: toStamp(m.Stamp)}
+		DisclosedFields: nonNil(m.DisclosedFields), Version: m.Version, Stamp: toStamp(m.Stamp)}
 }
 
 func (d matterDoc) matter() catalogue.Matter {
 	return catalogue.Matter{Code: d.Code, Name: d.Name, RequiredTypes: d.RequiredTypes, HandlingUnits: d.HandlingUnits,
-		Version: d.Version, Stamp: d.Stamp.stamp()}
+		DisclosedFields: nonNil(d.DisclosedFields), Version: d.Version, Stamp: d.Stamp.stamp()}
 }
 
 // changeDoc is a document of the catalogue_changes collection. Its _id is

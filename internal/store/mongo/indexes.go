@@ -62,6 +62,16 @@ func Indexes() []Index {
 			Purpose: "which idempotency keys of a batch name stored licences (StoredKeys); uniqueness is kept by idempotency_keys",
 		},
 		{
+			Collection: casesColl, Name: "unit_caseNo", Unique: true,
+			Keys:    bson.D{{Key: "unitCode", Value: 1}, {Key: "caseNo", Value: 1}},
+			Purpose: "one case per number in a unit (CreateCase)",
+		},
+		{
+			Collection: casesColl, Name: "unit_openedAt_id",
+			Keys:    bson.D{{Key: "unitCode", Value: 1}, {Key: "openedAt", Value: -1}, {Key: "_id", Value: -1}},
+			Purpose: "a unit's cases newest first (ListCases)",
+		},
+		{
 			Collection: certsColl, Name: "current_validUntil",
 			Keys:    bson.D{{Key: "current", Value: 1}, {Key: "validUntil", Value: 1}},
 			Purpose: "current versions whose validity has ended (DueForExpiry); current versions for Repair",

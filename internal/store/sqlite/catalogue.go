@@ -179,10 +179,14 @@ func (s *Store) CreateMatter(ctx context.Context, m catalogue.Matter) error {
 	if err != nil {
 		return err
 	}
+	df, err := json.Marshal(nonNil(m.DisclosedFields))
+	if err != nil {
+		return err
+	}
 	_, err = s.write.ExecContext(ctx, `INSERT INTO matters
-		(code, name, required_types, handling_units, version, created_by, created_at, updated_by, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.Code, m.Name, rt, hu, m.Version, m.CreatedBy, millis(m.CreatedAt), m.UpdatedBy, millis(m.UpdatedAt))
+		(code, name, required_types, handling_units, disclosed_fields, version, created_by, created_at, updated_by, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.Code, m.Name, rt, hu, string(df), m.Version, m.CreatedBy, millis(m.CreatedAt), m.UpdatedBy, millis(m.UpdatedAt))
 	if isUniqueViolation(err) {
 		return apperr.Conflictf("matter %s already exists", m.Code)
 	}
@@ -214,26 +218,35 @@ func (s *Store) UpdateMatter(ctx context.Context, m catalogue.Matter, prev int) 
 	if err != nil {
 		return err
 	}
-	res, err := s.write.ExecContext(ctx, `UPDATE matters SET name = ?, required_types = ?, handling_units = ?, version = ?,
-		updated_by = ?, updated_at = ? WHERE code = ? AND version = ?`,
-		m.Name, rt, hu, m.Version, m.UpdatedBy, millis(m.UpdatedAt), m.Code, prev)
+	df, err := json.Marshal(nonNil(m.DisclosedFields))
+	if err != nil {
+		return err
+	}
+	res, err := s.write.ExecContext(ctx, `UPDATE matters SET name = ?, required_types = ?, handling_units = ?, disclosed_fields = ?,
+		version = ?, updated_by = ?, updated_at = ? WHERE code = ? AND version = ?`,
+		m.Name, rt, hu, string(df), m.Version, m.UpdatedBy, millis(m.UpdatedAt), m.Code, prev)
 	return s.checkUpdated(ctx, res, err, "matters", "matter", m.Code)
 }
 
-const matterCols = "code, name, required_types, handling_units, version, created_by, created_at, updated_by, updated_at"
+const matterCols = "code, name, required_types, handling_units, disclosed_fields, version, created_by, created_at, updated_by, updated_at"
 
 func scanMatter(sc interface{ Scan(...any) error }) (catalogue.Matter, error) {
 	var m catalogue.Matter
-	var rt, hu string
+	var rt, hu, df string
 	var ca, ua int64
-	if err := sc.Scan(&m.Code, &m.Name, &rt, &hu, &m.Version, &m.CreatedBy, &ca, &m.UpdatedBy, &ua); err != nil {
+	if err := sc.Scan(&m.Code, &m.Name, &rt, &hu, &df, &m.Version, &m.CreatedBy, &ca, &m.UpdatedBy, &ua); err != nil {
 		return m, err
 	}
 	m.CreatedAt, m.UpdatedAt = fromMillis(ca), fromMillis(ua)
-	if err := json.Unmarshal([]byte(rt), &m.RequiredTypes); err != nil {
-		return m, err
+	for _, f := range []struct {
+		src string
+		dst *[]string
+	}{{rt, &m.RequiredTypes}, {hu, &m.HandlingUnits}, {df, &m.DisclosedFields}} {
+		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
+			return m, err
+		}
 	}
-	return m, json.Unmarshal([]byte(hu), &m.HandlingUnits)
+	return m, nil
 }
 
 // GetMatter implements catalogue.Repository.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
 	"certd/internal/keyring"
@@ -83,4 +84,8 @@ func TestSealKeyConformance(t *testing.T) {
 
 func TestRegistryConformance(t *testing.T) {
 	storetest.RunRegistry(t, func(t *testing.T) registry.Repository { return openTemp(t) })
+}
+
+func TestCaseConformance(t *testing.T) {
+	storetest.RunCases(t, func(t *testing.T) cases.Repository { return openTemp(t) })
 }

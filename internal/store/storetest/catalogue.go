@@ -160,20 +160,21 @@ func RunCatalogue(t *testing.T, open func(t *testing.T) catalogue.Repository) {
 	t.Run("MatterRoundTrip", func(t *testing.T) {
 		r := open(t)
 		m := catalogue.Matter{Code: "350100-XK-001", Name: "食品经营许可", RequiredTypes: []string{"11100000000013338W011", "11100000000013338W032"},
-			HandlingUnits: []string{"91310110666007217T"}, Version: 1, Stamp: Stamp("office")}
+			HandlingUnits: []string{"91310110666007217T"}, DisclosedFields: []string{"11100000000013338W011.legalId"}, Version: 1, Stamp: Stamp("office")}
 		must(t, r.CreateMatter(ctx, m))
 		if err := r.CreateMatter(ctx, m); !errors.Is(err, apperr.ErrConflict) {
 			t.Fatalf("duplicate matter: %v", err)
 		}
 		got, err := r.GetMatter(ctx, m.Code)
 		must(t, err)
-		if got.Name != m.Name || len(got.RequiredTypes) != 2 || got.RequiredTypes[1] != m.RequiredTypes[1] || got.HandlingUnits[0] != m.HandlingUnits[0] {
+		if got.Name != m.Name || len(got.RequiredTypes) != 2 || got.RequiredTypes[1] != m.RequiredTypes[1] || got.HandlingUnits[0] != m.HandlingUnits[0] ||
+			len(got.DisclosedFields) != 1 || got.DisclosedFields[0] != m.DisclosedFields[0] {
 			t.Fatalf("got %+v", got)
 		}
-		m.RequiredTypes, m.Version = m.RequiredTypes[:1], 2
+		m.RequiredTypes, m.DisclosedFields, m.Version = m.RequiredTypes[:1], nil, 2
 		must(t, r.UpdateMatter(ctx, m, 1))
 		got, _ = r.GetMatter(ctx, m.Code)
-		if len(got.RequiredTypes) != 1 || got.Version != 2 {
+		if len(got.RequiredTypes) != 1 || got.Version != 2 || len(got.DisclosedFields) != 0 {
 			t.Fatalf("after update %+v", got)
 		}
 		ms, err := r.ListMatters(ctx)

@@ -1,0 +1,48 @@
+package graph
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"certd/internal/apperr"
+	"certd/internal/cases"
+	"certd/internal/certificate"
+	"certd/internal/identity"
+)
+
+func encodeCaseCursor(c *cases.Case) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.OpenedAt.UnixMilli(), 10) + "|" + c.ID))
+}
+
+func decodeCaseCursor(s string) (cases.Cursor, error) {
+	bad := apperr.Invalid("cursor %q is not one this server handed out", s)
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(s) > 100 {
+		return cases.Cursor{}, bad
+	}
+	ms, id, ok := strings.Cut(string(raw), "|")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || n < 0 || len(id) != 32 {
+		return cases.Cursor{}, bad
+	}
+	return cases.Cursor{OpenedAt: time.UnixMilli(n).UTC(), ID: id}, nil
+}
+
+// holderOf names a holder-role caller: from the base registry, else from
+// their newest licence, else by code alone.
+func (r *Resolver) holderOf(ctx context.Context, p *identity.Principal) (*certificate.Holder, error) {
+	if !p.HasRole(identity.RoleHolder) || p.Holder == "" {
+		return nil, nil
+	}
+	h := &certificate.Holder{Code: p.Holder, Kind: certificate.Person, Name: p.Name}
+	if len(p.Holder) == 18 && p.Holder[0] >= 'A' || strings.ContainsAny(p.Holder[:17], "ABCDEFGHJKLMNPQRTUWXY") {
+		h.Kind = certificate.Organization
+	}
+	if e, err := r.Registry.RegistryEntry(ctx, p.Holder); err == nil {
+		h.Name, h.Kind = e.Name, certificate.HolderKind(e.Kind)
+	}
+	return h, nil
+}

@@ -1,0 +1,45 @@
+// Package cases is the case (办件) of 第十二条: one application of one
+// holder for one matter, handled by one using unit. Staff read licences
+// only through an open case of their own unit, only of that case's holder
+// and only of the types its matter requires; the policy decides all of it.
+package cases
+
+import (
+	"context"
+	"time"
+
+	"certd/internal/certificate"
+)
+
+// Case is one application being handled.
+type Case struct {
+	ID         string
+	CaseNo     string
+	UnitCode   string
+	MatterCode string
+	Holder     certificate.Holder
+	OpenedBy   string
+	OpenedAt   time.Time
+	ClosedAt   *time.Time
+	ClosedBy   string
+}
+
+// Open reports whether the case is still being handled.
+func (c *Case) Open() bool { return c.ClosedAt == nil }
+
+// Cursor is a position in a unit's cases, newest first.
+type Cursor struct {
+	OpenedAt time.Time
+	ID       string
+}
+
+// Repository stores cases. CreateCase fails with CONFLICT when the unit
+// already has a case with that number; CloseCase with CONFLICT when the
+// case is closed already; reads of unknown ids with NOT_FOUND.
+type Repository interface {
+	CreateCase(ctx context.Context, c Case) error
+	GetCase(ctx context.Context, id string) (Case, error)
+	CloseCase(ctx context.Context, id string, at time.Time, by string) error
+	// ListCases lists a unit's cases newest first, after the cursor.
+	ListCases(ctx context.Context, unit string, openOnly bool, after *Cursor, limit int) ([]Case, error)
+}

@@ -1,0 +1,312 @@
+package cases
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"certd/internal/apperr"
+	"certd/internal/authz"
+	"certd/internal/catalogue"
+	"certd/internal/certificate"
+	"certd/internal/codes"
+	"certd/internal/identity"
+	"certd/internal/registry"
+)
+
+// Catalogue is what cases read of the catalogue, without authorization.
+type Catalogue interface {
+	LookupMatter(ctx context.Context, code string) (catalogue.Matter, error)
+	LookupType(ctx context.Context, code string) (catalogue.CertificateType, error)
+}
+
+// Policy is the part of the authorization engine cases use.
+type Policy interface {
+	Authorize(ctx context.Context, action string, resource map[string]any) error
+	Filter(ctx context.Context, action string, known map[string]any) (authz.FilterDecision, error)
+	HiddenFields(ctx context.Context, action string, known map[string]any) ([]string, bool)
+}
+
+// Licences lists licences under a filter and tells today's date.
+type Licences interface {
+	Find(ctx context.Context, f certificate.Filter, limit int) ([]certificate.Certificate, error)
+	Today() time.Time
+}
+
+// Service opens, reads and closes cases and reads licences through them.
+type Service struct {
+	repo     Repository
+	cat      Catalogue
+	policy   Policy
+	licences Licences
+	registry registry.Repository
+	now      func() time.Time
+}
+
+// NewService returns a case service.
+func NewService(repo Repository, cat Catalogue, policy Policy, licences Licences, reg registry.Repository) *Service {
+	return &Service{repo: repo, cat: cat, policy: policy, licences: licences, registry: reg, now: time.Now}
+}
+
+// OpenInput opens a case.
+type OpenInput struct {
+	CaseNo     string
+	HolderCode string
+	MatterCode string
+	HolderName string // optional; the base registry's name wins
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Open opens a case for a holder and matter in the caller's unit, which
+// must handle the matter.
+func (s *Service) Open(ctx context.Context, in OpenInput) (Case, error) {
+	p, err := identity.Require(ctx)
+	if err != nil {
+		return Case{}, err
+	}
+	in.CaseNo = strings.TrimSpace(in.CaseNo)
+	if in.CaseNo == "" || utf8.RuneCountInString(in.CaseNo) > 64 {
+		return Case{}, apperr.Invalid("caseNo must be 1 to 64 characters")
+	}
+	m, err := s.cat.LookupMatter(ctx, in.MatterCode)
+	if apperr.CodeIs(err, apperr.NotFound) {
+		return Case{}, apperr.Invalid("matter %q is not in the catalogue", in.MatterCode)
+	} else if err != nil {
+		return Case{}, err
+	}
+	if err := s.policy.Authorize(ctx, "case.open", map[string]any{
+		"matter": map[string]any{"code": m.Code, "handling_units": strs(m.HandlingUnits), "required_types": strs(m.RequiredTypes)},
+		"holder": in.HolderCode,
+	}); err != nil {
+		return Case{}, err
+	}
+	h, err := s.holder(ctx, in.HolderCode, in.HolderName)
+	if err != nil {
+		return Case{}, err
+	}
+	c := Case{ID: newID(), CaseNo: in.CaseNo, UnitCode: p.Org, MatterCode: m.Code, Holder: h,
+		OpenedBy: p.Subject, OpenedAt: s.now().UTC().Truncate(time.Millisecond)}
+	if err := s.repo.CreateCase(ctx, c); err != nil {
+		return Case{}, err
+	}
+	return c, nil
+}
+
+// holder checks a holder code and names it from the base registry.
+func (s *Service) holder(ctx context.Context, code, name string) (certificate.Holder, error) {
+	var kind certificate.HolderKind
+	switch {
+	case codes.ValidResidentID(code):
+		kind = certificate.Person
+	case codes.ValidCreditCode(code):
+		kind = certificate.Organization
+	default:
+		return certificate.Holder{}, apperr.Invalid("holder %q is neither a valid resident ID number nor a valid credit code", code)
+	}
+	name = strings.TrimSpace(name)
+	if e, err := s.registry.RegistryEntry(ctx, code); err == nil {
+		if name != "" && name != e.Name {
+			return certificate.Holder{}, apperr.Invalid("holder name does not match the base registry for %s", code)
+		}
+		name = e.Name
+	} else if !apperr.CodeIs(err, apperr.NotFound) {
+		return certificate.Holder{}, err
+	}
+	if utf8.RuneCountInString(name) > 200 {
+		return certificate.Holder{}, apperr.Invalid("holder name is longer than 200 characters")
+	}
+	return certificate.Holder{Code: code, Name: name, Kind: kind}, nil
+}
+
+// resource describes a case to the policy.
+func resource(c *Case, m *catalogue.Matter) map[string]any {
+	r := map[string]any{"id": c.ID, "unit": c.UnitCode, "holder": c.Holder.Code, "matter": c.MatterCode, "open": c.Open()}
+	if m != nil {
+		r["required_types"] = strs(m.RequiredTypes)
+		r["disclosed"] = strs(m.DisclosedFields)
+	}
+	return r
+}
+
+func strs(xs []string) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
+// Get returns a case of the caller's unit.
+func (s *Service) Get(ctx context.Context, id string) (Case, error) {
+	if len(id) != 32 {
+		return Case{}, apperr.NotFoundf("case %s not found", id)
+	}
+	c, err := s.repo.GetCase(ctx, id)
+	if err != nil {
+		return Case{}, err
+	}
+	if err := s.policy.Authorize(ctx, "case.read", map[string]any{"case": resource(&c, nil)}); err != nil {
+		return Case{}, err
+	}
+	return c, nil
+}
+
+// Close closes a case of the caller's unit; its licences can no longer be
+// read through it.
+func (s *Service) Close(ctx context.Context, id string) (Case, error) {
+	p, err := identity.Require(ctx)
+	if err != nil {
+		return Case{}, err
+	}
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return Case{}, err
+	}
+	if err := s.policy.Authorize(ctx, "case.close", map[string]any{"case": resource(&c, nil)}); err != nil {
+		return Case{}, err
+	}
+	if !c.Open() {
+		return Case{}, apperr.Conflictf("case %s is closed already", c.CaseNo)
+	}
+	at := s.now().UTC().Truncate(time.Millisecond)
+	if err := s.repo.CloseCase(ctx, c.ID, at, p.Subject); err != nil {
+		return Case{}, err
+	}
+	c.ClosedAt, c.ClosedBy = &at, p.Subject
+	return c, nil
+}
+
+// Page limits of case listings.
+const (
+	DefaultPage = 20
+	MaxPage     = 100
+)
+
+// List lists the caller's unit's cases, newest first.
+func (s *Service) List(ctx context.Context, openOnly bool, first *int, after *Cursor) ([]Case, error) {
+	p, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.policy.Authorize(ctx, "case.list", map[string]any{"unit": p.Org}); err != nil {
+		return nil, err
+	}
+	n := DefaultPage
+	if first != nil {
+		if *first < 0 {
+			return nil, apperr.Invalid("first must not be negative")
+		}
+		n = min(*first, MaxPage)
+	}
+	return s.repo.ListCases(ctx, p.Org, openOnly, after, n)
+}
+
+// Certificates returns the licences the policy lets the caller read
+// through the case: citable licences of its holder of the types its
+// matter requires, each with the fields the caller may not see.
+func (s *Service) Certificates(ctx context.Context, c *Case) ([]certificate.Certificate, error) {
+	m, err := s.cat.LookupMatter(ctx, c.MatterCode)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]any{"case": resource(c, &m)}
+	d, err := s.policy.Filter(ctx, "case.certificates", known)
+	if err != nil {
+		return nil, err
+	}
+	if d.None {
+		return nil, apperr.Forbiddenf("no licence data through case %s: it is closed, of another unit, or not yours to read", c.CaseNo)
+	}
+	cond, err := certificate.FromUCAST(d.Query)
+	if err != nil && len(d.Query) > 0 {
+		return nil, apperr.Wrap(err, apperr.Forbidden, "the policy's data filter cannot be applied")
+	}
+	f := certificate.Filter{}
+	if len(d.Query) > 0 {
+		f.Policy = &cond
+	}
+	found, err := s.licences.Find(ctx, f, 0)
+	if err != nil {
+		return nil, err
+	}
+	today := s.licences.Today()
+	out := found[:0]
+	hidden := map[string][]string{}
+	for _, lc := range found {
+		if !lc.Citable(today) {
+			continue // past its validity today, before the sweeper marks it
+		}
+		h, ok := hidden[lc.TypeCode]
+		if !ok {
+			if h, err = s.hiddenFields(ctx, known, lc.TypeCode); err != nil {
+				return nil, err
+			}
+			hidden[lc.TypeCode] = h
+		}
+		lc.Hidden, lc.CaseID = h, c.ID
+		out = append(out, lc)
+	}
+	return out, nil
+}
+
+// hiddenFields asks the policy which fields of a type the caller may not
+// see in this case; when the policy cannot answer, every field is hidden.
+func (s *Service) hiddenFields(ctx context.Context, known map[string]any, typeCode string) ([]string, error) {
+	t, err := s.cat.LookupType(ctx, typeCode)
+	if err != nil {
+		return nil, err
+	}
+	var sensitive []any
+	all := make([]string, 0, len(t.Fields))
+	for _, f := range t.Fields {
+		all = append(all, f.Name)
+		if f.Sensitive {
+			sensitive = append(sensitive, f.Name)
+		}
+	}
+	in := map[string]any{"type": map[string]any{"code": t.Code, "sensitive": nonNilAny(sensitive)}}
+	for k, v := range known {
+		in[k] = v
+	}
+	h, hideAll := s.policy.HiddenFields(ctx, "case.certificates", in)
+	if hideAll {
+		return all, nil
+	}
+	return h, nil
+}
+
+func nonNilAny(xs []any) []any {
+	if xs == nil {
+		return []any{}
+	}
+	return xs
+}
+
+// MissingTypes lists the types the case's matter requires for which the
+// holder has nothing citable: the applicant may bring paper (第十五条).
+func (s *Service) MissingTypes(ctx context.Context, c *Case) ([]string, error) {
+	certs, err := s.Certificates(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.cat.LookupMatter(ctx, c.MatterCode)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, t := range m.RequiredTypes {
+		if !slices.ContainsFunc(certs, func(lc certificate.Certificate) bool { return lc.TypeCode == t }) {
+			missing = append(missing, t)
+		}
+	}
+	return missing, nil
+}

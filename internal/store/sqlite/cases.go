@@ -1,0 +1,86 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"certd/internal/apperr"
+	"certd/internal/cases"
+	"certd/internal/certificate"
+)
+
+var _ cases.Repository = (*Store)(nil)
+
+const caseCols = "id, case_no, unit_code, matter_code, holder_code, holder_name, holder_kind, opened_by, opened_at, closed_at, closed_by"
+
+// CreateCase implements cases.Repository.
+func (s *Store) CreateCase(ctx context.Context, c cases.Case) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO cases (`+caseCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '')`,
+		c.ID, c.CaseNo, c.UnitCode, c.MatterCode, c.Holder.Code, c.Holder.Name, string(c.Holder.Kind), c.OpenedBy, millis(c.OpenedAt))
+	if isUniqueViolation(err) {
+		return apperr.Conflictf("case %s already exists in unit %s", c.CaseNo, c.UnitCode)
+	}
+	if err != nil {
+		return fmt.Errorf("insert case: %w", err)
+	}
+	return nil
+}
+
+func scanCase(sc interface{ Scan(...any) error }) (cases.Case, error) {
+	var c cases.Case
+	var kind string
+	var opened int64
+	var closed sql.NullInt64
+	err := sc.Scan(&c.ID, &c.CaseNo, &c.UnitCode, &c.MatterCode, &c.Holder.Code, &c.Holder.Name, &kind, &c.OpenedBy, &opened, &closed, &c.ClosedBy)
+	c.Holder.Kind, c.OpenedAt = certificate.HolderKind(kind), fromMillis(opened)
+	if closed.Valid {
+		t := fromMillis(closed.Int64)
+		c.ClosedAt = &t
+	}
+	return c, err
+}
+
+// GetCase implements cases.Repository.
+func (s *Store) GetCase(ctx context.Context, id string) (cases.Case, error) {
+	c, err := scanCase(s.read.QueryRowContext(ctx, "SELECT "+caseCols+" FROM cases WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, apperr.NotFoundf("case %s not found", id)
+	}
+	if err != nil {
+		return c, fmt.Errorf("get case: %w", err)
+	}
+	return c, nil
+}
+
+// CloseCase implements cases.Repository.
+func (s *Store) CloseCase(ctx context.Context, id string, at time.Time, by string) error {
+	res, err := s.write.ExecContext(ctx, "UPDATE cases SET closed_at = ?, closed_by = ? WHERE id = ? AND closed_at IS NULL", millis(at), by, id)
+	if err != nil {
+		return fmt.Errorf("close case: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	if _, err := s.GetCase(ctx, id); err != nil {
+		return err
+	}
+	return apperr.Conflictf("case %s is closed already", id)
+}
+
+// ListCases implements cases.Repository.
+func (s *Store) ListCases(ctx context.Context, unit string, openOnly bool, after *cases.Cursor, limit int) ([]cases.Case, error) {
+	q := "SELECT " + caseCols + " FROM cases WHERE unit_code = ?"
+	args := []any{unit}
+	if openOnly {
+		q += " AND closed_at IS NULL"
+	}
+	if after != nil {
+		q += " AND (opened_at < ? OR (opened_at = ? AND id < ?))"
+		args = append(args, millis(after.OpenedAt), millis(after.OpenedAt), after.ID)
+	}
+	args = append(args, limit)
+	return list(ctx, s.read, q+" ORDER BY opened_at DESC, id DESC LIMIT ?", scanCase, args...)
+}

@@ -1,0 +1,101 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"certd/internal/apperr"
+	"certd/internal/cases"
+	"certd/internal/certificate"
+)
+
+// RunCases runs the case repository conformance suite.
+func RunCases(t *testing.T, open func(t *testing.T) cases.Repository) {
+	ctx := context.Background()
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	mk := func(id, no, unit string, at time.Time) cases.Case {
+		return cases.Case{ID: id, CaseNo: no, UnitCode: unit, MatterCode: "350100-SP-0001",
+			Holder:   certificate.Holder{Code: "91350100MA0000001P", Name: "某公司", Kind: certificate.Organization},
+			OpenedBy: "s1", OpenedAt: at}
+	}
+	t.Run("RoundTripAndUniqueNumber", func(t *testing.T) {
+		r := open(t)
+		c := mk("c1", "SP-2026-0001", issuerA, base)
+		must(t, r.CreateCase(ctx, c))
+		got, err := r.GetCase(ctx, "c1")
+		must(t, err)
+		if got.CaseNo != c.CaseNo || got.UnitCode != issuerA || got.Holder != c.Holder || got.MatterCode != c.MatterCode ||
+			!got.OpenedAt.Equal(base) || got.ClosedAt != nil || got.OpenedBy != "s1" {
+			t.Fatalf("got %+v", got)
+		}
+		if err := r.CreateCase(ctx, mk("c2", "SP-2026-0001", issuerA, base)); !errors.Is(err, apperr.ErrConflict) {
+			t.Fatalf("same number in one unit: %v", err)
+		}
+		must(t, r.CreateCase(ctx, mk("c3", "SP-2026-0001", issuerB, base)))
+		if _, err := r.GetCase(ctx, "nope"); !errors.Is(err, apperr.ErrNotFound) {
+			t.Fatalf("missing: %v", err)
+		}
+		if _, err := r.GetCase(ctx, `{"$gt":""}`); !errors.Is(err, apperr.ErrNotFound) {
+			t.Fatalf("operator string: %v", err)
+		}
+	})
+	t.Run("CloseOnce", func(t *testing.T) {
+		r := open(t)
+		must(t, r.CreateCase(ctx, mk("c1", "1", issuerA, base)))
+		var wins, conflicts atomic.Int32
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				switch err := r.CloseCase(ctx, "c1", base.Add(time.Hour), "s2"); {
+				case err == nil:
+					wins.Add(1)
+				case errors.Is(err, apperr.ErrConflict):
+					conflicts.Add(1)
+				default:
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 || conflicts.Load() != 5 {
+			t.Fatalf("wins %d conflicts %d", wins.Load(), conflicts.Load())
+		}
+		got, err := r.GetCase(ctx, "c1")
+		must(t, err)
+		if got.ClosedAt == nil || !got.ClosedAt.Equal(base.Add(time.Hour)) || got.ClosedBy != "s2" || got.Open() {
+			t.Fatalf("closed %+v", got)
+		}
+		if err := r.CloseCase(ctx, "nope", base, "x"); !errors.Is(err, apperr.ErrNotFound) {
+			t.Fatalf("close missing: %v", err)
+		}
+	})
+	t.Run("ListNewestFirst", func(t *testing.T) {
+		r := open(t)
+		for i := range 9 {
+			must(t, r.CreateCase(ctx, mk(string(rune('a'+i))+"x", string(rune('a'+i)), issuerA, base.Add(time.Duration(i)*time.Minute))))
+		}
+		must(t, r.CreateCase(ctx, mk("other", "z", issuerB, base)))
+		must(t, r.CloseCase(ctx, "ax", base.Add(time.Hour), "s"))
+		all, err := r.ListCases(ctx, issuerA, false, nil, 100)
+		must(t, err)
+		if len(all) != 9 || all[0].ID != "ix" || all[8].ID != "ax" {
+			t.Fatalf("all: %d first %s", len(all), all[0].ID)
+		}
+		open, err := r.ListCases(ctx, issuerA, true, nil, 100)
+		must(t, err)
+		if len(open) != 8 {
+			t.Fatalf("open: %d", len(open))
+		}
+		page, err := r.ListCases(ctx, issuerA, false, &cases.Cursor{OpenedAt: all[3].OpenedAt, ID: all[3].ID}, 3)
+		must(t, err)
+		if len(page) != 3 || page[0].ID != all[4].ID {
+			t.Fatalf("page after the 4th: %+v", page)
+		}
+	})
+}

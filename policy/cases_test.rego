@@ -1,0 +1,41 @@
+package certd.authz_test
+
+import data.certd.authz
+
+centre := {"sub": "s1", "org": "11350100MB0000004B", "roles": ["staff"]}
+
+test_staff_open_cases_for_matters_their_unit_handles if {
+	authz.allow with input as {"action": "case.open", "principal": centre, "resource": {"matter": {"handling_units": ["11350100MB0000004B"]}}}
+	not authz.allow with input as {"action": "case.open", "principal": centre, "resource": {"matter": {"handling_units": ["11350100MB00000025"]}}}
+	authz.reasons["the caller's unit does not handle this matter"] with input as {"action": "case.open", "principal": centre, "resource": {"matter": {"handling_units": []}}}
+}
+
+test_other_roles_open_no_cases if {
+	clerk := {"sub": "c", "org": "11350100MB0000004B", "roles": ["issuer"]}
+	not authz.allow with input as {"action": "case.open", "principal": clerk, "resource": {"matter": {"handling_units": ["11350100MB0000004B"]}}}
+}
+
+test_cases_of_another_unit_are_closed_to_staff if {
+	authz.allow with input as {"action": "case.read", "principal": centre, "resource": {"case": {"unit": "11350100MB0000004B"}}}
+	not authz.allow with input as {"action": "case.read", "principal": centre, "resource": {"case": {"unit": "11350100MB00000038"}}}
+	not authz.allow with input as {"action": "case.close", "principal": centre, "resource": {"case": {"unit": "11350100MB00000038"}}}
+}
+
+test_sensitive_fields_hidden_unless_the_matter_needs_them if {
+	t := {"code": "T1", "sensitive": ["idNumber", "birthDate"]}
+	hidden := authz.hidden_fields with input as {"action": "case.certificates", "principal": centre, "type": t, "case": {"disclosed": ["T1.birthDate"]}}
+	hidden == {"idNumber"}
+	none := authz.hidden_fields with input as {"action": "me.certificates", "principal": centre, "type": t}
+	count(none) == 0
+}
+
+test_only_policy_admins_administer_policy if {
+	admin := {"sub": "p", "roles": ["policy_admin"]}
+	authz.allow with input as {"action": "policy.publish", "principal": admin}
+	not authz.allow with input as {"action": "policy.publish", "principal": centre}
+	authz.reasons["role policy_admin required"] with input as {"action": "policy.rollback", "principal": centre}
+}
+
+test_a_cap_on_licences_per_request if {
+	authz.max_certificates > 0
+}
