@@ -13,7 +13,9 @@ import (
 // read by _id only: units, certificate_types and matters (the entry's
 // code), counters (the counter's name), update_claims (see claims.go),
 // idempotency_keys (issuer and key, see idempotency.go), seal_keys (the
-// key id) and base_registry (the holder's code).
+// key id), base_registry (the holder's code), policy_versions (the
+// version number) and policy_active_revs (the pointer's revision, see
+// policies.go).
 //
 // No index is partial: FerretDB v1 does not implement
 // partialFilterExpression, which is why idempotency keys have a

@@ -6,9 +6,11 @@
 // collections with the entry's code as _id; the change history lives in
 // catalogue_changes. Licence versions live in certificates (see
 // certificates.go), with idempotency_keys and serials beside them; seal
-// keys live in seal_keys and the base registry in base_registry. Writes
-// use write concern majority and reads use read concern majority (serial
-// blocks excepted, see serials.go). Filters are only ever built with user
+// keys live in seal_keys and the base registry in base_registry. Policy
+// versions live in policy_versions and the active-version pointer in
+// policy_active_revs (see policies.go). Writes use write concern
+// majority and reads use read concern majority (serial blocks excepted,
+// see serials.go). Filters are only ever built with user
 // strings as values (equality values, $in elements, and the listing
 // cursor's $lt bound), never as keys or operators, so a string such as
 // {"$gt":""} is data.
@@ -45,6 +47,9 @@ const (
 	serialsColl  = "serials"
 	sealKeysColl = "seal_keys"
 	registryColl = "base_registry"
+
+	policyVersionsColl = "policy_versions"
+	policyRevsColl     = "policy_active_revs"
 )
 
 // Store is a MongoDB-backed store. It is safe for concurrent use.
@@ -55,6 +60,8 @@ type Store struct {
 	units, types, matters, changes, counters, claims *mongo.Collection
 
 	certs, idemKeys, serials, sealKeys, registry *mongo.Collection
+
+	policyVersions, policyRevs *mongo.Collection
 }
 
 // Option configures Open.
@@ -109,6 +116,9 @@ func Open(ctx context.Context, uri string, opts ...Option) (*Store, error) {
 		serials:  db.Collection(serialsColl, options.Collection().SetReadConcern(readconcern.Local())),
 		sealKeys: db.Collection(sealKeysColl),
 		registry: db.Collection(registryColl),
+
+		policyVersions: db.Collection(policyVersionsColl),
+		policyRevs:     db.Collection(policyRevsColl),
 	}
 	if err := s.Ping(ctx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
