@@ -6,10 +6,12 @@ import (
 	"bytes"
 	"certd/graph/model"
 	"certd/graph/scalar"
+	"certd/internal/authz"
 	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
 	"certd/internal/identity"
+	"certd/internal/policyadmin"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +44,7 @@ type ResolverRoot interface {
 	Matter() MatterResolver
 	Me() MeResolver
 	Mutation() MutationResolver
+	PolicyVersion() PolicyVersionResolver
 	Query() QueryResolver
 	Verification() VerificationResolver
 	IssueInput() IssueInputResolver
@@ -136,6 +139,12 @@ type ComplexityRoot struct {
 		Version        func(childComplexity int) int
 	}
 
+	Decision struct {
+		Allowed     func(childComplexity int) int
+		Explanation func(childComplexity int) int
+		Result      func(childComplexity int) int
+	}
+
 	Holder struct {
 		Code func(childComplexity int) int
 		Kind func(childComplexity int) int
@@ -178,11 +187,13 @@ type ComplexityRoot struct {
 		IssueCertificate        func(childComplexity int, input certificate.IssueInput) int
 		IssueCertificates       func(childComplexity int, inputs []*certificate.IssueInput) int
 		OpenCase                func(childComplexity int, input cases.OpenInput) int
+		PublishPolicy           func(childComplexity int, modules []*authz.Module, message string) int
 		RecordInspection        func(childComplexity int, id string, passed bool, note *string) int
 		RegisterCertificateType func(childComplexity int, input model.CertificateTypeInput) int
 		RegisterMatter          func(childComplexity int, input catalogue.MatterInput) int
 		RegisterUnit            func(childComplexity int, input catalogue.UnitInput) int
 		RenewCertificate        func(childComplexity int, id string, validUntil time.Time) int
+		RollbackPolicy          func(childComplexity int, version int) int
 		SetCertificateState     func(childComplexity int, id string, action certificate.Action, reason string) int
 		UpdateCertificateType   func(childComplexity int, input model.CertificateTypeInput, expectVersion *int) int
 		UpdateMatter            func(childComplexity int, input catalogue.MatterInput, expectVersion *int) int
@@ -193,7 +204,23 @@ type ComplexityRoot struct {
 		HasNextPage func(childComplexity int) int
 	}
 
+	PolicyModule struct {
+		Path func(childComplexity int) int
+		Rego func(childComplexity int) int
+	}
+
+	PolicyVersion struct {
+		Active      func(childComplexity int) int
+		Author      func(childComplexity int) int
+		Message     func(childComplexity int) int
+		Modules     func(childComplexity int) int
+		PublishedAt func(childComplexity int) int
+		TestsPassed func(childComplexity int) int
+		Version     func(childComplexity int) int
+	}
+
 	Query struct {
+		ActivePolicy      func(childComplexity int) int
 		Case              func(childComplexity int, id string) int
 		Cases             func(childComplexity int, openOnly *bool, first *int, after *string) int
 		CatalogueChanges  func(childComplexity int, kind catalogue.EntityKind, code *string) int
@@ -201,9 +228,11 @@ type ComplexityRoot struct {
 		CertificateType   func(childComplexity int, code string) int
 		CertificateTypes  func(childComplexity int) int
 		Certificates      func(childComplexity int, filter *model.CertificateFilter, first *int, after *string) int
+		ExplainDecision   func(childComplexity int, query string, input any) int
 		Matter            func(childComplexity int, code string) int
 		Matters           func(childComplexity int) int
 		Me                func(childComplexity int) int
+		Policies          func(childComplexity int) int
 		Unit              func(childComplexity int, code string) int
 		Units             func(childComplexity int) int
 		VerifyCertificate func(childComplexity int, id string) int
@@ -320,6 +349,11 @@ type MutationResolver interface {
 	RecordInspection(ctx context.Context, id string, passed bool, note *string) (*certificate.Certificate, error)
 	OpenCase(ctx context.Context, input cases.OpenInput) (*cases.Case, error)
 	CloseCase(ctx context.Context, id string) (*cases.Case, error)
+	PublishPolicy(ctx context.Context, modules []*authz.Module, message string) (*policyadmin.Version, error)
+	RollbackPolicy(ctx context.Context, version int) (*policyadmin.Version, error)
+}
+type PolicyVersionResolver interface {
+	Active(ctx context.Context, obj *policyadmin.Version) (bool, error)
 }
 type QueryResolver interface {
 	Units(ctx context.Context) ([]*catalogue.Unit, error)
@@ -336,6 +370,9 @@ type QueryResolver interface {
 	VerifyDocument(ctx context.Context, document string) (*certificate.Verification, error)
 	Case(ctx context.Context, id string) (*cases.Case, error)
 	Cases(ctx context.Context, openOnly *bool, first *int, after *string) ([]*cases.Case, error)
+	Policies(ctx context.Context) ([]*policyadmin.Version, error)
+	ActivePolicy(ctx context.Context) (*policyadmin.Version, error)
+	ExplainDecision(ctx context.Context, query string, input any) (*policyadmin.Decision, error)
 }
 type VerificationResolver interface {
 	State(ctx context.Context, obj *certificate.Verification) (*certificate.State, error)
@@ -744,6 +781,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CertificateType.Version(childComplexity), true
 
+	case "Decision.allowed":
+		if e.ComplexityRoot.Decision.Allowed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Decision.Allowed(childComplexity), true
+	case "Decision.explanation":
+		if e.ComplexityRoot.Decision.Explanation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Decision.Explanation(childComplexity), true
+	case "Decision.result":
+		if e.ComplexityRoot.Decision.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Decision.Result(childComplexity), true
+
 	case "Holder.code":
 		if e.ComplexityRoot.Holder.Code == nil {
 			break
@@ -947,6 +1003,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OpenCase(childComplexity, args["input"].(cases.OpenInput)), true
+	case "Mutation.publishPolicy":
+		if e.ComplexityRoot.Mutation.PublishPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishPolicy(childComplexity, args["modules"].([]*authz.Module), args["message"].(string)), true
 	case "Mutation.recordInspection":
 		if e.ComplexityRoot.Mutation.RecordInspection == nil {
 			break
@@ -1002,6 +1069,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RenewCertificate(childComplexity, args["id"].(string), args["validUntil"].(time.Time)), true
+	case "Mutation.rollbackPolicy":
+		if e.ComplexityRoot.Mutation.RollbackPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rollbackPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RollbackPolicy(childComplexity, args["version"].(int)), true
 	case "Mutation.setCertificateState":
 		if e.ComplexityRoot.Mutation.SetCertificateState == nil {
 			break
@@ -1049,6 +1127,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "PolicyModule.path":
+		if e.ComplexityRoot.PolicyModule.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyModule.Path(childComplexity), true
+	case "PolicyModule.rego":
+		if e.ComplexityRoot.PolicyModule.Rego == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyModule.Rego(childComplexity), true
+
+	case "PolicyVersion.active":
+		if e.ComplexityRoot.PolicyVersion.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Active(childComplexity), true
+	case "PolicyVersion.author":
+		if e.ComplexityRoot.PolicyVersion.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Author(childComplexity), true
+	case "PolicyVersion.message":
+		if e.ComplexityRoot.PolicyVersion.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Message(childComplexity), true
+	case "PolicyVersion.modules":
+		if e.ComplexityRoot.PolicyVersion.Modules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Modules(childComplexity), true
+	case "PolicyVersion.publishedAt":
+		if e.ComplexityRoot.PolicyVersion.PublishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.PublishedAt(childComplexity), true
+	case "PolicyVersion.testsPassed":
+		if e.ComplexityRoot.PolicyVersion.TestsPassed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.TestsPassed(childComplexity), true
+	case "PolicyVersion.version":
+		if e.ComplexityRoot.PolicyVersion.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.Version(childComplexity), true
+
+	case "Query.activePolicy":
+		if e.ComplexityRoot.Query.ActivePolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ActivePolicy(childComplexity), true
 	case "Query.case":
 		if e.ComplexityRoot.Query.Case == nil {
 			break
@@ -1121,6 +1261,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Certificates(childComplexity, args["filter"].(*model.CertificateFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.explainDecision":
+		if e.ComplexityRoot.Query.ExplainDecision == nil {
+			break
+		}
+
+		args, err := ec.field_Query_explainDecision_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ExplainDecision(childComplexity, args["query"].(string), args["input"].(any)), true
 
 	case "Query.matter":
 		if e.ComplexityRoot.Query.Matter == nil {
@@ -1145,6 +1296,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.policies":
+		if e.ComplexityRoot.Query.Policies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Policies(childComplexity), true
 	case "Query.unit":
 		if e.ComplexityRoot.Query.Unit == nil {
 			break
@@ -1410,6 +1567,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("IssueInput", ec.unmarshalInputIssueInput),
 			graphql.NewInputUnmarshaler("MatterInput", ec.unmarshalInputMatterInput),
 			graphql.NewInputUnmarshaler("OpenCaseInput", ec.unmarshalInputOpenCaseInput),
+			graphql.NewInputUnmarshaler("PolicyModuleInput", ec.unmarshalInputPolicyModuleInput),
 			graphql.NewInputUnmarshaler("TemplateFieldInput", ec.unmarshalInputTemplateFieldInput),
 			graphql.NewInputUnmarshaler("UnitInput", ec.unmarshalInputUnitInput),
 		)
@@ -1651,6 +1809,19 @@ type Case {
   cursor: String!
 }
 
+type PolicyModule { path: String! rego: String! }
+type PolicyVersion {
+  version: Int!
+  "true for the version this server enforces"
+  active: Boolean!
+  message: String!
+  author: String!
+  publishedAt: Time!
+  modules: [PolicyModule!]!
+  testsPassed: Int!
+}
+type Decision { allowed: Boolean! result: JSON explanation: [String!]! }
+
 "The authenticated caller."
 type Me {
   subject: String!
@@ -1683,6 +1854,7 @@ input OpenCaseInput {
   holderName: String
 }
 input HolderInput { code: ID! name: String! kind: HolderKind! }
+input PolicyModuleInput { path: String! rego: String! }
 input IssueInput {
   typeCode: ID!
   holder: HolderInput!
@@ -1717,6 +1889,11 @@ type Query {
   case(id: ID!): Case
   "Staff: their own unit's cases, newest first."
   cases(openOnly: Boolean = true, first: Int, after: String): [Case!]!
+  "Policy admins: every published version, oldest first."
+  policies: [PolicyVersion!]!
+  activePolicy: PolicyVersion!
+  "Dry run: what the active policy answers for this query (a reference under data.certd, e.g. data.certd.authz.allow) and input, and why."
+  explainDecision(query: String!, input: JSON!): Decision!
 }
 
 type Mutation {
@@ -1735,6 +1912,9 @@ type Mutation {
   recordInspection(id: ID!, passed: Boolean!, note: String): Certificate!
   openCase(input: OpenCaseInput!): Case!
   closeCase(id: ID!): Case!
+  "Compiles the modules, runs their *_test.rego tests in-process, and stores them as the new active version; POLICY_REJECTED (with the failures in extensions.details) otherwise."
+  publishPolicy(modules: [PolicyModuleInput!]!, message: String!): PolicyVersion!
+  rollbackPolicy(version: Int!): PolicyVersion!
 }
 `, BuiltIn: false},
 }
@@ -1914,6 +2094,18 @@ func (ec *executionContext) childFields_CertificateType(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CertificateType", field.Name)
 }
 
+func (ec *executionContext) childFields_Decision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "allowed":
+		return ec.fieldContext_Decision_allowed(ctx, field)
+	case "result":
+		return ec.fieldContext_Decision_result(ctx, field)
+	case "explanation":
+		return ec.fieldContext_Decision_explanation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Decision", field.Name)
+}
+
 func (ec *executionContext) childFields_Holder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "code":
@@ -1994,6 +2186,36 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyModule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "path":
+		return ec.fieldContext_PolicyModule_path(ctx, field)
+	case "rego":
+		return ec.fieldContext_PolicyModule_rego(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyModule", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_PolicyVersion_version(ctx, field)
+	case "active":
+		return ec.fieldContext_PolicyVersion_active(ctx, field)
+	case "message":
+		return ec.fieldContext_PolicyVersion_message(ctx, field)
+	case "author":
+		return ec.fieldContext_PolicyVersion_author(ctx, field)
+	case "publishedAt":
+		return ec.fieldContext_PolicyVersion_publishedAt(ctx, field)
+	case "modules":
+		return ec.fieldContext_PolicyVersion_modules(ctx, field)
+	case "testsPassed":
+		return ec.fieldContext_PolicyVersion_testsPassed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyVersion", field.Name)
 }
 
 func (ec *executionContext) childFields_Seal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2316,6 +2538,28 @@ func (ec *executionContext) field_Mutation_openCase_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_publishPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "modules",
+		func(ctx context.Context, v any) ([]*authz.Module, error) {
+			return ec.unmarshalNPolicyModuleInput2ᚕᚖcertdᚋinternalᚋauthzᚐModuleᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["modules"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "message",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["message"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_recordInspection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2407,6 +2651,20 @@ func (ec *executionContext) field_Mutation_renewCertificate_args(ctx context.Con
 		return nil, err
 	}
 	args["validUntil"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rollbackPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "version",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["version"] = arg0
 	return args, nil
 }
 
@@ -2619,6 +2877,28 @@ func (ec *executionContext) field_Query_certificates_args(ctx context.Context, r
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_explainDecision_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "query",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["query"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (any, error) {
+			return ec.unmarshalNJSON2interface(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -4356,6 +4636,75 @@ func (ec *executionContext) fieldContext_CertificateType_updatedAt(_ context.Con
 	return graphql.NewScalarFieldContext("CertificateType", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Decision_allowed(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Decision_allowed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Allowed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Decision_allowed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Decision", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Decision_result(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Decision_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOJSON2interface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Decision_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Decision", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _Decision_explanation(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Decision_explanation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Explanation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Decision_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Decision", field, false, false, "String")
+}
+
 func (ec *executionContext) _Holder_code(ctx context.Context, field graphql.CollectedField, obj *certificate.Holder) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5522,6 +5871,94 @@ func (ec *executionContext) fieldContext_Mutation_closeCase(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_publishPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishPolicy(ctx, fc.Args["modules"].([]*authz.Module), fc.Args["message"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policyadmin.Version) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚖcertdᚋinternalᚋpolicyadminᚐVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rollbackPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rollbackPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RollbackPolicy(ctx, fc.Args["version"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policyadmin.Version) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚖcertdᚋinternalᚋpolicyadminᚐVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rollbackPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rollbackPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5566,6 +6003,222 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyModule_path(ctx context.Context, field graphql.CollectedField, obj *authz.Module) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyModule_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyModule_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyModule", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyModule_rego(ctx context.Context, field graphql.CollectedField, obj *authz.Module) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyModule_rego(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rego, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyModule_rego(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyModule", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_version(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PolicyVersion_active(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyVersion().Active(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _PolicyVersion_message(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_author(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_author(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Author, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_publishedAt(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_publishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PolicyVersion_modules(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_modules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Modules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []authz.Module) graphql.Marshaler {
+			return ec.marshalNPolicyModule2ᚕcertdᚋinternalᚋauthzᚐModuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_modules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyModule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyVersion_testsPassed(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_testsPassed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TestsPassed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_testsPassed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Query_units(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -6130,6 +6783,120 @@ func (ec *executionContext) fieldContext_Query_cases(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_cases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Policies(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*policyadmin.Version) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚕᚖcertdᚋinternalᚋpolicyadminᚐVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_activePolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_activePolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ActivePolicy(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policyadmin.Version) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚖcertdᚋinternalᚋpolicyadminᚐVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_activePolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_explainDecision(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_explainDecision(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ExplainDecision(ctx, fc.Args["query"].(string),
+				func() any {
+					if fc.Args["input"] == nil {
+						return nil
+					}
+					return fc.Args["input"].(any)
+				}())
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policyadmin.Decision) graphql.Marshaler {
+			return ec.marshalNDecision2ᚖcertdᚋinternalᚋpolicyadminᚐDecision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_explainDecision(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Decision(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_explainDecision_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8492,6 +9259,55 @@ func UnmarshalOpenCaseInput(ctx context.Context, raw any) (cases.OpenInput, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPolicyModuleInput(ctx context.Context, obj any) (authz.Module, error) {
+	var it authz.Module
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"path", "rego"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "path":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("path"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Path = data
+		case "rego":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rego"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rego = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPolicyModuleInput unmarshals raw into the PolicyModuleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPolicyModuleInput(ctx context.Context, raw any) (authz.Module, error) {
+	var out authz.Module
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PolicyModuleInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputTemplateFieldInput(ctx context.Context, obj any) (catalogue.TemplateField, error) {
 	var it catalogue.TemplateField
 	if obj == nil {
@@ -9170,6 +9986,49 @@ func (ec *executionContext) _CertificateType(ctx context.Context, sel ast.Select
 	return out
 }
 
+var decisionImplementors = []string{"Decision"}
+
+func (ec *executionContext) _Decision(ctx context.Context, sel ast.SelectionSet, obj *policyadmin.Decision) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, decisionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Decision")
+		case "allowed":
+			out.Values[i] = ec._Decision_allowed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._Decision_result(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "explanation":
+			out.Values[i] = ec._Decision_explanation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var holderImplementors = []string{"Holder"}
 
 func (ec *executionContext) _Holder(ctx context.Context, sel ast.SelectionSet, obj *certificate.Holder) graphql.Marshaler {
@@ -9516,6 +10375,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "publishPolicy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishPolicy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rollbackPolicy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rollbackPolicy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9553,6 +10426,108 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var policyModuleImplementors = []string{"PolicyModule"}
+
+func (ec *executionContext) _PolicyModule(ctx context.Context, sel ast.SelectionSet, obj *authz.Module) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyModuleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyModule")
+		case "path":
+			out.Values[i] = ec._PolicyModule_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rego":
+			out.Values[i] = ec._PolicyModule_rego(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var policyVersionImplementors = []string{"PolicyVersion"}
+
+func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.SelectionSet, obj *policyadmin.Version) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyVersionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyVersion")
+		case "version":
+			out.Values[i] = ec._PolicyVersion_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "active":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyVersion_active(ctx, field, obj)
+				})
+		case "message":
+			out.Values[i] = ec._PolicyVersion_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "author":
+			out.Values[i] = ec._PolicyVersion_author(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publishedAt":
+			out.Values[i] = ec._PolicyVersion_publishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "modules":
+			out.Values[i] = ec._PolicyVersion_modules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "testsPassed":
+			out.Values[i] = ec._PolicyVersion_testsPassed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -9673,6 +10648,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_cases(ctx, field)
+				})
+		case "policies":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_policies(ctx, field)
+				})
+		case "activePolicy":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_activePolicy(ctx, field)
+				})
+		case "explainDecision":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_explainDecision(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -10664,6 +11657,14 @@ func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) marshalNDecision2ᚖcertdᚋinternalᚋpolicyadminᚐDecision(ctx context.Context, sel ast.SelectionSet, v *policyadmin.Decision) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Decision!")
+		return graphql.Null
+	}
+	return ec._Decision(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNFieldType2certdᚋinternalᚋcatalogueᚐFieldType(ctx context.Context, v any) (catalogue.FieldType, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNFieldType2certdᚋinternalᚋcatalogueᚐFieldType[tmp]
@@ -10924,6 +11925,69 @@ func (ec *executionContext) marshalNPageInfo2ᚖcertdᚋgraphᚋmodelᚐPageInfo
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyModule2certdᚋinternalᚋauthzᚐModule(ctx context.Context, sel ast.SelectionSet, v authz.Module) graphql.Marshaler {
+	return ec._PolicyModule(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPolicyModule2ᚕcertdᚋinternalᚋauthzᚐModuleᚄ(ctx context.Context, sel ast.SelectionSet, v []authz.Module) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyModule2certdᚋinternalᚋauthzᚐModule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNPolicyModuleInput2ᚕᚖcertdᚋinternalᚋauthzᚐModuleᚄ(ctx context.Context, v any) ([]*authz.Module, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*authz.Module, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPolicyModuleInput2ᚖcertdᚋinternalᚋauthzᚐModule(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNPolicyModuleInput2ᚖcertdᚋinternalᚋauthzᚐModule(ctx context.Context, v any) (*authz.Module, error) {
+	res, err := ec.unmarshalInputPolicyModuleInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPolicyVersion2ᚕᚖcertdᚋinternalᚋpolicyadminᚐVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*policyadmin.Version) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyVersion2ᚖcertdᚋinternalᚋpolicyadminᚐVersion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyVersion2ᚖcertdᚋinternalᚋpolicyadminᚐVersion(ctx context.Context, sel ast.SelectionSet, v *policyadmin.Version) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyVersion!")
+		return graphql.Null
+	}
+	return ec._PolicyVersion(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSeal2certdᚋinternalᚋcertificateᚐSeal(ctx context.Context, sel ast.SelectionSet, v certificate.Seal) graphql.Marshaler {
@@ -11456,6 +12520,24 @@ var (
 		certificate.Stock:   "STOCK",
 	}
 )
+
+func (ec *executionContext) unmarshalOJSON2interface(ctx context.Context, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalAny(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOJSON2interface(ctx context.Context, sel ast.SelectionSet, v any) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalAny(v)
+	return res
+}
 
 func (ec *executionContext) marshalOMatter2ᚖcertdᚋinternalᚋcatalogueᚐMatter(ctx context.Context, sel ast.SelectionSet, v *catalogue.Matter) graphql.Marshaler {
 	if v == nil {

@@ -5,17 +5,21 @@ package graph
 //go:generate go tool gqlgen generate
 
 import (
+	"certd/internal/authz"
 	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
+	"certd/internal/policyadmin"
 	"certd/internal/registry"
 )
 
 // Resolver holds the domain services the resolvers call. Field names
 // must not collide with root fields (resolvers embed it).
 type Resolver struct {
-	Catalogue *catalogue.Service
-	Licences  *certificate.Service
-	Casework  *cases.Service
-	Registry  registry.Repository
+	Catalogue   *catalogue.Service
+	Licences    *certificate.Service
+	Casework    *cases.Service
+	Registry    registry.Repository
+	PolicyAdmin *policyadmin.Service
+	Engine      *authz.Engine
 }

@@ -3,10 +3,12 @@ package graph
 import (
 	"certd/graph/model"
 	"certd/internal/apperr"
+	"certd/internal/authz"
 	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
 	"certd/internal/identity"
+	"certd/internal/policyadmin"
 	"context"
 	"encoding/json"
 	"strings"
@@ -207,6 +209,25 @@ func (r *mutationResolver) CloseCase(ctx context.Context, id string) (*cases.Cas
 	return ptr(r.Casework.Close(ctx, id))
 }
 
+// PublishPolicy is the resolver for the publishPolicy field.
+func (r *mutationResolver) PublishPolicy(ctx context.Context, modules []*authz.Module, message string) (*policyadmin.Version, error) {
+	mods := make([]authz.Module, len(modules))
+	for i, m := range modules {
+		mods[i] = *m
+	}
+	return ptr(r.PolicyAdmin.Publish(ctx, mods, message))
+}
+
+// RollbackPolicy is the resolver for the rollbackPolicy field.
+func (r *mutationResolver) RollbackPolicy(ctx context.Context, version int) (*policyadmin.Version, error) {
+	return ptr(r.PolicyAdmin.Rollback(ctx, version))
+}
+
+// Active is the resolver for the active field.
+func (r *policyVersionResolver) Active(ctx context.Context, obj *policyadmin.Version) (bool, error) {
+	return obj.Version == r.Engine.Version(), nil
+}
+
 // Units is the resolver for the units field.
 func (r *queryResolver) Units(ctx context.Context) ([]*catalogue.Unit, error) {
 	return ptrs(r.Catalogue.Units(ctx))
@@ -300,6 +321,25 @@ func (r *queryResolver) Cases(ctx context.Context, openOnly *bool, first *int, a
 	return ptrs(r.Casework.List(ctx, openOnly == nil || *openOnly, first, cur))
 }
 
+// Policies is the resolver for the policies field.
+func (r *queryResolver) Policies(ctx context.Context) ([]*policyadmin.Version, error) {
+	return ptrs(r.PolicyAdmin.Versions(ctx))
+}
+
+// ActivePolicy is the resolver for the activePolicy field.
+func (r *queryResolver) ActivePolicy(ctx context.Context) (*policyadmin.Version, error) {
+	return ptr(r.PolicyAdmin.Active(ctx))
+}
+
+// ExplainDecision is the resolver for the explainDecision field.
+func (r *queryResolver) ExplainDecision(ctx context.Context, query string, input any) (*policyadmin.Decision, error) {
+	in, ok := input.(map[string]any)
+	if !ok {
+		return nil, apperr.Invalid("input must be a JSON object")
+	}
+	return ptr(r.PolicyAdmin.Explain(ctx, query, in))
+}
+
 // State is the resolver for the state field.
 func (r *verificationResolver) State(ctx context.Context, obj *certificate.Verification) (*certificate.State, error) {
 	if !obj.Found {
@@ -350,6 +390,9 @@ func (r *Resolver) Me() MeResolver { return &meResolver{r} }
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
+// PolicyVersion returns PolicyVersionResolver implementation.
+func (r *Resolver) PolicyVersion() PolicyVersionResolver { return &policyVersionResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
@@ -368,6 +411,7 @@ type (
 	matterResolver          struct{ *Resolver }
 	meResolver              struct{ *Resolver }
 	mutationResolver        struct{ *Resolver }
+	policyVersionResolver   struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
 	verificationResolver    struct{ *Resolver }
 	issueInputResolver      struct{ *Resolver }

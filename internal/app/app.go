@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"certd/graph"
@@ -21,6 +22,7 @@ import (
 	"certd/internal/demo"
 	"certd/internal/identity"
 	"certd/internal/keyring"
+	"certd/internal/policyadmin"
 	"certd/internal/registry"
 	"certd/internal/seal"
 	"certd/internal/server"
@@ -49,6 +51,7 @@ type Config struct {
 	CalendarFile  string           // holidays and make-up working days, JSON
 	SweepInterval time.Duration    // expiry sweeps; default 30s, negative disables
 	Now           func() time.Time // the clock; nil means time.Now (tests set it)
+	PolicyPoll    time.Duration    // how often to look for a newly published policy; default 1s
 
 	Limits server.Config // body, depth and complexity limits; Addr and Production are taken from above
 	Logger *slog.Logger
@@ -59,6 +62,7 @@ type Store interface {
 	catalogue.Repository
 	certificate.Repository
 	cases.Repository
+	policyadmin.Repository
 	keyring.Repository
 	registry.Repository
 	Ping(ctx context.Context) error
@@ -66,17 +70,20 @@ type Store interface {
 
 // App is a wired certd.
 type App struct {
-	Store     Store
-	Verifier  *identity.Verifier
-	Policy    *authz.Engine
-	Catalogue *catalogue.Service
-	Licences  *certificate.Service
-	Cases     *cases.Service
-	Keyring   *keyring.Keyring
-	Server    *server.Server
+	Store    Store
+	Verifier *identity.Verifier
+	Policy   *authz.Engine
+	// PolicyAdmin publishes, rolls back and explains policies.
+	PolicyAdmin *policyadmin.Service
+	Catalogue   *catalogue.Service
+	Licences    *certificate.Service
+	Cases       *cases.Service
+	Keyring     *keyring.Keyring
+	Server      *server.Server
 
 	closeStore func() error
 	sweepEvery time.Duration
+	policyPoll time.Duration
 	log        *slog.Logger
 }
 
@@ -109,8 +116,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load the embedded policy: %w", err)
 	}
-	if a.Policy, err = authz.NewEngine(ctx, mods, 1); err != nil {
+	if a.Policy, err = authz.NewEngine(ctx, mods, 0); err != nil {
 		return nil, fmt.Errorf("compile the embedded policy: %w", err)
+	}
+	a.PolicyAdmin = policyadmin.NewService(a.Store, a.Policy, a.Policy, a.log)
+	if err := a.PolicyAdmin.Bootstrap(ctx); err != nil {
+		return nil, fmt.Errorf("load the active policy: %w", err)
+	}
+	a.policyPoll = cfg.PolicyPoll
+	if a.policyPoll == 0 {
+		a.policyPoll = time.Second
 	}
 	a.Keyring = keyring.New(a.Store, master)
 	a.Catalogue = catalogue.NewService(a.Store, a.Policy, a.Keyring)
@@ -140,6 +155,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 
 	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{
 		Catalogue: a.Catalogue, Licences: a.Licences, Casework: a.Cases, Registry: a.Store,
+		PolicyAdmin: a.PolicyAdmin, Engine: a.Policy,
 	}})
 	sc := cfg.Limits
 	sc.Addr, sc.Production, sc.Logger = cfg.Addr, cfg.Production, cfg.Logger
@@ -227,14 +243,30 @@ func (a *App) Run(ctx context.Context, ready func(net.Addr)) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if a.sweepEvery > 0 {
-			a.Licences.RunSweeper(ctx, a.sweepEvery, a.log)
-		}
+		a.RunBackground(ctx)
 	}()
 	err := a.Server.Run(ctx, ready)
 	cancel()
 	<-done
 	return err
+}
+
+// RunBackground sweeps expired licences and picks up policies published
+// by other instances until ctx is done.
+func (a *App) RunBackground(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if a.sweepEvery > 0 {
+			a.Licences.RunSweeper(ctx, a.sweepEvery, a.log)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		a.PolicyAdmin.Watch(ctx, a.policyPoll)
+	}()
+	wg.Wait()
 }
 
 // masterKey is the production key from the configuration, or the data

@@ -108,9 +108,8 @@ func runCases(t *testing.T, s *testkit.Server) {
 		t.Fatalf("a bad holder code: %+v", r.Errors)
 	}
 	// Staff reading a licence directly, outside any case.
-	licID := got.Case.ID
 	s.Do(staff, caseQ, map[string]any{"id": c.ID}).Decode(t, &got)
-	licID = got.Case.Certificates[0].ID
+	licID := got.Case.Certificates[0].ID
 	if r := s.Do(staff, `query($id: ID!) { certificate(id: $id) { id } }`, map[string]any{"id": licID}); r.Code() != "FORBIDDEN" {
 		t.Fatalf("staff reading a licence directly: %+v", r.Errors)
 	}

@@ -161,3 +161,18 @@ func (s *Server) Get(path string) (int, string) {
 
 // WithConfig lets a test change any setting.
 func WithConfig(f func(*app.Config)) Option { return Option(f) }
+
+// RunBackground runs the app's background work (expiry sweeps, policy
+// polling) for the test's lifetime, as `certd serve` does.
+func (s *Server) RunBackground(t testing.TB) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.App.RunBackground(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
