@@ -1,0 +1,131 @@
+// Package audit is the tamper-evident access log of 第十八条: one record
+// per licence per request listing the fields read (never their values),
+// every denied attempt, and every write, kept for at least ten years.
+// Records are durably stored before the data they describe leaves the
+// server (fail closed), in group commits, hash-chained per writer with
+// signed checkpoints so that an edited, deleted or inserted record is
+// found by Verify.
+package audit
+
+import (
+	"context"
+	"time"
+)
+
+// Kinds of records.
+const (
+	KindAccess = "access" // licence data read, or a read denied
+	KindWrite  = "write"  // a change: issuance, state move, catalogue, policy
+)
+
+// Decisions.
+const (
+	Allow = "ALLOW"
+	Deny  = "DENY"
+)
+
+// Record is one audit record. The writer fills Chain, Seq, PrevHash and
+// Hash; everything else is the caller's.
+type Record struct {
+	Chain    string // the writer's chain
+	Seq      int64  // 1, 2, ... within the chain
+	PrevHash string // hex SHA-256 of the previous record of the chain
+	Hash     string // hex SHA-256 over PrevHash and the canonical record
+
+	At            time.Time // millisecond precision, UTC
+	Kind          string
+	Subject       string
+	Org           string
+	Roles         []string
+	Operation     string // the GraphQL operation, e.g. "query case"
+	Action        string // what was done, e.g. "certificate.read", "certificate.issue"
+	CaseID        string
+	MatterCode    string
+	HolderCode    string
+	CertificateID string
+	IssuerCode    string // the licence's issuer, so issuers can read access to their licences
+	Fields        []string
+	Decision      string
+	Reason        string
+	PolicyVersion int
+	RequestID     string
+	Client        string // the client's address
+}
+
+// ID is the record's stable identifier, "<chain>.<seq>".
+func (r *Record) ID() string { return r.Chain + "." + itoa(r.Seq) }
+
+// Checkpoint is a writer's signed statement of its chain's head: every
+// record up to Seq, ending in Hash. Verify trusts only checkpoints signed
+// by the audit key.
+type Checkpoint struct {
+	Chain     string
+	Seq       int64
+	Hash      string
+	At        time.Time
+	KeyID     string
+	Signature string // base64 Ed25519 over the checkpoint's canonical bytes
+	Final     bool   // written when the writer shut down cleanly
+}
+
+// Cursor is a position in a listing, newest first.
+type Cursor struct {
+	At    time.Time
+	Chain string
+	Seq   int64
+}
+
+// Query selects records for reading. Empty fields match everything;
+// Scope* fields are the reader's scope from the policy and always apply.
+type Query struct {
+	CertificateID string
+	HolderCode    string
+	Org           string
+	From, To      time.Time // zero: unbounded; To is exclusive
+
+	ScopeIssuer    string // only records about licences of this issuer
+	ScopeHolder    string // only records about this holder's licences
+	KindAccessOnly bool
+
+	After *Cursor
+	Limit int
+}
+
+// Repository stores the log. AppendAudit stores records and checkpoints
+// in one durable write (committed in SQLite; write concern majority on
+// MongoDB) and never overwrites: a (chain, seq) that exists is an error.
+// Nothing is ever updated or deleted through it.
+type Repository interface {
+	AppendAudit(ctx context.Context, recs []Record, cps []Checkpoint) error
+	// QueryAudit lists records newest first (At, then Chain, then Seq
+	// descending) after the cursor.
+	QueryAudit(ctx context.Context, q Query) ([]Record, error)
+	// AuditChains lists every chain id.
+	AuditChains(ctx context.Context) ([]string, error)
+	// AuditChain lists a chain's records with Seq > after, ascending, at
+	// most limit.
+	AuditChain(ctx context.Context, chain string, after int64, limit int) ([]Record, error)
+	// AuditCheckpoints lists a chain's checkpoints, ascending by Seq.
+	AuditCheckpoints(ctx context.Context, chain string) ([]Checkpoint, error)
+}
+
+func itoa(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for ; n > 0; n /= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
