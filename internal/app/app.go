@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -159,8 +160,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}})
 	sc := cfg.Limits
 	sc.Addr, sc.Production, sc.Logger = cfg.Addr, cfg.Production, cfg.Logger
-	sc.PerRequest = func(ctx context.Context) context.Context {
-		return authz.WithBudget(ctx, a.Policy.MaxCertificates())
+	sc.PerRequest = func(r *http.Request, id string) *http.Request {
+		return r.WithContext(authz.WithBudget(r.Context(), a.Policy.MaxCertificates()))
 	}
 	a.Server = server.New(sc, es, a.Verifier, a.Store)
 	ok = true

@@ -32,9 +32,14 @@ type Config struct {
 	MaxDepth      int
 	MaxComplexity int
 	Logger        *slog.Logger
-	// PerRequest, when set, prepares each GraphQL request's context (the
-	// app gives every request its licence budget there).
-	PerRequest func(context.Context) context.Context
+	// PerRequest, when set, prepares each GraphQL request (the app gives
+	// every request its licence budget and audit trail there); it runs
+	// after authentication.
+	PerRequest func(r *http.Request, requestID string) *http.Request
+	// FieldMiddleware and ResponseMiddleware, when set, wrap every field
+	// and every response (the app's field audit and its fail-closed gate).
+	FieldMiddleware    graphql.FieldMiddleware
+	ResponseMiddleware graphql.ResponseMiddleware
 }
 
 // Defaults for the request limits.
@@ -93,15 +98,22 @@ func New(cfg Config, es graphql.ExecutableSchema, auth Authenticator, store Ping
 	gql.SetErrorPresenter(presentError(cfg.Logger))
 	gql.SetRecoverFunc(recoverPanic(cfg.Logger))
 	gql.AroundResponses(m.observe)
+	if cfg.ResponseMiddleware != nil {
+		gql.AroundResponses(cfg.ResponseMiddleware)
+	}
+	if cfg.FieldMiddleware != nil {
+		gql.AroundFields(cfg.FieldMiddleware)
+	}
 
 	mux := http.NewServeMux()
-	var api http.Handler = gql
-	if cfg.PerRequest != nil {
-		next := api
-		api = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(cfg.PerRequest(r.Context())))
-		})
-	}
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := requestID()
+		w.Header().Set("X-Request-Id", id)
+		if cfg.PerRequest != nil {
+			r = cfg.PerRequest(r, id)
+		}
+		gql.ServeHTTP(w, r)
+	})
 	mux.Handle("POST /graphql", limitBody(cfg.MaxBodyBytes, auth.Middleware(api, writeAuthError)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

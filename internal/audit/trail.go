@@ -1,0 +1,178 @@
+package audit
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Ref names what a record is about.
+type Ref struct {
+	CertificateID string
+	HolderCode    string
+	IssuerCode    string
+	CaseID        string
+	MatterCode    string
+	Target        string // for writes without a licence: a unit, type, matter, policy version...
+}
+
+// Trail collects the audit records of one request: the fields resolved for
+// each licence, denials and writes. The response gate stores them, and
+// only then lets the response out. All methods are safe on a nil *Trail
+// (requests outside the API: seeding, tests) and for concurrent use.
+type Trail struct {
+	mu        sync.Mutex
+	base      Record
+	operation string
+	reads     map[string]*Record // by licence id (and case)
+	order     []string
+	other     []Record
+	matters   map[string]string // case id → matter code
+	version   func() int
+}
+
+// NewTrail starts the trail of a request: base carries who (Subject, Org,
+// Roles), RequestID and Client; version reports the policy version.
+func NewTrail(base Record, version func() int) *Trail {
+	return &Trail{base: base, reads: map[string]*Record{}, matters: map[string]string{}, version: version}
+}
+
+type trailKey struct{}
+
+// WithTrail attaches a trail to a request's context.
+func WithTrail(ctx context.Context, t *Trail) context.Context {
+	return context.WithValue(ctx, trailKey{}, t)
+}
+
+// TrailFrom returns the request's trail, or nil.
+func TrailFrom(ctx context.Context) *Trail {
+	t, _ := ctx.Value(trailKey{}).(*Trail)
+	return t
+}
+
+// SetOperation names the request's operation, e.g. "query case".
+func (t *Trail) SetOperation(op string) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.operation = op
+	t.mu.Unlock()
+}
+
+// SetIdentity fills who made the request once it is known.
+func (t *Trail) SetIdentity(subject, org string, roles []string) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.base.Subject, t.base.Org, t.base.Roles = subject, org, roles
+	t.mu.Unlock()
+}
+
+// Case remembers a case's matter, for the records of licences read
+// through it.
+func (t *Trail) Case(caseID, matterCode string) {
+	if t == nil || caseID == "" {
+		return
+	}
+	t.mu.Lock()
+	t.matters[caseID] = matterCode
+	t.mu.Unlock()
+}
+
+// Read records that a field of a licence was resolved for the client.
+func (t *Trail) Read(ref Ref, field string) {
+	if t == nil || ref.CertificateID == "" {
+		return
+	}
+	key := ref.CertificateID + "\x00" + ref.CaseID
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok := t.reads[key]
+	if !ok {
+		r = t.record(KindAccess, "certificate.read", ref, Allow, "")
+		t.reads[key] = r
+		t.order = append(t.order, key)
+	}
+	for _, f := range r.Fields {
+		if f == field {
+			return
+		}
+	}
+	r.Fields = append(r.Fields, field)
+}
+
+// Deny records a refused read.
+func (t *Trail) Deny(action string, ref Ref, reason string) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.other = append(t.other, *t.record(KindAccess, action, ref, Deny, reason))
+}
+
+// Write records a change.
+func (t *Trail) Write(action string, ref Ref, detail string) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.other = append(t.other, *t.record(KindWrite, action, ref, Allow, detail))
+}
+
+// record makes a record from the base; t.mu is held.
+func (t *Trail) record(kind, action string, ref Ref, decision, reason string) *Record {
+	r := t.base
+	r.Kind, r.Action, r.Decision, r.Reason = kind, action, decision, reason
+	r.CertificateID, r.HolderCode, r.IssuerCode, r.CaseID, r.MatterCode = ref.CertificateID, ref.HolderCode, ref.IssuerCode, ref.CaseID, ref.MatterCode
+	if ref.Target != "" && r.CertificateID == "" {
+		r.Reason = joinReason(ref.Target, reason)
+	}
+	return &r
+}
+
+func joinReason(target, reason string) string {
+	if reason == "" {
+		return target
+	}
+	return target + ": " + reason
+}
+
+// Records returns every record collected, stamped with at, the operation
+// and the policy version; read records list their fields sorted.
+func (t *Trail) Records(at time.Time) []Record {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	v := 0
+	if t.version != nil {
+		v = t.version()
+	}
+	out := make([]Record, 0, len(t.order)+len(t.other))
+	for _, k := range t.order {
+		r := *t.reads[k]
+		r.Fields = append([]string(nil), r.Fields...)
+		sort.Strings(r.Fields)
+		out = append(out, r)
+	}
+	out = append(out, t.other...)
+	for i := range out {
+		out[i].At, out[i].Operation, out[i].PolicyVersion = at, t.operation, v
+		if out[i].MatterCode == "" && out[i].CaseID != "" {
+			out[i].MatterCode = t.matters[out[i].CaseID]
+		}
+		if out[i].Roles == nil {
+			out[i].Roles = []string{}
+		}
+		if out[i].Fields == nil {
+			out[i].Fields = []string{}
+		}
+	}
+	return out
+}
