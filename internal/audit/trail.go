@@ -5,6 +5,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"certd/internal/apperr"
 )
 
 // Ref names what a record is about.
@@ -175,4 +177,21 @@ func (t *Trail) Records(at time.Time) []Record {
 		}
 	}
 	return out
+}
+
+// Refused records a refused read when err is a denial (FORBIDDEN or
+// UNAUTHENTICATED), and returns err either way.
+func Refused(ctx context.Context, action string, ref Ref, err error) error {
+	if err == nil {
+		return nil
+	}
+	if code, msg, _ := apperr.CodeOf(err); code == apperr.Forbidden || code == apperr.Unauthenticated {
+		TrailFrom(ctx).Deny(action, ref, msg)
+	}
+	return err
+}
+
+// Wrote records a change in the request's trail.
+func Wrote(ctx context.Context, action string, ref Ref, detail string) {
+	TrailFrom(ctx).Write(action, ref, detail)
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"certd/internal/apperr"
+	"certd/internal/audit"
 	"certd/internal/authz"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
@@ -83,10 +84,10 @@ func (s *Service) Open(ctx context.Context, in OpenInput) (Case, error) {
 	} else if err != nil {
 		return Case{}, err
 	}
-	if err := s.policy.Authorize(ctx, "case.open", map[string]any{
+	if err := audit.Refused(ctx, "case.open", audit.Ref{HolderCode: in.HolderCode, MatterCode: m.Code}, s.policy.Authorize(ctx, "case.open", map[string]any{
 		"matter": map[string]any{"code": m.Code, "handling_units": strs(m.HandlingUnits), "required_types": strs(m.RequiredTypes)},
 		"holder": in.HolderCode,
-	}); err != nil {
+	})); err != nil {
 		return Case{}, err
 	}
 	h, err := s.holder(ctx, in.HolderCode, in.HolderName)
@@ -98,7 +99,13 @@ func (s *Service) Open(ctx context.Context, in OpenInput) (Case, error) {
 	if err := s.repo.CreateCase(ctx, c); err != nil {
 		return Case{}, err
 	}
+	audit.Wrote(ctx, "case.open", caseRef(&c), c.CaseNo)
 	return c, nil
+}
+
+// caseRef names a case in the audit log.
+func caseRef(c *Case) audit.Ref {
+	return audit.Ref{CaseID: c.ID, HolderCode: c.Holder.Code, MatterCode: c.MatterCode}
 }
 
 // holder checks a holder code and names it from the base registry.
@@ -155,7 +162,7 @@ func (s *Service) Get(ctx context.Context, id string) (Case, error) {
 		return Case{}, err
 	}
 	if err := s.policy.Authorize(ctx, "case.read", map[string]any{"case": resource(&c, nil)}); err != nil {
-		return Case{}, err
+		return Case{}, audit.Refused(ctx, "case.read", caseRef(&c), err)
 	}
 	return c, nil
 }
@@ -181,6 +188,7 @@ func (s *Service) Close(ctx context.Context, id string) (Case, error) {
 	if err := s.repo.CloseCase(ctx, c.ID, at, p.Subject); err != nil {
 		return Case{}, err
 	}
+	audit.Wrote(ctx, "case.close", caseRef(&c), c.CaseNo)
 	c.ClosedAt, c.ClosedBy = &at, p.Subject
 	return c, nil
 }
@@ -218,13 +226,15 @@ func (s *Service) Certificates(ctx context.Context, c *Case) ([]certificate.Cert
 	if err != nil {
 		return nil, err
 	}
+	audit.TrailFrom(ctx).Case(c.ID, c.MatterCode)
 	known := map[string]any{"case": resource(c, &m)}
 	d, err := s.policy.Filter(ctx, "case.certificates", known)
 	if err != nil {
 		return nil, err
 	}
 	if d.None {
-		return nil, apperr.Forbiddenf("no licence data through case %s: it is closed, of another unit, or not yours to read", c.CaseNo)
+		return nil, audit.Refused(ctx, "case.certificates", caseRef(c),
+			apperr.Forbiddenf("no licence data through case %s: it is closed, of another unit, or not yours to read", c.CaseNo))
 	}
 	cond, err := certificate.FromUCAST(d.Query)
 	if err != nil && len(d.Query) > 0 {
@@ -236,7 +246,7 @@ func (s *Service) Certificates(ctx context.Context, c *Case) ([]certificate.Cert
 	}
 	found, err := s.licences.Find(ctx, f, 0)
 	if err != nil {
-		return nil, err
+		return nil, audit.Refused(ctx, "case.certificates", caseRef(c), err)
 	}
 	today := s.licences.Today()
 	out := found[:0]

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"certd/internal/apperr"
+	"certd/internal/audit"
 	"certd/internal/codes"
 	"certd/internal/identity"
 )
@@ -97,6 +98,7 @@ func (s *Service) record(ctx context.Context, kind EntityKind, code string, vers
 	if err := s.repo.AppendChange(ctx, c); err != nil {
 		return fmt.Errorf("record %s %s change: %w", kind, code, err)
 	}
+	audit.Wrote(ctx, string(kind)+"."+action, audit.Ref{Target: string(kind) + " " + code}, fmt.Sprintf("version %d", version))
 	return nil
 }
 

@@ -2,11 +2,13 @@ package certificate
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"certd/internal/apperr"
+	"certd/internal/audit"
 	"certd/internal/identity"
 )
 
@@ -39,7 +41,7 @@ func (s *Service) current(ctx context.Context, id, action string) (Certificate, 
 		return c, nil, err
 	}
 	if err := s.authz.Authorize(ctx, action, resource(&c)); err != nil {
-		return c, nil, err
+		return c, nil, audit.Refused(ctx, action, auditRef(&c), err)
 	}
 	if !c.Current {
 		return c, nil, apperr.Conflictf("licence %s was superseded by %s; act on the current version", c.ID, c.Successor)
@@ -132,6 +134,7 @@ func (s *Service) publish(ctx context.Context, c, next Certificate, typeName str
 	if err := s.repo.Supersede(ctx, c, c.Rev, next); err != nil {
 		return Certificate{}, err
 	}
+	audit.Wrote(ctx, "certificate."+strings.ToLower(next.History[0].Action), auditRef(&next), "supersedes "+c.ID)
 	return next, nil
 }
 
@@ -158,6 +161,7 @@ func (s *Service) SetState(ctx context.Context, id string, action Action, reason
 	if err := s.repo.Update(ctx, c, prev); err != nil {
 		return Certificate{}, err
 	}
+	audit.Wrote(ctx, "certificate.state", auditRef(&c), string(action)+" → "+string(to))
 	c.Rev = prev + 1
 	return c, nil
 }
@@ -180,6 +184,7 @@ func (s *Service) RecordInspection(ctx context.Context, id string, passed bool, 
 	if err := s.repo.Update(ctx, c, prev); err != nil {
 		return Certificate{}, err
 	}
+	audit.Wrote(ctx, "certificate.inspect", auditRef(&c), fmt.Sprintf("passed=%t", passed))
 	c.Rev = prev + 1
 	return c, nil
 }

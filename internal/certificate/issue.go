@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"certd/internal/apperr"
+	"certd/internal/audit"
 	"certd/internal/catalogue"
 	"certd/internal/identity"
 	"certd/internal/registry"
@@ -168,6 +169,7 @@ func (s *Service) IssueBatch(ctx context.Context, ins []IssueInput) (BatchResult
 			res.Duplicates++
 		default:
 			res.Created++
+			audit.Wrote(ctx, "certificate.issue", auditRef(it.Certificate), string(it.Certificate.Timeliness.Mode))
 		}
 	}
 	return res, nil

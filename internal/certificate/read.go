@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"certd/internal/apperr"
+	"certd/internal/audit"
 	"certd/internal/authz"
 	"certd/internal/identity"
 )
@@ -30,13 +31,19 @@ func (s *Service) Get(ctx context.Context, id string) (Certificate, error) {
 	if err != nil {
 		return c, err
 	}
+	ref := auditRef(&c)
 	if err := s.authz.Authorize(ctx, "certificate.read", resource(&c)); err != nil {
-		return Certificate{}, err
+		return Certificate{}, audit.Refused(ctx, "certificate.read", ref, err)
 	}
 	if err := authz.Spend(ctx, 1); err != nil {
-		return Certificate{}, err
+		return Certificate{}, audit.Refused(ctx, "certificate.read", ref, err)
 	}
 	return c, nil
+}
+
+// auditRef names a licence in the audit log.
+func auditRef(c *Certificate) audit.Ref {
+	return audit.Ref{CertificateID: c.ID, HolderCode: c.Holder.Code, IssuerCode: c.IssuerCode, CaseID: c.CaseID}
 }
 
 // Find lists licences matching f (with the policy's condition in it) for a
@@ -52,7 +59,7 @@ func (s *Service) Find(ctx context.Context, f Filter, limit int) ([]Certificate,
 		return nil, err
 	}
 	if err := authz.Spend(ctx, len(cs)); err != nil {
-		return nil, err
+		return nil, audit.Refused(ctx, "certificate.list", audit.Ref{HolderCode: f.HolderCode}, err)
 	}
 	return cs, nil
 }
@@ -114,7 +121,8 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after string) 
 		return ListPage{}, err
 	}
 	if pf == nil {
-		return ListPage{}, apperr.Forbiddenf("listing licences is for issuers, of their own unit")
+		return ListPage{}, audit.Refused(ctx, "certificate.list", audit.Ref{Target: p.Org},
+			apperr.Forbiddenf("listing licences is for issuers, of their own unit"))
 	}
 	f.IssuerCode, f.Policy = p.Org, pf.Policy
 	n := DefaultPage
@@ -141,7 +149,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after string) 
 		items = items[:n]
 	}
 	if err := authz.Spend(ctx, len(items)); err != nil {
-		return ListPage{}, err
+		return ListPage{}, audit.Refused(ctx, "certificate.list", audit.Ref{Target: p.Org}, err)
 	}
 	page.Items = items
 	for _, c := range items {

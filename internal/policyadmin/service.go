@@ -10,6 +10,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"certd/internal/apperr"
+	"certd/internal/audit"
 	"certd/internal/authz"
 	"certd/internal/identity"
 )
@@ -156,6 +157,7 @@ func (s *Service) Publish(ctx context.Context, modules []authz.Module, message s
 		return Version{}, err
 	}
 	s.log.Info("policy version stored", "version", v.Version, "author", v.Author, "tests", passed)
+	audit.Wrote(ctx, ActionPublish, audit.Ref{Target: fmt.Sprintf("policy version %d", v.Version)}, v.Message)
 	if err := s.activate(ctx, v.Version, true); err != nil {
 		return v, err
 	}
@@ -237,6 +239,7 @@ func (s *Service) Rollback(ctx context.Context, version int) (Version, error) {
 	if err := s.activate(ctx, v.Version, false); err != nil {
 		return Version{}, err
 	}
+	audit.Wrote(ctx, ActionRollback, audit.Ref{Target: fmt.Sprintf("policy version %d", v.Version)}, "")
 	if err := s.engine.Load(ctx, v.Modules, v.Version); err != nil {
 		return v, fmt.Errorf("load policy version %d: %w", v.Version, err)
 	}
