@@ -6,6 +6,7 @@ import (
 
 	"certd/graph/model"
 	"certd/internal/apperr"
+	"certd/internal/audit"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
 )
@@ -107,4 +108,15 @@ func visible(c *certificate.Certificate) map[string]any {
 		}
 	}
 	return out
+}
+
+func accessConnection(p audit.Page) *model.AccessRecordConnection {
+	c := &model.AccessRecordConnection{Edges: []*model.AccessRecordEdge{}, PageInfo: &model.PageInfo{HasNextPage: p.HasNext}}
+	for i := range p.Records {
+		c.Edges = append(c.Edges, &model.AccessRecordEdge{Cursor: p.Cursors[i], Node: &p.Records[i]})
+	}
+	if n := len(p.Cursors); n > 0 {
+		c.PageInfo.EndCursor = &p.Cursors[n-1]
+	}
+	return c
 }

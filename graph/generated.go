@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"certd/graph/model"
 	"certd/graph/scalar"
+	"certd/internal/audit"
 	"certd/internal/authz"
 	"certd/internal/cases"
 	"certd/internal/catalogue"
@@ -54,6 +55,38 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AccessRecord struct {
+		Action        func(childComplexity int) int
+		At            func(childComplexity int) int
+		CaseID        func(childComplexity int) int
+		CertificateID func(childComplexity int) int
+		Client        func(childComplexity int) int
+		Decision      func(childComplexity int) int
+		Fields        func(childComplexity int) int
+		HolderCode    func(childComplexity int) int
+		ID            func(childComplexity int) int
+		IssuerCode    func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		MatterCode    func(childComplexity int) int
+		Operation     func(childComplexity int) int
+		Org           func(childComplexity int) int
+		PolicyVersion func(childComplexity int) int
+		Reason        func(childComplexity int) int
+		RequestID     func(childComplexity int) int
+		Roles         func(childComplexity int) int
+		Subject       func(childComplexity int) int
+	}
+
+	AccessRecordConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	AccessRecordEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	BatchItemResult struct {
 		Certificate func(childComplexity int) int
 		Duplicate   func(childComplexity int) int
@@ -173,6 +206,7 @@ type ComplexityRoot struct {
 
 	Me struct {
 		AMR          func(childComplexity int) int
+		AccessLog    func(childComplexity int, first *int, after *string) int
 		Certificates func(childComplexity int) int
 		Holder       func(childComplexity int) int
 		Name         func(childComplexity int) int
@@ -220,6 +254,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		AccessRecords     func(childComplexity int, filter *audit.Filter, first *int, after *string) int
 		ActivePolicy      func(childComplexity int) int
 		Case              func(childComplexity int, id string) int
 		Cases             func(childComplexity int, openOnly *bool, first *int, after *string) int
@@ -334,6 +369,7 @@ type MatterResolver interface {
 type MeResolver interface {
 	Holder(ctx context.Context, obj *identity.Principal) (*certificate.Holder, error)
 	Certificates(ctx context.Context, obj *identity.Principal) ([]*certificate.Certificate, error)
+	AccessLog(ctx context.Context, obj *identity.Principal, first *int, after *string) (*model.AccessRecordConnection, error)
 }
 type MutationResolver interface {
 	RegisterUnit(ctx context.Context, input catalogue.UnitInput) (*catalogue.Unit, error)
@@ -370,6 +406,7 @@ type QueryResolver interface {
 	VerifyDocument(ctx context.Context, document string) (*certificate.Verification, error)
 	Case(ctx context.Context, id string) (*cases.Case, error)
 	Cases(ctx context.Context, openOnly *bool, first *int, after *string) ([]*cases.Case, error)
+	AccessRecords(ctx context.Context, filter *audit.Filter, first *int, after *string) (*model.AccessRecordConnection, error)
 	Policies(ctx context.Context) ([]*policyadmin.Version, error)
 	ActivePolicy(ctx context.Context) (*policyadmin.Version, error)
 	ExplainDecision(ctx context.Context, query string, input any) (*policyadmin.Decision, error)
@@ -401,6 +438,147 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AccessRecord.action":
+		if e.ComplexityRoot.AccessRecord.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.Action(childComplexity), true
+	case "AccessRecord.at":
+		if e.ComplexityRoot.AccessRecord.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.At(childComplexity), true
+	case "AccessRecord.caseId":
+		if e.ComplexityRoot.AccessRecord.CaseID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.CaseID(childComplexity), true
+	case "AccessRecord.certificateId":
+		if e.ComplexityRoot.AccessRecord.CertificateID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.CertificateID(childComplexity), true
+	case "AccessRecord.client":
+		if e.ComplexityRoot.AccessRecord.Client == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.Client(childComplexity), true
+	case "AccessRecord.decision":
+		if e.ComplexityRoot.AccessRecord.Decision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.Decision(childComplexity), true
+	case "AccessRecord.fields":
+		if e.ComplexityRoot.AccessRecord.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.Fields(childComplexity), true
+	case "AccessRecord.holderCode":
+		if e.ComplexityRoot.AccessRecord.HolderCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.HolderCode(childComplexity), true
+	case "AccessRecord.id":
+		if e.ComplexityRoot.AccessRecord.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.ID(childComplexity), true
+	case "AccessRecord.issuerCode":
+		if e.ComplexityRoot.AccessRecord.IssuerCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.IssuerCode(childComplexity), true
+	case "AccessRecord.kind":
+		if e.ComplexityRoot.AccessRecord.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.Kind(childComplexity), true
+	case "AccessRecord.matterCode":
+		if e.ComplexityRoot.AccessRecord.MatterCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.MatterCode(childComplexity), true
+	case "AccessRecord.operation":
+		if e.ComplexityRoot.AccessRecord.Operation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.Operation(childComplexity), true
+	case "AccessRecord.org":
+		if e.ComplexityRoot.AccessRecord.Org == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.Org(childComplexity), true
+	case "AccessRecord.policyVersion":
+		if e.ComplexityRoot.AccessRecord.PolicyVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.PolicyVersion(childComplexity), true
+	case "AccessRecord.reason":
+		if e.ComplexityRoot.AccessRecord.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.Reason(childComplexity), true
+	case "AccessRecord.requestId":
+		if e.ComplexityRoot.AccessRecord.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.RequestID(childComplexity), true
+	case "AccessRecord.roles":
+		if e.ComplexityRoot.AccessRecord.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.Roles(childComplexity), true
+	case "AccessRecord.subject":
+		if e.ComplexityRoot.AccessRecord.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.Subject(childComplexity), true
+
+	case "AccessRecordConnection.edges":
+		if e.ComplexityRoot.AccessRecordConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecordConnection.Edges(childComplexity), true
+	case "AccessRecordConnection.pageInfo":
+		if e.ComplexityRoot.AccessRecordConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecordConnection.PageInfo(childComplexity), true
+
+	case "AccessRecordEdge.cursor":
+		if e.ComplexityRoot.AccessRecordEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecordEdge.Cursor(childComplexity), true
+	case "AccessRecordEdge.node":
+		if e.ComplexityRoot.AccessRecordEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecordEdge.Node(childComplexity), true
 
 	case "BatchItemResult.certificate":
 		if e.ComplexityRoot.BatchItemResult.Certificate == nil {
@@ -911,6 +1089,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Me.AMR(childComplexity), true
+	case "Me.accessLog":
+		if e.ComplexityRoot.Me.AccessLog == nil {
+			break
+		}
+
+		args, err := ec.field_Me_accessLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Me.AccessLog(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Me.certificates":
 		if e.ComplexityRoot.Me.Certificates == nil {
 			break
@@ -1183,6 +1372,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicyVersion.Version(childComplexity), true
 
+	case "Query.accessRecords":
+		if e.ComplexityRoot.Query.AccessRecords == nil {
+			break
+		}
+
+		args, err := ec.field_Query_accessRecords_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AccessRecords(childComplexity, args["filter"].(*audit.Filter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.activePolicy":
 		if e.ComplexityRoot.Query.ActivePolicy == nil {
 			break
@@ -1561,6 +1761,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AccessFilter", ec.unmarshalInputAccessFilter),
 			graphql.NewInputUnmarshaler("CertificateFilter", ec.unmarshalInputCertificateFilter),
 			graphql.NewInputUnmarshaler("CertificateTypeInput", ec.unmarshalInputCertificateTypeInput),
 			graphql.NewInputUnmarshaler("HolderInput", ec.unmarshalInputHolderInput),
@@ -1776,6 +1977,37 @@ type Verification {
 }
 
 type PageInfo { hasNextPage: Boolean! endCursor: String }
+
+"One audit record (第十八条): who read which fields of which licence, when, for which case and matter; or a denied attempt, or a write."
+type AccessRecord {
+  id: ID!
+  at: Time!
+  subject: String!
+  org: String
+  roles: [String!]!
+  operation: String!
+  caseId: ID
+  matterCode: ID
+  holderCode: ID
+  certificateId: ID
+  "Field paths read, e.g. holder.name, data.address; never their values."
+  fields: [String!]!
+  decision: String!
+  policyVersion: Int!
+  requestId: String!
+  "access or write"
+  kind: String!
+  "what was done, e.g. certificate.read, certificate.issue, case.open"
+  action: String!
+  issuerCode: ID
+  "why a request was denied, or what a write changed"
+  reason: String
+  "the client's address"
+  client: String
+}
+type AccessRecordEdge { cursor: String! node: AccessRecord! }
+type AccessRecordConnection { edges: [AccessRecordEdge!]! pageInfo: PageInfo! }
+input AccessFilter { certificateId: ID holderCode: ID org: ID from: Time to: Time }
 type CertificateEdge { cursor: String! node: Certificate! }
 type CertificateConnection { edges: [CertificateEdge!]! pageInfo: PageInfo! totalCount: Int! }
 input CertificateFilter { typeCode: ID holderCode: ID state: CertificateState }
@@ -1833,6 +2065,8 @@ type Me {
   holder: Holder
   "For holders: their own licences, every version and state."
   certificates: [Certificate!]!
+  "For holders: who read their licences, when, for which matter."
+  accessLog(first: Int, after: String): AccessRecordConnection!
 }
 
 input UnitInput { code: ID! name: String! issuing: Boolean! }
@@ -1889,6 +2123,8 @@ type Query {
   case(id: ID!): Case
   "Staff: their own unit's cases, newest first."
   cases(openOnly: Boolean = true, first: Int, after: String): [Case!]!
+  "Issuers: access to their own unit's licences. Supervisors and the digital office: everything. Newest first; first is capped at 100."
+  accessRecords(filter: AccessFilter, first: Int, after: String): AccessRecordConnection!
   "Policy admins: every published version, oldest first."
   policies: [PolicyVersion!]!
   activePolicy: PolicyVersion!
@@ -1923,6 +2159,70 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AccessRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AccessRecord_id(ctx, field)
+	case "at":
+		return ec.fieldContext_AccessRecord_at(ctx, field)
+	case "subject":
+		return ec.fieldContext_AccessRecord_subject(ctx, field)
+	case "org":
+		return ec.fieldContext_AccessRecord_org(ctx, field)
+	case "roles":
+		return ec.fieldContext_AccessRecord_roles(ctx, field)
+	case "operation":
+		return ec.fieldContext_AccessRecord_operation(ctx, field)
+	case "caseId":
+		return ec.fieldContext_AccessRecord_caseId(ctx, field)
+	case "matterCode":
+		return ec.fieldContext_AccessRecord_matterCode(ctx, field)
+	case "holderCode":
+		return ec.fieldContext_AccessRecord_holderCode(ctx, field)
+	case "certificateId":
+		return ec.fieldContext_AccessRecord_certificateId(ctx, field)
+	case "fields":
+		return ec.fieldContext_AccessRecord_fields(ctx, field)
+	case "decision":
+		return ec.fieldContext_AccessRecord_decision(ctx, field)
+	case "policyVersion":
+		return ec.fieldContext_AccessRecord_policyVersion(ctx, field)
+	case "requestId":
+		return ec.fieldContext_AccessRecord_requestId(ctx, field)
+	case "kind":
+		return ec.fieldContext_AccessRecord_kind(ctx, field)
+	case "action":
+		return ec.fieldContext_AccessRecord_action(ctx, field)
+	case "issuerCode":
+		return ec.fieldContext_AccessRecord_issuerCode(ctx, field)
+	case "reason":
+		return ec.fieldContext_AccessRecord_reason(ctx, field)
+	case "client":
+		return ec.fieldContext_AccessRecord_client(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessRecord", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessRecordConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AccessRecordConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AccessRecordConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessRecordConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessRecordEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AccessRecordEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AccessRecordEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessRecordEdge", field.Name)
+}
 
 func (ec *executionContext) childFields_BatchItemResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -2174,6 +2474,8 @@ func (ec *executionContext) childFields_Me(ctx context.Context, field graphql.Co
 		return ec.fieldContext_Me_holder(ctx, field)
 	case "certificates":
 		return ec.fieldContext_Me_certificates(ctx, field)
+	case "accessLog":
+		return ec.fieldContext_Me_accessLog(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Me", field.Name)
 }
@@ -2449,6 +2751,28 @@ func (ec *executionContext) field_Certificate_data_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["fields"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Me_accessLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -2756,6 +3080,36 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_accessRecords_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*audit.Filter, error) {
+			return ec.unmarshalOAccessFilter2ᚖcertdᚋinternalᚋauditᚐFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_case_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3031,6 +3385,562 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AccessRecord_id(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, true, false, "ID")
+}
+
+func (ec *executionContext) _AccessRecord_at(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AccessRecord_subject(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessRecord_org(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_org(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Org, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_org(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessRecord_roles(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_roles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Roles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_roles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessRecord_operation(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_operation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Operation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_operation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessRecord_caseId(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_caseId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CaseID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOID2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_caseId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AccessRecord_matterCode(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_matterCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MatterCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOID2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_matterCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AccessRecord_holderCode(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_holderCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HolderCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOID2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_holderCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AccessRecord_certificateId(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_certificateId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CertificateID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOID2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_certificateId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AccessRecord_fields(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessRecord_decision(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_decision(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Decision, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_decision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessRecord_policyVersion(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_policyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_policyVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AccessRecord_requestId(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessRecord_kind(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessRecord_action(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessRecord_issuerCode(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_issuerCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuerCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOID2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_issuerCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AccessRecord_reason(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessRecord_client(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_client(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Client, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_client(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessRecordConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AccessRecordConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecordConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AccessRecordEdge) graphql.Marshaler {
+			return ec.marshalNAccessRecordEdge2ᚕᚖcertdᚋgraphᚋmodelᚐAccessRecordEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecordConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessRecordConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessRecordEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessRecordConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AccessRecordConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecordConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖcertdᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecordConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessRecordConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessRecordEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AccessRecordEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecordEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecordEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecordEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessRecordEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AccessRecordEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecordEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *audit.Record) graphql.Marshaler {
+			return ec.marshalNAccessRecord2ᚖcertdᚋinternalᚋauditᚐRecord(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecordEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessRecordEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessRecord(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _BatchItemResult_index(ctx context.Context, field graphql.CollectedField, obj *certificate.BatchItem) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -5293,6 +6203,50 @@ func (ec *executionContext) fieldContext_Me_certificates(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Me_accessLog(ctx context.Context, field graphql.CollectedField, obj *identity.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Me_accessLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Me().AccessLog(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessRecordConnection) graphql.Marshaler {
+			return ec.marshalNAccessRecordConnection2ᚖcertdᚋgraphᚋmodelᚐAccessRecordConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Me_accessLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Me",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessRecordConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Me_accessLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_registerUnit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6783,6 +7737,50 @@ func (ec *executionContext) fieldContext_Query_cases(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_cases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_accessRecords(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_accessRecords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AccessRecords(ctx, fc.Args["filter"].(*audit.Filter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessRecordConnection) graphql.Marshaler {
+			return ec.marshalNAccessRecordConnection2ᚖcertdᚋgraphᚋmodelᚐAccessRecordConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_accessRecords(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessRecordConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_accessRecords_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8843,6 +9841,76 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAccessFilter(ctx context.Context, obj any) (audit.Filter, error) {
+	var it audit.Filter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"certificateId", "holderCode", "org", "from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "certificateId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("certificateId"))
+			data, err := ec.unmarshalOID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CertificateID = data
+		case "holderCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderCode"))
+			data, err := ec.unmarshalOID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderCode = data
+		case "org":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("org"))
+			data, err := ec.unmarshalOID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Org = data
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAccessFilter unmarshals raw into the AccessFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAccessFilter(ctx context.Context, raw any) (audit.Filter, error) {
+	var out audit.Filter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AccessFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCertificateFilter(ctx context.Context, obj any) (model.CertificateFilter, error) {
 	var it model.CertificateFilter
 	if obj == nil {
@@ -9441,6 +10509,205 @@ func UnmarshalUnitInput(ctx context.Context, raw any) (catalogue.UnitInput, erro
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var accessRecordImplementors = []string{"AccessRecord"}
+
+func (ec *executionContext) _AccessRecord(ctx context.Context, sel ast.SelectionSet, obj *audit.Record) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessRecordImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessRecord")
+		case "id":
+			out.Values[i] = ec._AccessRecord_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._AccessRecord_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subject":
+			out.Values[i] = ec._AccessRecord_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "org":
+			out.Values[i] = ec._AccessRecord_org(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "roles":
+			out.Values[i] = ec._AccessRecord_roles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "operation":
+			out.Values[i] = ec._AccessRecord_operation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "caseId":
+			out.Values[i] = ec._AccessRecord_caseId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "matterCode":
+			out.Values[i] = ec._AccessRecord_matterCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "holderCode":
+			out.Values[i] = ec._AccessRecord_holderCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "certificateId":
+			out.Values[i] = ec._AccessRecord_certificateId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._AccessRecord_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decision":
+			out.Values[i] = ec._AccessRecord_decision(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "policyVersion":
+			out.Values[i] = ec._AccessRecord_policyVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestId":
+			out.Values[i] = ec._AccessRecord_requestId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._AccessRecord_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._AccessRecord_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issuerCode":
+			out.Values[i] = ec._AccessRecord_issuerCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._AccessRecord_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "client":
+			out.Values[i] = ec._AccessRecord_client(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var accessRecordConnectionImplementors = []string{"AccessRecordConnection"}
+
+func (ec *executionContext) _AccessRecordConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AccessRecordConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessRecordConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessRecordConnection")
+		case "edges":
+			out.Values[i] = ec._AccessRecordConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AccessRecordConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var accessRecordEdgeImplementors = []string{"AccessRecordEdge"}
+
+func (ec *executionContext) _AccessRecordEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AccessRecordEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessRecordEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessRecordEdge")
+		case "cursor":
+			out.Values[i] = ec._AccessRecordEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._AccessRecordEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var batchItemResultImplementors = []string{"BatchItemResult"}
 
@@ -10248,6 +11515,12 @@ func (ec *executionContext) _Me(ctx context.Context, sel ast.SelectionSet, obj *
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Me_certificates(ctx, field, obj)
 				})
+		case "accessLog":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Me_accessLog(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10648,6 +11921,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_cases(ctx, field)
+				})
+		case "accessRecords":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_accessRecords(ctx, field)
 				})
 		case "policies":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -11399,6 +12678,46 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
+
+func (ec *executionContext) marshalNAccessRecord2ᚖcertdᚋinternalᚋauditᚐRecord(ctx context.Context, sel ast.SelectionSet, v *audit.Record) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AccessRecord!")
+		return graphql.Null
+	}
+	return ec._AccessRecord(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAccessRecordConnection2ᚖcertdᚋgraphᚋmodelᚐAccessRecordConnection(ctx context.Context, sel ast.SelectionSet, v *model.AccessRecordConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AccessRecordConnection!")
+		return graphql.Null
+	}
+	return ec._AccessRecordConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAccessRecordEdge2ᚕᚖcertdᚋgraphᚋmodelᚐAccessRecordEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AccessRecordEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAccessRecordEdge2ᚖcertdᚋgraphᚋmodelᚐAccessRecordEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAccessRecordEdge2ᚖcertdᚋgraphᚋmodelᚐAccessRecordEdge(ctx context.Context, sel ast.SelectionSet, v *model.AccessRecordEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AccessRecordEdge!")
+		return graphql.Null
+	}
+	return ec._AccessRecordEdge(ctx, sel, v)
+}
 
 func (ec *executionContext) marshalNBatchItemResult2certdᚋinternalᚋcertificateᚐBatchItem(ctx context.Context, sel ast.SelectionSet, v certificate.BatchItem) graphql.Marshaler {
 	return ec._BatchItemResult(ctx, sel, &v)
@@ -12331,6 +13650,14 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOAccessFilter2ᚖcertdᚋinternalᚋauditᚐFilter(ctx context.Context, v any) (*audit.Filter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAccessFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -12457,6 +13784,18 @@ func (ec *executionContext) marshalOHolder2ᚖcertdᚋinternalᚋcertificateᚐH
 		return graphql.Null
 	}
 	return ec._Holder(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOID2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalID(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {

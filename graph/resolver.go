@@ -5,6 +5,7 @@ package graph
 //go:generate go tool gqlgen generate
 
 import (
+	"certd/internal/audit"
 	"certd/internal/authz"
 	"certd/internal/cases"
 	"certd/internal/catalogue"
@@ -21,5 +22,6 @@ type Resolver struct {
 	Casework    *cases.Service
 	Registry    registry.Repository
 	PolicyAdmin *policyadmin.Service
+	Audit       *audit.AccessLog
 	Engine      *authz.Engine
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"certd/graph/model"
 	"certd/internal/apperr"
+	"certd/internal/audit"
 	"certd/internal/authz"
 	"certd/internal/cases"
 	"certd/internal/catalogue"
@@ -130,6 +131,15 @@ func (r *meResolver) Holder(ctx context.Context, obj *identity.Principal) (*cert
 // Certificates is the resolver for the certificates field.
 func (r *meResolver) Certificates(ctx context.Context, obj *identity.Principal) ([]*certificate.Certificate, error) {
 	return ptrs(r.Licences.Mine(ctx))
+}
+
+// AccessLog is the resolver for the accessLog field.
+func (r *meResolver) AccessLog(ctx context.Context, obj *identity.Principal, first *int, after *string) (*model.AccessRecordConnection, error) {
+	page, err := r.Audit.Mine(ctx, first, deref(after))
+	if err != nil {
+		return nil, err
+	}
+	return accessConnection(page), nil
 }
 
 // RegisterUnit is the resolver for the registerUnit field.
@@ -319,6 +329,19 @@ func (r *queryResolver) Cases(ctx context.Context, openOnly *bool, first *int, a
 		cur = &c
 	}
 	return ptrs(r.Casework.List(ctx, openOnly == nil || *openOnly, first, cur))
+}
+
+// AccessRecords is the resolver for the accessRecords field.
+func (r *queryResolver) AccessRecords(ctx context.Context, filter *audit.Filter, first *int, after *string) (*model.AccessRecordConnection, error) {
+	var f audit.Filter
+	if filter != nil {
+		f = *filter
+	}
+	page, err := r.Audit.Records(ctx, f, first, deref(after))
+	if err != nil {
+		return nil, err
+	}
+	return accessConnection(page), nil
 }
 
 // Policies is the resolver for the policies field.

@@ -65,3 +65,20 @@ required_role["policy.rollback"] := {"policy_admin"}
 required_role["policy.read"] := {"policy_admin"}
 
 required_role["policy.explain"] := {"policy_admin"}
+
+# Who reads the access log (第十八条): supervisors and the digital office
+# everything; issuers the access to their own unit's licences; holders the
+# access to their own licences (me.accessLog); staff and analysts nothing.
+audit_scope := {"all": true} if {
+	input.action == "audit.read"
+	some r in {"supervisor", "digital_office"}
+	r in roles
+} else := {"issuer": input.principal.org} if {
+	input.action == "audit.read"
+	"issuer" in roles
+	input.principal.org != ""
+} else := {"holder": input.principal.holder} if {
+	input.action == "me.accessLog"
+	"holder" in roles
+	input.principal.holder != ""
+}

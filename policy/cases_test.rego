@@ -39,3 +39,15 @@ test_only_policy_admins_administer_policy if {
 test_a_cap_on_licences_per_request if {
 	authz.max_certificates > 0
 }
+
+test_audit_scopes if {
+	authz.audit_scope == {"all": true} with input as {"action": "audit.read", "principal": {"sub": "v", "roles": ["supervisor"]}}
+	authz.audit_scope == {"all": true} with input as {"action": "audit.read", "principal": {"sub": "o", "roles": ["digital_office"]}}
+	authz.audit_scope == {"issuer": "I1"} with input as {"action": "audit.read", "principal": {"sub": "c", "org": "I1", "roles": ["issuer"]}}
+	authz.audit_scope == {"holder": "H1"} with input as {"action": "me.accessLog", "principal": {"sub": "h", "roles": ["holder"], "holder": "H1"}}
+}
+
+test_staff_read_no_audit if {
+	not authz.audit_scope with input as {"action": "audit.read", "principal": centre}
+	not authz.audit_scope with input as {"action": "me.accessLog", "principal": {"sub": "h", "roles": ["holder"], "holder": ""}}
+}

@@ -3,9 +3,20 @@
 package model
 
 import (
+	"certd/internal/audit"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
 )
+
+type AccessRecordConnection struct {
+	Edges    []*AccessRecordEdge `json:"edges"`
+	PageInfo *PageInfo           `json:"pageInfo"`
+}
+
+type AccessRecordEdge struct {
+	Cursor string        `json:"cursor"`
+	Node   *audit.Record `json:"node"`
+}
 
 type CertificateConnection struct {
 	Edges      []*CertificateEdge `json:"edges"`

@@ -56,6 +56,7 @@ type prepared struct {
 	allow   rego.PreparedEvalQuery
 	reasons rego.PreparedEvalQuery
 	hidden  rego.PreparedEvalQuery
+	scope   rego.PreparedEvalQuery
 	filter  *opacompile.Prepared
 	// maxCertificates is the most licences one request may return.
 	maxCertificates int
@@ -92,6 +93,9 @@ func (e *Engine) Load(ctx context.Context, mods []Module, version int) error {
 	}
 	if p.hidden, err = rego.New(rego.Query("data.certd.authz.hidden_fields"), rego.Compiler(c), rego.StrictBuiltinErrors(true)).PrepareForEval(ctx); err != nil {
 		return fmt.Errorf("prepare hidden fields: %w", err)
+	}
+	if p.scope, err = rego.New(rego.Query("data.certd.authz.audit_scope"), rego.Compiler(c), rego.StrictBuiltinErrors(true)).PrepareForEval(ctx); err != nil {
+		return fmt.Errorf("prepare audit scope: %w", err)
 	}
 	if p.filter, err = opacompile.New(
 		opacompile.Rego(rego.Compiler(c), rego.StrictBuiltinErrors(true)),

@@ -7,6 +7,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/rego"
 
+	"certd/internal/apperr"
 	"certd/internal/identity"
 )
 
@@ -77,4 +78,22 @@ func (e *Engine) HiddenFields(ctx context.Context, action string, known map[stri
 	}
 	sort.Strings(hidden)
 	return hidden, false
+}
+
+// AuditScope asks data.certd.authz.audit_scope which part of the access
+// log the caller may read for action: {"all": true}, {"issuer": code} or
+// {"holder": code}. Undefined, anything else and errors are FORBIDDEN.
+func (e *Engine) AuditScope(ctx context.Context, action string) (map[string]any, error) {
+	p := e.active.Load()
+	pr, err := identity.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := p.scope.Eval(ctx, rego.EvalInput(Input{Action: action, Principal: pr}.value()))
+	if err == nil && len(rs) == 1 && len(rs[0].Expressions) == 1 {
+		if m, ok := rs[0].Expressions[0].Value.(map[string]any); ok && len(m) == 1 {
+			return m, nil
+		}
+	}
+	return nil, apperr.Forbiddenf("the access log is not open to the caller")
 }
