@@ -66,11 +66,12 @@ type prepared struct {
 // swaps the active policy atomically.
 type Engine struct {
 	active atomic.Pointer[prepared]
+	cache  *decisionCache
 }
 
 // NewEngine returns an engine running the given bundle as version.
 func NewEngine(ctx context.Context, mods []Module, version int) (*Engine, error) {
-	e := &Engine{}
+	e := &Engine{cache: newDecisionCache(20_000)}
 	if err := e.Load(ctx, mods, version); err != nil {
 		return nil, err
 	}
@@ -147,13 +148,23 @@ func (e *Engine) Version() int { return e.active.Load().version }
 func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	p := e.active.Load()
 	d := Decision{PolicyVersion: p.version}
-	rs, err := p.allow.Eval(ctx, rego.EvalInput(in.value()))
+	iv := in.value()
+	key, cacheable := cacheKey("allow", p.version, iv)
+	if cacheable {
+		if v, ok := e.cache.get(key); ok {
+			return v.(Decision), nil
+		}
+	}
+	rs, err := p.allow.Eval(ctx, rego.EvalInput(iv))
 	if err != nil {
 		return d, fmt.Errorf("evaluate %s: %w", in.Action, err)
 	}
 	d.Allowed = len(rs) == 1 && len(rs[0].Expressions) == 1 && rs[0].Expressions[0].Value == true
 	if !d.Allowed {
 		d.Reasons = e.reasons(ctx, p, in)
+	}
+	if cacheable {
+		e.cache.put(key, d)
 	}
 	return d, nil
 }

@@ -34,10 +34,21 @@ func (e *Engine) Filter(ctx context.Context, action string, known map[string]any
 	for k, v := range known {
 		in[k] = v
 	}
+	key, cacheable := cacheKey("filter", p.version, in)
+	if cacheable {
+		if v, ok := e.cache.get(key); ok {
+			return v.(FilterDecision), nil
+		}
+	}
 	fs, err := p.filter.Compile(ctx, rego.EvalInput(in))
 	if err != nil {
 		return d, fmt.Errorf("compile data filter for %s: %w", action, err)
 	}
+	defer func() {
+		if cacheable {
+			e.cache.put(key, d)
+		}
+	}()
 	q := fs.One().Query
 	if q == nil {
 		return d, nil
@@ -60,11 +71,20 @@ func (e *Engine) HiddenFields(ctx context.Context, action string, known map[stri
 	for k, v := range known {
 		in[k] = v
 	}
+	key, cacheable := cacheKey("hidden", p.version, in)
+	if cacheable {
+		if v, ok := e.cache.get(key); ok {
+			return v.([]string), false
+		}
+	}
 	rs, err := p.hidden.Eval(ctx, rego.EvalInput(in))
 	if err != nil {
 		return nil, true
 	}
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		if cacheable {
+			e.cache.put(key, []string(nil))
+		}
 		return nil, false
 	}
 	set, ok := rs[0].Expressions[0].Value.([]any)
@@ -77,6 +97,9 @@ func (e *Engine) HiddenFields(ctx context.Context, action string, known map[stri
 		}
 	}
 	sort.Strings(hidden)
+	if cacheable {
+		e.cache.put(key, hidden)
+	}
 	return hidden, false
 }
 
