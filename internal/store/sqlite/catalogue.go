@@ -89,7 +89,7 @@ func (s *Store) ListUnits(ctx context.Context) ([]catalogue.Unit, error) {
 }
 
 // list runs a query and scans every row.
-func list[T any](ctx context.Context, db *sql.DB, query string, scan func(interface{ Scan(...any) error }) (T, error), args ...any) ([]T, error) {
+func list[T any](ctx context.Context, db *pool, query string, scan func(interface{ Scan(...any) error }) (T, error), args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)

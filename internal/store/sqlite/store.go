@@ -24,8 +24,8 @@ const FileName = "certd.db"
 // writers queue in Go rather than spin on SQLITE_BUSY; reads use a pool
 // that WAL lets run beside the writer.
 type Store struct {
-	write *sql.DB
-	read  *sql.DB
+	write *pool
+	read  *pool
 	path  string
 }
 
@@ -60,7 +60,7 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	s := &Store{write: w, read: r, path: path}
+	s := &Store{write: newPool(w), read: newPool(r), path: path}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
