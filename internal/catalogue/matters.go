@@ -160,5 +160,5 @@ func (s *Service) Changes(ctx context.Context, kind EntityKind, code string) ([]
 // LookupMatter returns a matter without asking for authorization, for
 // services that authorized their own request.
 func (s *Service) LookupMatter(ctx context.Context, code string) (Matter, error) {
-	return s.repo.GetMatter(ctx, code)
+	return cachedLookup(s, ctx, "matter\x00"+code, s.repo.GetMatter, code)
 }

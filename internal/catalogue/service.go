@@ -34,6 +34,7 @@ type Service struct {
 	authz Authorizer
 	keys  SealKeys
 	now   func() time.Time
+	cache lookups
 }
 
 // NewService returns a catalogue service.
@@ -95,6 +96,7 @@ func (s *Service) record(ctx context.Context, kind EntityKind, code string, vers
 		return err
 	}
 	c := Change{Kind: kind, Code: code, Version: version, Action: action, By: st.UpdatedBy, At: st.UpdatedAt, Snapshot: snap}
+	s.cache.clear()
 	if err := s.repo.AppendChange(ctx, c); err != nil {
 		return fmt.Errorf("record %s %s change: %w", kind, code, err)
 	}
@@ -173,12 +175,12 @@ func (s *Service) Unit(ctx context.Context, code string) (Unit, error) {
 // services that have authorized their own request (public verification
 // names the issuer of a licence).
 func (s *Service) LookupUnit(ctx context.Context, code string) (Unit, error) {
-	return s.repo.GetUnit(ctx, code)
+	return cachedLookup(s, ctx, "unit\x00"+code, s.repo.GetUnit, code)
 }
 
 // LookupType returns a certificate type without asking for authorization.
 func (s *Service) LookupType(ctx context.Context, code string) (CertificateType, error) {
-	return s.repo.GetType(ctx, code)
+	return cachedLookup(s, ctx, "type\x00"+code, s.repo.GetType, code)
 }
 
 // SealingUnit returns an issuing unit with its seal key, creating the key
