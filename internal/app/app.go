@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"certd/graph"
+	"certd/internal/audit"
 	"certd/internal/authz"
 	"certd/internal/cases"
 	"certd/internal/catalogue"
@@ -53,6 +54,9 @@ type Config struct {
 	SweepInterval time.Duration    // expiry sweeps; default 30s, negative disables
 	Now           func() time.Time // the clock; nil means time.Now (tests set it)
 	PolicyPoll    time.Duration    // how often to look for a newly published policy; default 1s
+	// AuditOff leaves the field audit out. Only benchmarks set it, to
+	// measure what the audit costs; certd serve has no such flag.
+	AuditOff bool
 
 	Limits server.Config // body, depth and complexity limits; Addr and Production are taken from above
 	Logger *slog.Logger
@@ -64,6 +68,7 @@ type Store interface {
 	certificate.Repository
 	cases.Repository
 	policyadmin.Repository
+	audit.Repository
 	keyring.Repository
 	registry.Repository
 	Ping(ctx context.Context) error
@@ -76,11 +81,15 @@ type App struct {
 	Policy   *authz.Engine
 	// PolicyAdmin publishes, rolls back and explains policies.
 	PolicyAdmin *policyadmin.Service
-	Catalogue   *catalogue.Service
-	Licences    *certificate.Service
-	Cases       *cases.Service
-	Keyring     *keyring.Keyring
-	Server      *server.Server
+	// Audit stores every request's audit records before its response
+	// leaves; AccessLog reads them.
+	Audit     *audit.Writer
+	AccessLog *audit.AccessLog
+	Catalogue *catalogue.Service
+	Licences  *certificate.Service
+	Cases     *cases.Service
+	Keyring   *keyring.Keyring
+	Server    *server.Server
 
 	closeStore func() error
 	sweepEvery time.Duration
@@ -154,14 +163,35 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}
 
+	auditKey, err := audit.LoadOrCreateKey(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	if a.Audit, err = audit.NewWriter(a.Store, auditKey, audit.WriterOptions{Logger: a.log}); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	a.AccessLog = audit.NewAccessLog(a.Store, a.Policy)
+
 	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{
 		Catalogue: a.Catalogue, Licences: a.Licences, Casework: a.Cases, Registry: a.Store,
-		PolicyAdmin: a.PolicyAdmin, Engine: a.Policy,
+		PolicyAdmin: a.PolicyAdmin, Engine: a.Policy, Audit: a.AccessLog,
 	}})
 	sc := cfg.Limits
 	sc.Addr, sc.Production, sc.Logger = cfg.Addr, cfg.Production, cfg.Logger
 	sc.PerRequest = func(r *http.Request, id string) *http.Request {
-		return r.WithContext(authz.WithBudget(r.Context(), a.Policy.MaxCertificates()))
+		ctx := authz.WithBudget(r.Context(), a.Policy.MaxCertificates())
+		if !cfg.AuditOff {
+			base := audit.Record{RequestID: id, Client: server.ClientAddress(r), Subject: "anonymous", Roles: []string{}}
+			if p, ok := identity.FromContext(ctx); ok {
+				base.Subject, base.Org, base.Roles = p.Subject, p.Org, p.Roles
+			}
+			ctx = audit.WithTrail(ctx, audit.NewTrail(base, a.Policy.Version))
+		}
+		return r.WithContext(ctx)
+	}
+	if !cfg.AuditOff {
+		sc.FieldMiddleware = graph.AuditFields
+		sc.ResponseMiddleware = graph.AuditGate(a.Audit, time.Now)
 	}
 	a.Server = server.New(sc, es, a.Verifier, a.Store)
 	ok = true
@@ -309,8 +339,16 @@ func calendar(cfg Config) (*certificate.Calendar, error) {
 	return cal, nil
 }
 
-// Close releases the store.
+// Close flushes the audit log and releases the store.
 func (a *App) Close() {
+	if a.Audit != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := a.Audit.Close(ctx); err != nil {
+			a.log.Warn("closing the audit log", "err", err)
+		}
+		cancel()
+		a.Audit = nil
+	}
 	if a.closeStore != nil {
 		if err := a.closeStore(); err != nil {
 			a.log.Warn("closing the store", "err", err)

@@ -28,6 +28,7 @@ type root struct {
 	Token    tokenCmd    `cmd:"" help:"Print a token signed with the data directory's key (embedded mode)."`
 	Registry registryCmd `cmd:"" help:"Manage the embedded base registry (第八条)."`
 	Import   importCmd   `cmd:"" help:"Import stock licences (第十一条) from a JSONL or CSV file through a running server."`
+	Audit    auditCmd    `cmd:"" help:"Verify and export the tamper-evident audit log (第十八条)."`
 }
 
 // Env is where commands write and what they read besides flags.

@@ -15,7 +15,7 @@ import (
 // idempotency_keys (issuer and key, see idempotency.go), seal_keys (the
 // key id), base_registry (the holder's code), policy_versions (the
 // version number) and policy_active_revs (the pointer's revision, see
-// policies.go).
+// policies.go). The audit collections have no TTL index (see audit.go).
 //
 // No index is partial: FerretDB v1 does not implement
 // partialFilterExpression, which is why idempotency keys have a
@@ -82,6 +82,42 @@ func Indexes() []Index {
 			Collection: serialsColl, Name: "issuer_year_end",
 			Keys:    bson.D{{Key: "issuerCode", Value: 1}, {Key: "year", Value: 1}, {Key: "end", Value: -1}},
 			Purpose: "the last serial block of an issuer's year, for NextSerials when its hint is missing or far behind (blocks are otherwise read by _id)",
+		},
+		// The audit log (audit.go). No TTL index: see audit.go.
+		{
+			Collection: auditRecordsColl, Name: "chain_seq", Unique: true,
+			Keys:    bson.D{{Key: "chain", Value: 1}, {Key: "seq", Value: 1}},
+			Purpose: "one record per chain and seq (besides _id, which encodes both); a chain in order for Verify and exports (AuditChain), its chains (AuditChains)",
+		},
+		{
+			Collection: auditRecordsColl, Name: "certificateId_at",
+			Keys:    bson.D{{Key: "certificateId", Value: 1}, {Key: "at", Value: -1}},
+			Purpose: "who read or changed a licence, newest first (QueryAudit by certificate)",
+		},
+		{
+			Collection: auditRecordsColl, Name: "holderCode_at",
+			Keys:    bson.D{{Key: "holderCode", Value: 1}, {Key: "at", Value: -1}},
+			Purpose: "access to a holder's licences, newest first (QueryAudit by holder and a holder's own scope)",
+		},
+		{
+			Collection: auditRecordsColl, Name: "issuerCode_at",
+			Keys:    bson.D{{Key: "issuerCode", Value: 1}, {Key: "at", Value: -1}},
+			Purpose: "access to an issuer's licences, newest first (QueryAudit in an issuer's scope)",
+		},
+		{
+			Collection: auditRecordsColl, Name: "org_at",
+			Keys:    bson.D{{Key: "org", Value: 1}, {Key: "at", Value: -1}},
+			Purpose: "what a unit's staff did, newest first (QueryAudit by org)",
+		},
+		{
+			Collection: auditRecordsColl, Name: "at",
+			Keys:    bson.D{{Key: "at", Value: -1}},
+			Purpose: "every record in a time range, newest first (QueryAudit by time, exports)",
+		},
+		{
+			Collection: auditCheckpointsColl, Name: "chain_seq_final", Unique: true,
+			Keys:    bson.D{{Key: "chain", Value: 1}, {Key: "seq", Value: 1}, {Key: "final", Value: 1}},
+			Purpose: "at most one ordinary and one Final checkpoint per chain and seq; a chain's checkpoints in order (AuditCheckpoints)",
 		},
 	}
 }

@@ -1,0 +1,256 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"certd/internal/apperr"
+	"certd/internal/audit"
+)
+
+// The audit log lives in audit_records, one document per record with
+// _id "<chain>.<seq as 19 digits>", and audit_checkpoints, _id
+// "<chain>.<seq as 19 digits>" plus ".final" for a Final checkpoint. An
+// insert whose _id exists fails atomically on MongoDB and FerretDB alike,
+// which is the only guarantee the log needs: nothing is ever updated.
+//
+// There is no TTL index: a TTL monitor would delete single records as
+// they age, cutting chains open in the middle of a retention period that
+// Verify must be able to check, and MongoDB offers no way to make it spare
+// records under legal hold. Retention removes whole chains, deliberately.
+//
+// Without transactions AppendAudit inserts the records (ordered, so a
+// failure leaves a prefix) before the checkpoints, so a stored checkpoint
+// always names stored records. On a failure the writer abandons its chain
+// (see audit.Writer), so a partly stored batch is never overwritten.
+
+var _ audit.Repository = (*Store)(nil)
+
+const (
+	auditRecordsColl     = "audit_records"
+	auditCheckpointsColl = "audit_checkpoints"
+)
+
+func (s *Store) auditRecords() *mongo.Collection     { return s.db.Collection(auditRecordsColl) }
+func (s *Store) auditCheckpoints() *mongo.Collection { return s.db.Collection(auditCheckpointsColl) }
+
+// auditRecordDoc is a document of audit_records.
+type auditRecordDoc struct {
+	ID            string    `bson:"_id"`
+	Chain         string    `bson:"chain"`
+	Seq           int64     `bson:"seq"`
+	PrevHash      string    `bson:"prevHash"`
+	Hash          string    `bson:"hash"`
+	At            time.Time `bson:"at"`
+	Kind          string    `bson:"kind"`
+	Subject       string    `bson:"subject"`
+	Org           string    `bson:"org"`
+	Roles         []string  `bson:"roles"`
+	Operation     string    `bson:"operation"`
+	Action        string    `bson:"action"`
+	CaseID        string    `bson:"caseId"`
+	MatterCode    string    `bson:"matterCode"`
+	HolderCode    string    `bson:"holderCode"`
+	CertificateID string    `bson:"certificateId"`
+	IssuerCode    string    `bson:"issuerCode"`
+	Fields        []string  `bson:"fields"`
+	Decision      string    `bson:"decision"`
+	Reason        string    `bson:"reason"`
+	PolicyVersion int64     `bson:"policyVersion"`
+	RequestID     string    `bson:"requestId"`
+	Client        string    `bson:"client"`
+}
+
+// auditCheckpointDoc is a document of audit_checkpoints.
+type auditCheckpointDoc struct {
+	ID        string    `bson:"_id"`
+	Chain     string    `bson:"chain"`
+	Seq       int64     `bson:"seq"`
+	Hash      string    `bson:"hash"`
+	At        time.Time `bson:"at"`
+	KeyID     string    `bson:"keyId"`
+	Signature string    `bson:"signature"`
+	Final     bool      `bson:"final"`
+}
+
+func auditID(chain string, seq int64) string { return fmt.Sprintf("%s.%019d", chain, seq) }
+
+func auditStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func toAuditRecordDoc(r *audit.Record) auditRecordDoc {
+	return auditRecordDoc{ID: auditID(r.Chain, r.Seq), Chain: r.Chain, Seq: r.Seq, PrevHash: r.PrevHash, Hash: r.Hash,
+		At: r.At.UTC(), Kind: r.Kind, Subject: r.Subject, Org: r.Org, Roles: auditStrings(r.Roles), Operation: r.Operation,
+		Action: r.Action, CaseID: r.CaseID, MatterCode: r.MatterCode, HolderCode: r.HolderCode,
+		CertificateID: r.CertificateID, IssuerCode: r.IssuerCode, Fields: auditStrings(r.Fields), Decision: r.Decision,
+		Reason: r.Reason, PolicyVersion: int64(r.PolicyVersion), RequestID: r.RequestID, Client: r.Client}
+}
+
+func (d *auditRecordDoc) record() audit.Record {
+	return audit.Record{Chain: d.Chain, Seq: d.Seq, PrevHash: d.PrevHash, Hash: d.Hash, At: d.At.UTC(), Kind: d.Kind,
+		Subject: d.Subject, Org: d.Org, Roles: auditStrings(d.Roles), Operation: d.Operation, Action: d.Action, CaseID: d.CaseID,
+		MatterCode: d.MatterCode, HolderCode: d.HolderCode, CertificateID: d.CertificateID, IssuerCode: d.IssuerCode,
+		Fields: auditStrings(d.Fields), Decision: d.Decision, Reason: d.Reason, PolicyVersion: int(d.PolicyVersion),
+		RequestID: d.RequestID, Client: d.Client}
+}
+
+// AppendAudit implements audit.Repository: the records in one ordered
+// InsertMany, then the checkpoints in another, with write concern
+// majority. A (chain, seq) that exists is a CONFLICT; the documents
+// before it in the batch may be stored by then.
+func (s *Store) AppendAudit(ctx context.Context, recs []audit.Record, cps []audit.Checkpoint) error {
+	if len(recs) > 0 {
+		docs := make([]auditRecordDoc, len(recs))
+		for i := range recs {
+			docs[i] = toAuditRecordDoc(&recs[i])
+		}
+		if err := insertAudit(ctx, s.auditRecords(), docs, "record"); err != nil {
+			return err
+		}
+	}
+	if len(cps) > 0 {
+		docs := make([]auditCheckpointDoc, len(cps))
+		for i, c := range cps {
+			id := auditID(c.Chain, c.Seq)
+			if c.Final {
+				id += ".final"
+			}
+			docs[i] = auditCheckpointDoc{ID: id, Chain: c.Chain, Seq: c.Seq, Hash: c.Hash, At: c.At.UTC(), KeyID: c.KeyID,
+				Signature: c.Signature, Final: c.Final}
+		}
+		return insertAudit(ctx, s.auditCheckpoints(), docs, "checkpoint")
+	}
+	return nil
+}
+
+func insertAudit[D any](ctx context.Context, c *mongo.Collection, docs []D, what string) error {
+	_, err := c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
+	if mongo.IsDuplicateKeyError(err) {
+		return apperr.Conflictf("an audit %s of this batch exists already", what)
+	}
+	if err != nil {
+		return wrap("store audit "+what+"s", err)
+	}
+	return nil
+}
+
+// QueryAudit implements audit.Repository. User strings are only ever
+// equality values; From, To and the cursor are range bounds.
+func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Record, error) {
+	and := bson.A{}
+	eq := func(field, v string) {
+		if v != "" {
+			and = append(and, bson.D{{Key: field, Value: bson.D{{Key: "$eq", Value: v}}}})
+		}
+	}
+	eq("certificateId", q.CertificateID)
+	eq("holderCode", q.HolderCode)
+	eq("org", q.Org)
+	eq("issuerCode", q.ScopeIssuer)
+	eq("holderCode", q.ScopeHolder)
+	if q.KindAccessOnly {
+		eq("kind", audit.KindAccess)
+	}
+	// BSON dates are whole milliseconds; see ceilMillis.
+	if !q.From.IsZero() {
+		and = append(and, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: ceilMillis(q.From)}}}})
+	}
+	if !q.To.IsZero() {
+		and = append(and, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: ceilMillis(q.To)}}}})
+	}
+	if c := q.After; c != nil {
+		at := c.At.UTC().Truncate(time.Millisecond)
+		and = append(and, bson.D{{Key: "at", Value: bson.D{{Key: "$lte", Value: at}}}}, bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: at}}}},
+			bson.D{{Key: "at", Value: at}, {Key: "chain", Value: bson.D{{Key: "$lt", Value: c.Chain}}}},
+			bson.D{{Key: "at", Value: at}, {Key: "chain", Value: bson.D{{Key: "$eq", Value: c.Chain}}}, {Key: "seq", Value: bson.D{{Key: "$lt", Value: c.Seq}}}},
+		}}})
+	}
+	filter := bson.D{}
+	if len(and) > 0 {
+		filter = bson.D{{Key: "$and", Value: and}}
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = audit.DefaultQueryLimit
+	}
+	return s.findAudit(ctx, "query audit records", filter,
+		options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "chain", Value: -1}, {Key: "seq", Value: -1}}).SetLimit(int64(limit)))
+}
+
+// ceilMillis is the first whole millisecond at or after t.
+func ceilMillis(t time.Time) time.Time {
+	ms := t.UTC().Truncate(time.Millisecond)
+	if ms.Before(t) {
+		ms = ms.Add(time.Millisecond)
+	}
+	return ms
+}
+
+func (s *Store) findAudit(ctx context.Context, op string, filter bson.D, opts *options.FindOptionsBuilder) ([]audit.Record, error) {
+	cur, err := s.auditRecords().Find(ctx, filter, opts)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	var ds []auditRecordDoc
+	if err := cur.All(ctx, &ds); err != nil {
+		return nil, wrap(op, err)
+	}
+	out := make([]audit.Record, len(ds))
+	for i := range ds {
+		out[i] = ds[i].record()
+	}
+	return out, nil
+}
+
+// AuditChains implements audit.Repository: the distinct chains of both
+// collections (a chain may have lost its records but not its
+// checkpoints, which Verify reports).
+func (s *Store) AuditChains(ctx context.Context) ([]string, error) {
+	var out []string
+	for _, c := range []*mongo.Collection{s.auditRecords(), s.auditCheckpoints()} {
+		var chains []string
+		if err := c.Distinct(ctx, "chain", bson.D{}).Decode(&chains); err != nil {
+			return nil, wrap("list audit chains", err)
+		}
+		out = append(out, chains...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// AuditChain implements audit.Repository.
+func (s *Store) AuditChain(ctx context.Context, chain string, after int64, limit int) ([]audit.Record, error) {
+	return s.findAudit(ctx, "read audit chain",
+		bson.D{{Key: "chain", Value: bson.D{{Key: "$eq", Value: chain}}}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: after}}}},
+		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(limit)))
+}
+
+// AuditCheckpoints implements audit.Repository.
+func (s *Store) AuditCheckpoints(ctx context.Context, chain string) ([]audit.Checkpoint, error) {
+	cur, err := s.auditCheckpoints().Find(ctx, bson.D{{Key: "chain", Value: bson.D{{Key: "$eq", Value: chain}}}},
+		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}, {Key: "final", Value: 1}}))
+	if err != nil {
+		return nil, wrap("read audit checkpoints", err)
+	}
+	var ds []auditCheckpointDoc
+	if err := cur.All(ctx, &ds); err != nil {
+		return nil, wrap("read audit checkpoints", err)
+	}
+	out := make([]audit.Checkpoint, len(ds))
+	for i, d := range ds {
+		out[i] = audit.Checkpoint{Chain: d.Chain, Seq: d.Seq, Hash: d.Hash, At: d.At.UTC(), KeyID: d.KeyID,
+			Signature: d.Signature, Final: d.Final}
+	}
+	return out, nil
+}

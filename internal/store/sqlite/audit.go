@@ -1,0 +1,237 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"certd/internal/apperr"
+	"certd/internal/audit"
+)
+
+// The audit log lives in audit_records and audit_checkpoints
+// (migrations/0005_audit.sql), which triggers keep append-only.
+
+var _ audit.Repository = (*Store)(nil)
+
+const auditCols = `chain, seq, at, kind, subject, org, roles, operation, action, case_id, matter_code, holder_code,
+	certificate_id, issuer_code, fields, decision, reason, policy_version, request_id, client, prev_hash, hash`
+
+const (
+	auditColCount = 22
+	cpColCount    = 7
+	// auditChunk is how many records one INSERT statement carries
+	// (22 × 256 parameters, well below SQLite's limit of 32766).
+	auditChunk = 256
+)
+
+// AppendAudit implements audit.Repository: records and checkpoints are
+// stored in one transaction, in multi-row INSERTs. A (chain, seq) that
+// exists fails the whole call with CONFLICT.
+func (s *Store) AppendAudit(ctx context.Context, recs []audit.Record, cps []audit.Checkpoint) error {
+	if len(recs) == 0 && len(cps) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(recs)*auditColCount)
+	for i := range recs {
+		var err error
+		if args, err = appendAuditArgs(args, &recs[i]); err != nil {
+			return err
+		}
+	}
+	cpArgs := make([]any, 0, len(cps)*cpColCount)
+	for _, c := range cps {
+		cpArgs = append(cpArgs, c.Chain, c.Seq, millis(c.At), c.KeyID, c.Signature, c.Hash, c.Final)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// Full chunks share one prepared statement: SQLite parses a
+		// statement of 256 rows once per batch, not once per chunk.
+		var full *sql.Stmt
+		for start := 0; start < len(recs); start += auditChunk {
+			n := min(auditChunk, len(recs)-start)
+			chunk := args[start*auditColCount : (start+n)*auditColCount]
+			var err error
+			switch {
+			case n < auditChunk:
+				_, err = tx.ExecContext(ctx, auditInsertSQL("audit_records", auditCols, auditColCount, n), chunk...)
+			case full == nil:
+				if full, err = tx.PrepareContext(ctx, auditInsertSQL("audit_records", auditCols, auditColCount, n)); err != nil {
+					return fmt.Errorf("prepare audit insert: %w", err)
+				}
+				defer full.Close()
+				fallthrough
+			default:
+				_, err = full.ExecContext(ctx, chunk...)
+			}
+			if err != nil {
+				return auditWriteErr(err, "record")
+			}
+		}
+		if len(cps) > 0 {
+			_, err := tx.ExecContext(ctx, auditInsertSQL("audit_checkpoints", "chain, seq, at, key_id, signature, hash, final", cpColCount, len(cps)), cpArgs...)
+			if err != nil {
+				return auditWriteErr(err, "checkpoint")
+			}
+		}
+		return nil
+	})
+}
+
+func appendAuditArgs(args []any, r *audit.Record) ([]any, error) {
+	roles, err := jsonStrings(r.Roles)
+	if err != nil {
+		return nil, err
+	}
+	fields, err := jsonStrings(r.Fields)
+	if err != nil {
+		return nil, err
+	}
+	return append(args, r.Chain, r.Seq, millis(r.At), r.Kind, r.Subject, r.Org, roles, r.Operation, r.Action,
+		r.CaseID, r.MatterCode, r.HolderCode, r.CertificateID, r.IssuerCode, fields, r.Decision, r.Reason,
+		int64(r.PolicyVersion), r.RequestID, r.Client, r.PrevHash, r.Hash), nil
+}
+
+func jsonStrings(s []string) (string, error) {
+	if len(s) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(s)
+	return string(b), err
+}
+
+// auditWriteErr turns an existing (chain, seq) into CONFLICT: the primary
+// key, or the trigger that refuses INSERT OR REPLACE, reports it.
+func auditWriteErr(err error, what string) error {
+	var se *sqlite.Error
+	if isUniqueViolation(err) || errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_TRIGGER && strings.Contains(se.Error(), "exists") {
+		return apperr.Conflictf("an audit %s of this batch exists already", what)
+	}
+	return fmt.Errorf("store audit %ss: %w", what, err)
+}
+
+var auditSQLs sync.Map // table and rows → statement
+
+// auditInsertSQL is a multi-row INSERT of n rows of cols columns.
+func auditInsertSQL(table, names string, cols, n int) string {
+	key := fmt.Sprintf("%s/%d", table, n)
+	if q, ok := auditSQLs.Load(key); ok {
+		return q.(string)
+	}
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	q := "INSERT INTO " + table + " (" + names + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+	auditSQLs.Store(key, q)
+	return q
+}
+
+func scanAuditRecord(sc interface{ Scan(...any) error }) (audit.Record, error) {
+	var r audit.Record
+	var at, version int64
+	var roles, fields string
+	err := sc.Scan(&r.Chain, &r.Seq, &at, &r.Kind, &r.Subject, &r.Org, &roles, &r.Operation, &r.Action,
+		&r.CaseID, &r.MatterCode, &r.HolderCode, &r.CertificateID, &r.IssuerCode, &fields, &r.Decision, &r.Reason,
+		&version, &r.RequestID, &r.Client, &r.PrevHash, &r.Hash)
+	if err != nil {
+		return r, err
+	}
+	r.At, r.PolicyVersion = fromMillis(at), int(version)
+	if err := json.Unmarshal([]byte(roles), &r.Roles); err != nil {
+		return r, fmt.Errorf("audit record %s: roles: %w", r.ID(), err)
+	}
+	if err := json.Unmarshal([]byte(fields), &r.Fields); err != nil {
+		return r, fmt.Errorf("audit record %s: fields: %w", r.ID(), err)
+	}
+	return r, nil
+}
+
+// ceilMillis is the first whole millisecond at or after t: records (whole
+// milliseconds) at or after it are exactly those at or after t.
+func ceilMillis(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if time.UnixMilli(ms).Before(t) {
+		ms++
+	}
+	return ms
+}
+
+// QueryAudit implements audit.Repository. User strings are only ever
+// bound as parameters.
+func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Record, error) {
+	where := []string{"1 = 1"}
+	var args []any
+	eq := func(col, v string) {
+		if v != "" {
+			where, args = append(where, col+" = ?"), append(args, v)
+		}
+	}
+	eq("certificate_id", q.CertificateID)
+	eq("holder_code", q.HolderCode)
+	eq("org", q.Org)
+	eq("issuer_code", q.ScopeIssuer)
+	eq("holder_code", q.ScopeHolder)
+	if q.KindAccessOnly {
+		where, args = append(where, "kind = ?"), append(args, audit.KindAccess)
+	}
+	if !q.From.IsZero() {
+		where, args = append(where, "at >= ?"), append(args, ceilMillis(q.From))
+	}
+	if !q.To.IsZero() {
+		where, args = append(where, "at < ?"), append(args, ceilMillis(q.To))
+	}
+	if c := q.After; c != nil {
+		// The first term bounds the index range; the second is the keyset.
+		at := millis(c.At)
+		where = append(where, "at <= ? AND (at < ? OR (at = ? AND (chain < ? OR (chain = ? AND seq < ?))))")
+		args = append(args, at, at, at, c.Chain, c.Chain, c.Seq)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = audit.DefaultQueryLimit
+	}
+	args = append(args, limit)
+	return list(ctx, s.read, "SELECT "+auditCols+" FROM audit_records WHERE "+strings.Join(where, " AND ")+
+		" ORDER BY at DESC, chain DESC, seq DESC LIMIT ?", scanAuditRecord, args...)
+}
+
+// AuditChains implements audit.Repository. It skips from chain to chain
+// along the primary keys (a loose index scan), so it reads a few pages per
+// chain rather than every record.
+func (s *Store) AuditChains(ctx context.Context) ([]string, error) {
+	skip := func(table string) string {
+		return `SELECT min(chain) AS chain FROM ` + table + ` UNION ALL
+			SELECT (SELECT min(chain) FROM ` + table + ` WHERE chain > prev.chain) FROM ` + table + `_chains AS prev WHERE prev.chain IS NOT NULL`
+	}
+	q := `WITH RECURSIVE audit_records_chains(chain) AS (` + skip("audit_records") + `),
+		audit_checkpoints_chains(chain) AS (` + skip("audit_checkpoints") + `)
+		SELECT chain FROM audit_records_chains WHERE chain IS NOT NULL
+		UNION SELECT chain FROM audit_checkpoints_chains WHERE chain IS NOT NULL ORDER BY chain`
+	return list(ctx, s.read, q, func(sc interface{ Scan(...any) error }) (string, error) {
+		var c string
+		return c, sc.Scan(&c)
+	})
+}
+
+// AuditChain implements audit.Repository.
+func (s *Store) AuditChain(ctx context.Context, chain string, after int64, limit int) ([]audit.Record, error) {
+	return list(ctx, s.read, "SELECT "+auditCols+" FROM audit_records WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?",
+		scanAuditRecord, chain, after, limit)
+}
+
+// AuditCheckpoints implements audit.Repository.
+func (s *Store) AuditCheckpoints(ctx context.Context, chain string) ([]audit.Checkpoint, error) {
+	return list(ctx, s.read, `SELECT chain, seq, at, key_id, signature, hash, final FROM audit_checkpoints
+		WHERE chain = ? ORDER BY seq, final`, func(sc interface{ Scan(...any) error }) (audit.Checkpoint, error) {
+		var c audit.Checkpoint
+		var at int64
+		err := sc.Scan(&c.Chain, &c.Seq, &at, &c.KeyID, &c.Signature, &c.Hash, &c.Final)
+		c.At = fromMillis(at)
+		return c, err
+	}, chain)
+}
