@@ -36,8 +36,8 @@ func rawDB(t testing.TB, dir string) *sql.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	for _, tr := range []string{"audit_records_no_update", "audit_records_no_delete", "audit_records_no_replace",
-		"audit_checkpoints_no_update", "audit_checkpoints_no_delete", "audit_checkpoints_no_replace"} {
+	for _, tr := range []string{"audit_records_no_update", "audit_records_no_delete",
+		"audit_checkpoints_no_update", "audit_checkpoints_no_delete"} {
 		if _, err := db.Exec("DROP TRIGGER " + tr); err != nil {
 			t.Fatal(err)
 		}

@@ -78,6 +78,7 @@ func openDB(path string, conns int, txlock string, cacheKiB int) (*sql.DB, error
 		"busy_timeout(10000)",
 		"foreign_keys(ON)",
 		"temp_store(MEMORY)",
+		"recursive_triggers(ON)",
 		fmt.Sprintf("cache_size(-%d)", cacheKiB),
 	} {
 		q.Add("_pragma", p)

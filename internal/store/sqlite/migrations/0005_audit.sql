@@ -52,18 +52,9 @@ CREATE TABLE audit_checkpoints (
     PRIMARY KEY (chain, seq, final)
 ) STRICT;
 
--- INSERT OR REPLACE deletes the row it replaces without firing the
--- delete triggers (recursive_triggers is off): refuse it up front.
-CREATE TRIGGER audit_records_no_replace BEFORE INSERT ON audit_records
-WHEN EXISTS (SELECT 1 FROM audit_records WHERE chain = new.chain AND seq = new.seq)
-BEGIN
-    SELECT RAISE(ABORT, 'audit records are append-only: record exists');
-END;
-CREATE TRIGGER audit_checkpoints_no_replace BEFORE INSERT ON audit_checkpoints
-WHEN EXISTS (SELECT 1 FROM audit_checkpoints WHERE chain = new.chain AND seq = new.seq AND final = new.final)
-BEGIN
-    SELECT RAISE(ABORT, 'audit checkpoints are append-only: checkpoint exists');
-END;
+-- INSERT OR REPLACE deletes the row it replaces; certd's connections run
+-- with recursive_triggers on, so that deletion fires the delete triggers
+-- below and is refused like any other.
 CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
 BEGIN
     SELECT RAISE(ABORT, 'audit records are append-only');
