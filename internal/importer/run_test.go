@@ -723,7 +723,10 @@ func TestRunResumesAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	created, _, twice := fs.stats()
-	if created != n-3 || sum.Skipped != p.Rows || sum.Rows != n || twice > 3*50 || sum.Duplicates > twice {
+	// Resent after the kill: the batches in flight and those the server
+	// had answered before the progress file recorded them — a handful of
+	// batches, never the whole file; correctness rests on the keys.
+	if created != n-3 || sum.Skipped != p.Rows || sum.Rows != n || twice > 6*50 || sum.Duplicates > twice {
 		t.Errorf("after the kill: %+v; server created %d, %d keys sent twice", sum, created, twice)
 	}
 	var lines []int
