@@ -19,7 +19,8 @@ type WriterOptions struct {
 	// never split, so the last one can take a batch past MaxBatch.
 	MaxBatch int
 	// MaxWait is how long a batch waits for more records after its first
-	// request arrived (default 2ms): the bounded wait of group commit.
+	// request arrived (default 500µs): the bounded wait of group commit;
+	// under load batches grow while the previous one is being stored.
 	MaxWait time.Duration
 	// CheckpointEvery: a checkpoint goes with the batch that brings the
 	// records since the last one to this many (default 1000).
@@ -103,7 +104,7 @@ func NewWriter(repo Repository, key ed25519.PrivateKey, opts WriterOptions) (*Wr
 		opts.MaxBatch = 4096
 	}
 	if opts.MaxWait <= 0 {
-		opts.MaxWait = 2 * time.Millisecond
+		opts.MaxWait = 500 * time.Microsecond
 	}
 	if opts.CheckpointEvery <= 0 {
 		opts.CheckpointEvery = 1000
