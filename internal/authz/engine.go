@@ -60,6 +60,8 @@ type prepared struct {
 	filter  *opacompile.Prepared
 	// maxCertificates is the most licences one request may return.
 	maxCertificates int
+	// bulkK is the smallest group a bulk analysis may show (第十三条).
+	bulkK int
 }
 
 // Engine evaluates the active policy. It is safe for concurrent use; Load
@@ -106,35 +108,50 @@ func (e *Engine) Load(ctx context.Context, mods []Module, version int) error {
 	).Prepare(ctx); err != nil {
 		return fmt.Errorf("prepare data filter: %w", err)
 	}
-	if p.maxCertificates, err = maxCertificates(ctx, c); err != nil {
+	if p.maxCertificates, err = positiveNumber(ctx, c, "data.certd.authz.max_certificates", DefaultMaxCertificates); err != nil {
+		return err
+	}
+	if p.bulkK, err = positiveNumber(ctx, c, "data.certd.authz.bulk_k", DefaultBulkK); err != nil {
 		return err
 	}
 	e.active.Store(p)
 	return nil
 }
 
-// DefaultMaxCertificates caps licences per request when the policy sets
-// no data.certd.authz.max_certificates.
-const DefaultMaxCertificates = 100
+// Defaults when the policy does not set them.
+const (
+	// DefaultMaxCertificates caps licences per request
+	// (data.certd.authz.max_certificates).
+	DefaultMaxCertificates = 100
+	// DefaultBulkK is the smallest group a bulk analysis shows
+	// (data.certd.authz.bulk_k).
+	DefaultBulkK = 5
+)
 
-func maxCertificates(ctx context.Context, c *ast.Compiler) (int, error) {
-	rs, err := rego.New(rego.Query("data.certd.authz.max_certificates"), rego.Compiler(c)).Eval(ctx)
+// positiveNumber evaluates a policy constant that must be a positive
+// whole number, or returns def when the policy leaves it undefined.
+func positiveNumber(ctx context.Context, c *ast.Compiler, ref string, def int) (int, error) {
+	rs, err := rego.New(rego.Query(ref), rego.Compiler(c)).Eval(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("evaluate max_certificates: %w", err)
+		return 0, fmt.Errorf("evaluate %s: %w", ref, err)
 	}
 	if len(rs) == 0 {
-		return DefaultMaxCertificates, nil
+		return def, nil
 	}
 	n, ok := rs[0].Expressions[0].Value.(json.Number)
 	if !ok {
-		return 0, fmt.Errorf("data.certd.authz.max_certificates must be a number")
+		return 0, fmt.Errorf("%s must be a number", ref)
 	}
 	v, err := n.Int64()
 	if err != nil || v < 1 {
-		return 0, fmt.Errorf("data.certd.authz.max_certificates must be a positive whole number")
+		return 0, fmt.Errorf("%s must be a positive whole number", ref)
 	}
 	return int(v), nil
 }
+
+// BulkK is the smallest group a bulk analysis may show under the active
+// policy; smaller groups are suppressed.
+func (e *Engine) BulkK() int { return e.active.Load().bulkK }
 
 // MaxCertificates is the most licences one request may return under the
 // active policy.
