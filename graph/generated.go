@@ -8,6 +8,7 @@ import (
 	"certd/graph/scalar"
 	"certd/internal/audit"
 	"certd/internal/authz"
+	"certd/internal/bulk"
 	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
@@ -37,6 +38,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AnalysisRow() AnalysisRowResolver
 	BatchItemResult() BatchItemResultResolver
 	Case() CaseResolver
 	CatalogueChange() CatalogueChangeResolver
@@ -48,6 +50,7 @@ type ResolverRoot interface {
 	PolicyVersion() PolicyVersionResolver
 	Query() QueryResolver
 	Verification() VerificationResolver
+	AnalysisFilter() AnalysisFilterResolver
 	IssueInput() IssueInputResolver
 }
 
@@ -87,6 +90,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	AnalysisRow struct {
+		Count func(childComplexity int) int
+		Key   func(childComplexity int) int
+	}
+
 	BatchItemResult struct {
 		Certificate func(childComplexity int) int
 		Duplicate   func(childComplexity int) int
@@ -100,6 +108,29 @@ type ComplexityRoot struct {
 		Duplicates func(childComplexity int) int
 		Failed     func(childComplexity int) int
 		Items      func(childComplexity int) int
+	}
+
+	BulkAnalysisRequest struct {
+		Comment      func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		DecidedBy    func(childComplexity int) int
+		GroupBy      func(childComplexity int) int
+		ID           func(childComplexity int) int
+		MaxRuns      func(childComplexity int) int
+		Purpose      func(childComplexity int) int
+		RequestedBy  func(childComplexity int) int
+		RequesterOrg func(childComplexity int) int
+		RunsLeft     func(childComplexity int) int
+		State        func(childComplexity int) int
+		ValidDays    func(childComplexity int) int
+		ValidUntil   func(childComplexity int) int
+	}
+
+	BulkAnalysisResult struct {
+		K                func(childComplexity int) int
+		RequestID        func(childComplexity int) int
+		Rows             func(childComplexity int) int
+		SuppressedGroups func(childComplexity int) int
 	}
 
 	Case struct {
@@ -216,6 +247,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		ApproveBulkAnalysis     func(childComplexity int, id string, comment *string) int
 		ChangeCertificate       func(childComplexity int, id string, data any, reason string) int
 		CloseCase               func(childComplexity int, id string) int
 		IssueCertificate        func(childComplexity int, input certificate.IssueInput) int
@@ -226,9 +258,12 @@ type ComplexityRoot struct {
 		RegisterCertificateType func(childComplexity int, input model.CertificateTypeInput) int
 		RegisterMatter          func(childComplexity int, input catalogue.MatterInput) int
 		RegisterUnit            func(childComplexity int, input catalogue.UnitInput) int
+		RejectBulkAnalysis      func(childComplexity int, id string, reason string) int
 		RenewCertificate        func(childComplexity int, id string, validUntil time.Time) int
 		RollbackPolicy          func(childComplexity int, version int) int
+		RunBulkAnalysis         func(childComplexity int, id string) int
 		SetCertificateState     func(childComplexity int, id string, action certificate.Action, reason string) int
+		SubmitBulkAnalysis      func(childComplexity int, input bulk.SubmitInput) int
 		UpdateCertificateType   func(childComplexity int, input model.CertificateTypeInput, expectVersion *int) int
 		UpdateMatter            func(childComplexity int, input catalogue.MatterInput, expectVersion *int) int
 	}
@@ -254,24 +289,25 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AccessRecords     func(childComplexity int, filter *audit.Filter, first *int, after *string) int
-		ActivePolicy      func(childComplexity int) int
-		Case              func(childComplexity int, id string) int
-		Cases             func(childComplexity int, openOnly *bool, first *int, after *string) int
-		CatalogueChanges  func(childComplexity int, kind catalogue.EntityKind, code *string) int
-		Certificate       func(childComplexity int, id string) int
-		CertificateType   func(childComplexity int, code string) int
-		CertificateTypes  func(childComplexity int) int
-		Certificates      func(childComplexity int, filter *model.CertificateFilter, first *int, after *string) int
-		ExplainDecision   func(childComplexity int, query string, input any) int
-		Matter            func(childComplexity int, code string) int
-		Matters           func(childComplexity int) int
-		Me                func(childComplexity int) int
-		Policies          func(childComplexity int) int
-		Unit              func(childComplexity int, code string) int
-		Units             func(childComplexity int) int
-		VerifyCertificate func(childComplexity int, id string) int
-		VerifyDocument    func(childComplexity int, document string) int
+		AccessRecords        func(childComplexity int, filter *audit.Filter, first *int, after *string) int
+		ActivePolicy         func(childComplexity int) int
+		BulkAnalysisRequests func(childComplexity int, state *bulk.State) int
+		Case                 func(childComplexity int, id string) int
+		Cases                func(childComplexity int, openOnly *bool, first *int, after *string) int
+		CatalogueChanges     func(childComplexity int, kind catalogue.EntityKind, code *string) int
+		Certificate          func(childComplexity int, id string) int
+		CertificateType      func(childComplexity int, code string) int
+		CertificateTypes     func(childComplexity int) int
+		Certificates         func(childComplexity int, filter *model.CertificateFilter, first *int, after *string) int
+		ExplainDecision      func(childComplexity int, query string, input any) int
+		Matter               func(childComplexity int, code string) int
+		Matters              func(childComplexity int) int
+		Me                   func(childComplexity int) int
+		Policies             func(childComplexity int) int
+		Unit                 func(childComplexity int, code string) int
+		Units                func(childComplexity int) int
+		VerifyCertificate    func(childComplexity int, id string) int
+		VerifyDocument       func(childComplexity int, document string) int
 	}
 
 	Seal struct {
@@ -331,6 +367,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AnalysisRowResolver interface {
+	Key(ctx context.Context, obj *bulk.Row) (any, error)
+}
 type BatchItemResultResolver interface {
 	Error(ctx context.Context, obj *certificate.BatchItem) (*string, error)
 
@@ -387,6 +426,10 @@ type MutationResolver interface {
 	CloseCase(ctx context.Context, id string) (*cases.Case, error)
 	PublishPolicy(ctx context.Context, modules []*authz.Module, message string) (*policyadmin.Version, error)
 	RollbackPolicy(ctx context.Context, version int) (*policyadmin.Version, error)
+	SubmitBulkAnalysis(ctx context.Context, input bulk.SubmitInput) (*bulk.Request, error)
+	ApproveBulkAnalysis(ctx context.Context, id string, comment *string) (*bulk.Request, error)
+	RejectBulkAnalysis(ctx context.Context, id string, reason string) (*bulk.Request, error)
+	RunBulkAnalysis(ctx context.Context, id string) (*bulk.Result, error)
 }
 type PolicyVersionResolver interface {
 	Active(ctx context.Context, obj *policyadmin.Version) (bool, error)
@@ -407,6 +450,7 @@ type QueryResolver interface {
 	Case(ctx context.Context, id string) (*cases.Case, error)
 	Cases(ctx context.Context, openOnly *bool, first *int, after *string) ([]*cases.Case, error)
 	AccessRecords(ctx context.Context, filter *audit.Filter, first *int, after *string) (*model.AccessRecordConnection, error)
+	BulkAnalysisRequests(ctx context.Context, state *bulk.State) ([]*bulk.Request, error)
 	Policies(ctx context.Context) ([]*policyadmin.Version, error)
 	ActivePolicy(ctx context.Context) (*policyadmin.Version, error)
 	ExplainDecision(ctx context.Context, query string, input any) (*policyadmin.Decision, error)
@@ -417,6 +461,9 @@ type VerificationResolver interface {
 	Issuer(ctx context.Context, obj *certificate.Verification) (*catalogue.Unit, error)
 }
 
+type AnalysisFilterResolver interface {
+	States(ctx context.Context, obj *bulk.Filter, data []certificate.State) error
+}
 type IssueInputResolver interface {
 	Data(ctx context.Context, obj *certificate.IssueInput, data any) error
 }
@@ -580,6 +627,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AccessRecordEdge.Node(childComplexity), true
 
+	case "AnalysisRow.count":
+		if e.ComplexityRoot.AnalysisRow.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalysisRow.Count(childComplexity), true
+	case "AnalysisRow.key":
+		if e.ComplexityRoot.AnalysisRow.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalysisRow.Key(childComplexity), true
+
 	case "BatchItemResult.certificate":
 		if e.ComplexityRoot.BatchItemResult.Certificate == nil {
 			break
@@ -635,6 +695,110 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BatchResult.Items(childComplexity), true
+
+	case "BulkAnalysisRequest.comment":
+		if e.ComplexityRoot.BulkAnalysisRequest.Comment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisRequest.Comment(childComplexity), true
+	case "BulkAnalysisRequest.createdAt":
+		if e.ComplexityRoot.BulkAnalysisRequest.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisRequest.CreatedAt(childComplexity), true
+	case "BulkAnalysisRequest.decidedBy":
+		if e.ComplexityRoot.BulkAnalysisRequest.DecidedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisRequest.DecidedBy(childComplexity), true
+	case "BulkAnalysisRequest.groupBy":
+		if e.ComplexityRoot.BulkAnalysisRequest.GroupBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisRequest.GroupBy(childComplexity), true
+	case "BulkAnalysisRequest.id":
+		if e.ComplexityRoot.BulkAnalysisRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisRequest.ID(childComplexity), true
+	case "BulkAnalysisRequest.maxRuns":
+		if e.ComplexityRoot.BulkAnalysisRequest.MaxRuns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisRequest.MaxRuns(childComplexity), true
+	case "BulkAnalysisRequest.purpose":
+		if e.ComplexityRoot.BulkAnalysisRequest.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisRequest.Purpose(childComplexity), true
+	case "BulkAnalysisRequest.requestedBy":
+		if e.ComplexityRoot.BulkAnalysisRequest.RequestedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisRequest.RequestedBy(childComplexity), true
+	case "BulkAnalysisRequest.requesterOrg":
+		if e.ComplexityRoot.BulkAnalysisRequest.RequesterOrg == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisRequest.RequesterOrg(childComplexity), true
+	case "BulkAnalysisRequest.runsLeft":
+		if e.ComplexityRoot.BulkAnalysisRequest.RunsLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisRequest.RunsLeft(childComplexity), true
+	case "BulkAnalysisRequest.state":
+		if e.ComplexityRoot.BulkAnalysisRequest.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisRequest.State(childComplexity), true
+	case "BulkAnalysisRequest.validDays":
+		if e.ComplexityRoot.BulkAnalysisRequest.ValidDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisRequest.ValidDays(childComplexity), true
+	case "BulkAnalysisRequest.validUntil":
+		if e.ComplexityRoot.BulkAnalysisRequest.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisRequest.ValidUntil(childComplexity), true
+
+	case "BulkAnalysisResult.k":
+		if e.ComplexityRoot.BulkAnalysisResult.K == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisResult.K(childComplexity), true
+	case "BulkAnalysisResult.requestId":
+		if e.ComplexityRoot.BulkAnalysisResult.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisResult.RequestID(childComplexity), true
+	case "BulkAnalysisResult.rows":
+		if e.ComplexityRoot.BulkAnalysisResult.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisResult.Rows(childComplexity), true
+	case "BulkAnalysisResult.suppressedGroups":
+		if e.ComplexityRoot.BulkAnalysisResult.SuppressedGroups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BulkAnalysisResult.SuppressedGroups(childComplexity), true
 
 	case "Case.caseNo":
 		if e.ComplexityRoot.Case.CaseNo == nil {
@@ -1137,6 +1301,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Me.Subject(childComplexity), true
 
+	case "Mutation.approveBulkAnalysis":
+		if e.ComplexityRoot.Mutation.ApproveBulkAnalysis == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveBulkAnalysis_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveBulkAnalysis(childComplexity, args["id"].(string), args["comment"].(*string)), true
 	case "Mutation.changeCertificate":
 		if e.ComplexityRoot.Mutation.ChangeCertificate == nil {
 			break
@@ -1247,6 +1422,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterUnit(childComplexity, args["input"].(catalogue.UnitInput)), true
+	case "Mutation.rejectBulkAnalysis":
+		if e.ComplexityRoot.Mutation.RejectBulkAnalysis == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectBulkAnalysis_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectBulkAnalysis(childComplexity, args["id"].(string), args["reason"].(string)), true
 	case "Mutation.renewCertificate":
 		if e.ComplexityRoot.Mutation.RenewCertificate == nil {
 			break
@@ -1269,6 +1455,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RollbackPolicy(childComplexity, args["version"].(int)), true
+	case "Mutation.runBulkAnalysis":
+		if e.ComplexityRoot.Mutation.RunBulkAnalysis == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_runBulkAnalysis_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RunBulkAnalysis(childComplexity, args["id"].(string)), true
 	case "Mutation.setCertificateState":
 		if e.ComplexityRoot.Mutation.SetCertificateState == nil {
 			break
@@ -1280,6 +1477,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetCertificateState(childComplexity, args["id"].(string), args["action"].(certificate.Action), args["reason"].(string)), true
+	case "Mutation.submitBulkAnalysis":
+		if e.ComplexityRoot.Mutation.SubmitBulkAnalysis == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitBulkAnalysis_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitBulkAnalysis(childComplexity, args["input"].(bulk.SubmitInput)), true
 	case "Mutation.updateCertificateType":
 		if e.ComplexityRoot.Mutation.UpdateCertificateType == nil {
 			break
@@ -1389,6 +1597,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ActivePolicy(childComplexity), true
+	case "Query.bulkAnalysisRequests":
+		if e.ComplexityRoot.Query.BulkAnalysisRequests == nil {
+			break
+		}
+
+		args, err := ec.field_Query_bulkAnalysisRequests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BulkAnalysisRequests(childComplexity, args["state"].(*bulk.State)), true
 	case "Query.case":
 		if e.ComplexityRoot.Query.Case == nil {
 			break
@@ -1762,6 +1981,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AccessFilter", ec.unmarshalInputAccessFilter),
+			graphql.NewInputUnmarshaler("AnalysisFilter", ec.unmarshalInputAnalysisFilter),
+			graphql.NewInputUnmarshaler("BulkAnalysisInput", ec.unmarshalInputBulkAnalysisInput),
 			graphql.NewInputUnmarshaler("CertificateFilter", ec.unmarshalInputCertificateFilter),
 			graphql.NewInputUnmarshaler("CertificateTypeInput", ec.unmarshalInputCertificateTypeInput),
 			graphql.NewInputUnmarshaler("HolderInput", ec.unmarshalInputHolderInput),
@@ -1864,6 +2085,8 @@ enum CertificateState { VALID SUSPENDED PLEDGED LOST REVOKED CANCELLED ABOLISHED
 enum StateAction { SUSPEND RESUME PLEDGE RELEASE_PLEDGE REPORT_LOST REVOKE CANCEL ABOLISH }
 "How a licence was generated (第七条): ONLINE before the business is completed, OFFLINE on the day it is, STOCK for licences issued on paper before the platform (第十一条)."
 enum IssueMode { ONLINE OFFLINE STOCK }
+enum AnalysisDimension { TYPE ISSUER STATE ISSUE_MONTH HOLDER_KIND }
+enum BulkAnalysisState { PENDING APPROVED REJECTED EXPIRED EXHAUSTED }
 
 "An issuing or using unit, keyed by its unified social credit code."
 type Unit {
@@ -2041,6 +2264,26 @@ type Case {
   cursor: String!
 }
 
+type BulkAnalysisRequest {
+  id: ID!
+  state: BulkAnalysisState!
+  purpose: String!
+  groupBy: [AnalysisDimension!]!
+  requestedBy: String!
+  decidedBy: String
+  comment: String
+  validUntil: Time
+  runsLeft: Int!
+  maxRuns: Int!
+  validDays: Int!
+  "the analyst's unit"
+  requesterOrg: String!
+  createdAt: Time!
+}
+type AnalysisRow { key: JSON! count: Int! }
+"Aggregated counts only: no personal data, no licence ids; groups smaller than k are left out and counted in suppressedGroups."
+type BulkAnalysisResult { requestId: ID! rows: [AnalysisRow!]! suppressedGroups: Int! k: Int! }
+
 type PolicyModule { path: String! rego: String! }
 type PolicyVersion {
   version: Int!
@@ -2089,6 +2332,8 @@ input OpenCaseInput {
 }
 input HolderInput { code: ID! name: String! kind: HolderKind! }
 input PolicyModuleInput { path: String! rego: String! }
+input AnalysisFilter { types: [ID!] issuers: [ID!] states: [CertificateState!] issuedFrom: Date issuedTo: Date }
+input BulkAnalysisInput { purpose: String! groupBy: [AnalysisDimension!]! filter: AnalysisFilter validDays: Int! maxRuns: Int! }
 input IssueInput {
   typeCode: ID!
   holder: HolderInput!
@@ -2125,6 +2370,8 @@ type Query {
   cases(openOnly: Boolean = true, first: Int, after: String): [Case!]!
   "Issuers: access to their own unit's licences. Supervisors and the digital office: everything. Newest first; first is capped at 100."
   accessRecords(filter: AccessFilter, first: Int, after: String): AccessRecordConnection!
+  "Analysts: their own requests; the digital office: all."
+  bulkAnalysisRequests(state: BulkAnalysisState): [BulkAnalysisRequest!]!
   "Policy admins: every published version, oldest first."
   policies: [PolicyVersion!]!
   activePolicy: PolicyVersion!
@@ -2151,6 +2398,13 @@ type Mutation {
   "Compiles the modules, runs their *_test.rego tests in-process, and stores them as the new active version; POLICY_REJECTED (with the failures in extensions.details) otherwise."
   publishPolicy(modules: [PolicyModuleInput!]!, message: String!): PolicyVersion!
   rollbackPolicy(version: Int!): PolicyVersion!
+  "Analysts apply to the digital office for a bulk analysis (第十三条)."
+  submitBulkAnalysis(input: BulkAnalysisInput!): BulkAnalysisRequest!
+  "The digital office; never the requester themself."
+  approveBulkAnalysis(id: ID!, comment: String): BulkAnalysisRequest!
+  rejectBulkAnalysis(id: ID!, reason: String!): BulkAnalysisRequest!
+  "The requester only, while approved, valid and with runs left."
+  runBulkAnalysis(id: ID!): BulkAnalysisResult!
 }
 `, BuiltIn: false},
 }
@@ -2224,6 +2478,16 @@ func (ec *executionContext) childFields_AccessRecordEdge(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type AccessRecordEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_AnalysisRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_AnalysisRow_key(ctx, field)
+	case "count":
+		return ec.fieldContext_AnalysisRow_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnalysisRow", field.Name)
+}
+
 func (ec *executionContext) childFields_BatchItemResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "index":
@@ -2252,6 +2516,52 @@ func (ec *executionContext) childFields_BatchResult(ctx context.Context, field g
 		return ec.fieldContext_BatchResult_items(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BatchResult", field.Name)
+}
+
+func (ec *executionContext) childFields_BulkAnalysisRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_BulkAnalysisRequest_id(ctx, field)
+	case "state":
+		return ec.fieldContext_BulkAnalysisRequest_state(ctx, field)
+	case "purpose":
+		return ec.fieldContext_BulkAnalysisRequest_purpose(ctx, field)
+	case "groupBy":
+		return ec.fieldContext_BulkAnalysisRequest_groupBy(ctx, field)
+	case "requestedBy":
+		return ec.fieldContext_BulkAnalysisRequest_requestedBy(ctx, field)
+	case "decidedBy":
+		return ec.fieldContext_BulkAnalysisRequest_decidedBy(ctx, field)
+	case "comment":
+		return ec.fieldContext_BulkAnalysisRequest_comment(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_BulkAnalysisRequest_validUntil(ctx, field)
+	case "runsLeft":
+		return ec.fieldContext_BulkAnalysisRequest_runsLeft(ctx, field)
+	case "maxRuns":
+		return ec.fieldContext_BulkAnalysisRequest_maxRuns(ctx, field)
+	case "validDays":
+		return ec.fieldContext_BulkAnalysisRequest_validDays(ctx, field)
+	case "requesterOrg":
+		return ec.fieldContext_BulkAnalysisRequest_requesterOrg(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_BulkAnalysisRequest_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BulkAnalysisRequest", field.Name)
+}
+
+func (ec *executionContext) childFields_BulkAnalysisResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "requestId":
+		return ec.fieldContext_BulkAnalysisResult_requestId(ctx, field)
+	case "rows":
+		return ec.fieldContext_BulkAnalysisResult_rows(ctx, field)
+	case "suppressedGroups":
+		return ec.fieldContext_BulkAnalysisResult_suppressedGroups(ctx, field)
+	case "k":
+		return ec.fieldContext_BulkAnalysisResult_k(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BulkAnalysisResult", field.Name)
 }
 
 func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2776,6 +3086,28 @@ func (ec *executionContext) field_Me_accessLog_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_approveBulkAnalysis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "comment",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["comment"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_changeCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2956,6 +3288,28 @@ func (ec *executionContext) field_Mutation_registerUnit_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_rejectBulkAnalysis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_renewCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2992,6 +3346,20 @@ func (ec *executionContext) field_Mutation_rollbackPolicy_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_runBulkAnalysis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setCertificateState_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3019,6 +3387,20 @@ func (ec *executionContext) field_Mutation_setCertificateState_args(ctx context.
 		return nil, err
 	}
 	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_submitBulkAnalysis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (bulk.SubmitInput, error) {
+			return ec.unmarshalNBulkAnalysisInput2certdᚋinternalᚋbulkᚐSubmitInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -3107,6 +3489,20 @@ func (ec *executionContext) field_Query_accessRecords_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_bulkAnalysisRequests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*bulk.State, error) {
+			return ec.unmarshalOBulkAnalysisState2ᚖcertdᚋinternalᚋbulkᚐState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg0
 	return args, nil
 }
 
@@ -3942,6 +4338,52 @@ func (ec *executionContext) fieldContext_AccessRecordEdge_node(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _AnalysisRow_key(ctx context.Context, field graphql.CollectedField, obj *bulk.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalysisRow_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AnalysisRow().Key(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalNJSON2interface(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalysisRow_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalysisRow", field, true, true, "JSON")
+}
+
+func (ec *executionContext) _AnalysisRow_count(ctx context.Context, field graphql.CollectedField, obj *bulk.Row) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalysisRow_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalysisRow_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalysisRow", field, false, false, "Int")
+}
+
 func (ec *executionContext) _BatchItemResult_index(ctx context.Context, field graphql.CollectedField, obj *certificate.BatchItem) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4165,6 +4607,406 @@ func (ec *executionContext) fieldContext_BatchResult_items(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _BulkAnalysisRequest_id(ctx context.Context, field graphql.CollectedField, obj *bulk.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisRequest", field, false, false, "ID")
+}
+
+func (ec *executionContext) _BulkAnalysisRequest_state(ctx context.Context, field graphql.CollectedField, obj *bulk.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisRequest_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bulk.State) graphql.Marshaler {
+			return ec.marshalNBulkAnalysisState2certdᚋinternalᚋbulkᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisRequest_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisRequest", field, false, false, "BulkAnalysisState")
+}
+
+func (ec *executionContext) _BulkAnalysisRequest_purpose(ctx context.Context, field graphql.CollectedField, obj *bulk.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisRequest_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisRequest_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _BulkAnalysisRequest_groupBy(ctx context.Context, field graphql.CollectedField, obj *bulk.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisRequest_groupBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []bulk.Dimension) graphql.Marshaler {
+			return ec.marshalNAnalysisDimension2ᚕcertdᚋinternalᚋbulkᚐDimensionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisRequest_groupBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisRequest", field, false, false, "AnalysisDimension")
+}
+
+func (ec *executionContext) _BulkAnalysisRequest_requestedBy(ctx context.Context, field graphql.CollectedField, obj *bulk.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisRequest_requestedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisRequest_requestedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _BulkAnalysisRequest_decidedBy(ctx context.Context, field graphql.CollectedField, obj *bulk.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisRequest_decidedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisRequest_decidedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _BulkAnalysisRequest_comment(ctx context.Context, field graphql.CollectedField, obj *bulk.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisRequest_comment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Comment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisRequest_comment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _BulkAnalysisRequest_validUntil(ctx context.Context, field graphql.CollectedField, obj *bulk.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisRequest_validUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisRequest_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BulkAnalysisRequest_runsLeft(ctx context.Context, field graphql.CollectedField, obj *bulk.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisRequest_runsLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RunsLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisRequest_runsLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisRequest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BulkAnalysisRequest_maxRuns(ctx context.Context, field graphql.CollectedField, obj *bulk.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisRequest_maxRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxRuns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisRequest_maxRuns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisRequest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BulkAnalysisRequest_validDays(ctx context.Context, field graphql.CollectedField, obj *bulk.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisRequest_validDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisRequest_validDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisRequest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BulkAnalysisRequest_requesterOrg(ctx context.Context, field graphql.CollectedField, obj *bulk.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisRequest_requesterOrg(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequesterOrg, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisRequest_requesterOrg(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _BulkAnalysisRequest_createdAt(ctx context.Context, field graphql.CollectedField, obj *bulk.Request) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisRequest_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisRequest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BulkAnalysisResult_requestId(ctx context.Context, field graphql.CollectedField, obj *bulk.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisResult_requestId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisResult_requestId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _BulkAnalysisResult_rows(ctx context.Context, field graphql.CollectedField, obj *bulk.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisResult_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []bulk.Row) graphql.Marshaler {
+			return ec.marshalNAnalysisRow2ᚕcertdᚋinternalᚋbulkᚐRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisResult_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BulkAnalysisResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnalysisRow(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BulkAnalysisResult_suppressedGroups(ctx context.Context, field graphql.CollectedField, obj *bulk.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisResult_suppressedGroups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SuppressedGroups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisResult_suppressedGroups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BulkAnalysisResult_k(ctx context.Context, field graphql.CollectedField, obj *bulk.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BulkAnalysisResult_k(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.K, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BulkAnalysisResult_k(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BulkAnalysisResult", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Case_id(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
@@ -6913,6 +7755,182 @@ func (ec *executionContext) fieldContext_Mutation_rollbackPolicy(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_submitBulkAnalysis(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitBulkAnalysis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitBulkAnalysis(ctx, fc.Args["input"].(bulk.SubmitInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bulk.Request) graphql.Marshaler {
+			return ec.marshalNBulkAnalysisRequest2ᚖcertdᚋinternalᚋbulkᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitBulkAnalysis(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BulkAnalysisRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitBulkAnalysis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_approveBulkAnalysis(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approveBulkAnalysis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApproveBulkAnalysis(ctx, fc.Args["id"].(string), fc.Args["comment"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bulk.Request) graphql.Marshaler {
+			return ec.marshalNBulkAnalysisRequest2ᚖcertdᚋinternalᚋbulkᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approveBulkAnalysis(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BulkAnalysisRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approveBulkAnalysis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rejectBulkAnalysis(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rejectBulkAnalysis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RejectBulkAnalysis(ctx, fc.Args["id"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bulk.Request) graphql.Marshaler {
+			return ec.marshalNBulkAnalysisRequest2ᚖcertdᚋinternalᚋbulkᚐRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rejectBulkAnalysis(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BulkAnalysisRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rejectBulkAnalysis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_runBulkAnalysis(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_runBulkAnalysis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RunBulkAnalysis(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bulk.Result) graphql.Marshaler {
+			return ec.marshalNBulkAnalysisResult2ᚖcertdᚋinternalᚋbulkᚐResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_runBulkAnalysis(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BulkAnalysisResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_runBulkAnalysis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7781,6 +8799,50 @@ func (ec *executionContext) fieldContext_Query_accessRecords(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_accessRecords_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_bulkAnalysisRequests(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_bulkAnalysisRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BulkAnalysisRequests(ctx, fc.Args["state"].(*bulk.State))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*bulk.Request) graphql.Marshaler {
+			return ec.marshalNBulkAnalysisRequest2ᚕᚖcertdᚋinternalᚋbulkᚐRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_bulkAnalysisRequests(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BulkAnalysisRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_bulkAnalysisRequests_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9911,6 +10973,148 @@ func UnmarshalAccessFilter(ctx context.Context, raw any) (audit.Filter, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAnalysisFilter(ctx context.Context, obj any) (bulk.Filter, error) {
+	var it bulk.Filter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"types", "issuers", "states", "issuedFrom", "issuedTo"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "types":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("types"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Types = data
+		case "issuers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuers"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Issuers = data
+		case "states":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("states"))
+			data, err := ec.unmarshalOCertificateState2ᚕcertdᚋinternalᚋcertificateᚐStateᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			if err = ec.Resolvers.AnalysisFilter().States(ctx, &it, data); err != nil {
+				return it, err
+			}
+		case "issuedFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedFrom"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedFrom = data
+		case "issuedTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedTo"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IssuedTo = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAnalysisFilter unmarshals raw into the AnalysisFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAnalysisFilter(ctx context.Context, raw any) (bulk.Filter, error) {
+	var out bulk.Filter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AnalysisFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBulkAnalysisInput(ctx context.Context, obj any) (bulk.SubmitInput, error) {
+	var it bulk.SubmitInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"purpose", "groupBy", "filter", "validDays", "maxRuns"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "purpose":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("purpose"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Purpose = data
+		case "groupBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupBy"))
+			data, err := ec.unmarshalNAnalysisDimension2ᚕcertdᚋinternalᚋbulkᚐDimensionᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupBy = data
+		case "filter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filter"))
+			data, err := ec.unmarshalOAnalysisFilter2certdᚋinternalᚋbulkᚐFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Filter = data
+		case "validDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validDays"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidDays = data
+		case "maxRuns":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxRuns"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxRuns = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBulkAnalysisInput unmarshals raw into the BulkAnalysisInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBulkAnalysisInput(ctx context.Context, raw any) (bulk.SubmitInput, error) {
+	var out bulk.SubmitInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BulkAnalysisInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCertificateFilter(ctx context.Context, obj any) (model.CertificateFilter, error) {
 	var it model.CertificateFilter
 	if obj == nil {
@@ -10709,6 +11913,45 @@ func (ec *executionContext) _AccessRecordEdge(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var analysisRowImplementors = []string{"AnalysisRow"}
+
+func (ec *executionContext) _AnalysisRow(ctx context.Context, sel ast.SelectionSet, obj *bulk.Row) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, analysisRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnalysisRow")
+		case "key":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AnalysisRow_key(ctx, field, obj)
+				})
+		case "count":
+			out.Values[i] = ec._AnalysisRow_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var batchItemResultImplementors = []string{"BatchItemResult"}
 
 func (ec *executionContext) _BatchItemResult(ctx context.Context, sel ast.SelectionSet, obj *certificate.BatchItem) graphql.Marshaler {
@@ -10792,6 +12035,147 @@ func (ec *executionContext) _BatchResult(ctx context.Context, sel ast.SelectionS
 			}
 		case "items":
 			out.Values[i] = ec._BatchResult_items(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var bulkAnalysisRequestImplementors = []string{"BulkAnalysisRequest"}
+
+func (ec *executionContext) _BulkAnalysisRequest(ctx context.Context, sel ast.SelectionSet, obj *bulk.Request) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bulkAnalysisRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BulkAnalysisRequest")
+		case "id":
+			out.Values[i] = ec._BulkAnalysisRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._BulkAnalysisRequest_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purpose":
+			out.Values[i] = ec._BulkAnalysisRequest_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groupBy":
+			out.Values[i] = ec._BulkAnalysisRequest_groupBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestedBy":
+			out.Values[i] = ec._BulkAnalysisRequest_requestedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decidedBy":
+			out.Values[i] = ec._BulkAnalysisRequest_decidedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "comment":
+			out.Values[i] = ec._BulkAnalysisRequest_comment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "validUntil":
+			out.Values[i] = ec._BulkAnalysisRequest_validUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "runsLeft":
+			out.Values[i] = ec._BulkAnalysisRequest_runsLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxRuns":
+			out.Values[i] = ec._BulkAnalysisRequest_maxRuns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "validDays":
+			out.Values[i] = ec._BulkAnalysisRequest_validDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requesterOrg":
+			out.Values[i] = ec._BulkAnalysisRequest_requesterOrg(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._BulkAnalysisRequest_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var bulkAnalysisResultImplementors = []string{"BulkAnalysisResult"}
+
+func (ec *executionContext) _BulkAnalysisResult(ctx context.Context, sel ast.SelectionSet, obj *bulk.Result) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bulkAnalysisResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BulkAnalysisResult")
+		case "requestId":
+			out.Values[i] = ec._BulkAnalysisResult_requestId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._BulkAnalysisResult_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "suppressedGroups":
+			out.Values[i] = ec._BulkAnalysisResult_suppressedGroups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "k":
+			out.Values[i] = ec._BulkAnalysisResult_k(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11662,6 +13046,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "submitBulkAnalysis":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitBulkAnalysis(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approveBulkAnalysis":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approveBulkAnalysis(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejectBulkAnalysis":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rejectBulkAnalysis(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runBulkAnalysis":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_runBulkAnalysis(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11927,6 +13339,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_accessRecords(ctx, field)
+				})
+		case "bulkAnalysisRequests":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_bulkAnalysisRequests(ctx, field)
 				})
 		case "policies":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -12719,6 +14137,88 @@ func (ec *executionContext) marshalNAccessRecordEdge2ᚖcertdᚋgraphᚋmodelᚐ
 	return ec._AccessRecordEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNAnalysisDimension2certdᚋinternalᚋbulkᚐDimension(ctx context.Context, v any) (bulk.Dimension, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNAnalysisDimension2certdᚋinternalᚋbulkᚐDimension[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAnalysisDimension2certdᚋinternalᚋbulkᚐDimension(ctx context.Context, sel ast.SelectionSet, v bulk.Dimension) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNAnalysisDimension2certdᚋinternalᚋbulkᚐDimension[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AnalysisDimension!")
+	}
+	return res
+}
+
+var (
+	unmarshalNAnalysisDimension2certdᚋinternalᚋbulkᚐDimension = map[string]bulk.Dimension{
+		"TYPE":        bulk.Type,
+		"ISSUER":      bulk.Issuer,
+		"STATE":       bulk.StateDim,
+		"ISSUE_MONTH": bulk.IssueMonth,
+		"HOLDER_KIND": bulk.HolderKind,
+	}
+	marshalNAnalysisDimension2certdᚋinternalᚋbulkᚐDimension = map[bulk.Dimension]string{
+		bulk.Type:       "TYPE",
+		bulk.Issuer:     "ISSUER",
+		bulk.StateDim:   "STATE",
+		bulk.IssueMonth: "ISSUE_MONTH",
+		bulk.HolderKind: "HOLDER_KIND",
+	}
+)
+
+func (ec *executionContext) unmarshalNAnalysisDimension2ᚕcertdᚋinternalᚋbulkᚐDimensionᚄ(ctx context.Context, v any) ([]bulk.Dimension, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]bulk.Dimension, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAnalysisDimension2certdᚋinternalᚋbulkᚐDimension(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNAnalysisDimension2ᚕcertdᚋinternalᚋbulkᚐDimensionᚄ(ctx context.Context, sel ast.SelectionSet, v []bulk.Dimension) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnalysisDimension2certdᚋinternalᚋbulkᚐDimension(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAnalysisRow2certdᚋinternalᚋbulkᚐRow(ctx context.Context, sel ast.SelectionSet, v bulk.Row) graphql.Marshaler {
+	return ec._AnalysisRow(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAnalysisRow2ᚕcertdᚋinternalᚋbulkᚐRowᚄ(ctx context.Context, sel ast.SelectionSet, v []bulk.Row) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnalysisRow2certdᚋinternalᚋbulkᚐRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNBatchItemResult2certdᚋinternalᚋcertificateᚐBatchItem(ctx context.Context, sel ast.SelectionSet, v certificate.BatchItem) graphql.Marshaler {
 	return ec._BatchItemResult(ctx, sel, &v)
 }
@@ -12760,6 +14260,75 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	}
 	return res
 }
+
+func (ec *executionContext) unmarshalNBulkAnalysisInput2certdᚋinternalᚋbulkᚐSubmitInput(ctx context.Context, v any) (bulk.SubmitInput, error) {
+	res, err := ec.unmarshalInputBulkAnalysisInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBulkAnalysisRequest2ᚕᚖcertdᚋinternalᚋbulkᚐRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*bulk.Request) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBulkAnalysisRequest2ᚖcertdᚋinternalᚋbulkᚐRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBulkAnalysisRequest2ᚖcertdᚋinternalᚋbulkᚐRequest(ctx context.Context, sel ast.SelectionSet, v *bulk.Request) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BulkAnalysisRequest!")
+		return graphql.Null
+	}
+	return ec._BulkAnalysisRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBulkAnalysisResult2ᚖcertdᚋinternalᚋbulkᚐResult(ctx context.Context, sel ast.SelectionSet, v *bulk.Result) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BulkAnalysisResult!")
+		return graphql.Null
+	}
+	return ec._BulkAnalysisResult(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBulkAnalysisState2certdᚋinternalᚋbulkᚐState(ctx context.Context, v any) (bulk.State, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNBulkAnalysisState2certdᚋinternalᚋbulkᚐState[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBulkAnalysisState2certdᚋinternalᚋbulkᚐState(ctx context.Context, sel ast.SelectionSet, v bulk.State) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNBulkAnalysisState2certdᚋinternalᚋbulkᚐState[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "BulkAnalysisState!")
+	}
+	return res
+}
+
+var (
+	unmarshalNBulkAnalysisState2certdᚋinternalᚋbulkᚐState = map[string]bulk.State{
+		"PENDING":   bulk.Pending,
+		"APPROVED":  bulk.Approved,
+		"REJECTED":  bulk.Rejected,
+		"EXPIRED":   bulk.Expired,
+		"EXHAUSTED": bulk.Exhausted,
+	}
+	marshalNBulkAnalysisState2certdᚋinternalᚋbulkᚐState = map[bulk.State]string{
+		bulk.Pending:   "PENDING",
+		bulk.Approved:  "APPROVED",
+		bulk.Rejected:  "REJECTED",
+		bulk.Expired:   "EXPIRED",
+		bulk.Exhausted: "EXHAUSTED",
+	}
+)
 
 func (ec *executionContext) marshalNCase2ᚕᚖcertdᚋinternalᚋcasesᚐCaseᚄ(ctx context.Context, sel ast.SelectionSet, v []*cases.Case) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
@@ -13658,6 +15227,11 @@ func (ec *executionContext) unmarshalOAccessFilter2ᚖcertdᚋinternalᚋaudit�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOAnalysisFilter2certdᚋinternalᚋbulkᚐFilter(ctx context.Context, v any) (bulk.Filter, error) {
+	res, err := ec.unmarshalInputAnalysisFilter(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13688,6 +15262,42 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalOBulkAnalysisState2ᚖcertdᚋinternalᚋbulkᚐState(ctx context.Context, v any) (*bulk.State, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOBulkAnalysisState2ᚖcertdᚋinternalᚋbulkᚐState[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOBulkAnalysisState2ᚖcertdᚋinternalᚋbulkᚐState(ctx context.Context, sel ast.SelectionSet, v *bulk.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOBulkAnalysisState2ᚖcertdᚋinternalᚋbulkᚐState[*v])
+	return res
+}
+
+var (
+	unmarshalOBulkAnalysisState2ᚖcertdᚋinternalᚋbulkᚐState = map[string]bulk.State{
+		"PENDING":   bulk.Pending,
+		"APPROVED":  bulk.Approved,
+		"REJECTED":  bulk.Rejected,
+		"EXPIRED":   bulk.Expired,
+		"EXHAUSTED": bulk.Exhausted,
+	}
+	marshalOBulkAnalysisState2ᚖcertdᚋinternalᚋbulkᚐState = map[bulk.State]string{
+		bulk.Pending:   "PENDING",
+		bulk.Approved:  "APPROVED",
+		bulk.Rejected:  "REJECTED",
+		bulk.Expired:   "EXPIRED",
+		bulk.Exhausted: "EXHAUSTED",
+	}
+)
+
 func (ec *executionContext) marshalOCase2ᚖcertdᚋinternalᚋcasesᚐCase(ctx context.Context, sel ast.SelectionSet, v *cases.Case) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -13708,6 +15318,42 @@ func (ec *executionContext) unmarshalOCertificateFilter2ᚖcertdᚋgraphᚋmodel
 	}
 	res, err := ec.unmarshalInputCertificateFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOCertificateState2ᚕcertdᚋinternalᚋcertificateᚐStateᚄ(ctx context.Context, v any) ([]certificate.State, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]certificate.State, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCertificateState2certdᚋinternalᚋcertificateᚐState(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOCertificateState2ᚕcertdᚋinternalᚋcertificateᚐStateᚄ(ctx context.Context, sel ast.SelectionSet, v []certificate.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCertificateState2certdᚋinternalᚋcertificateᚐState(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOCertificateState2ᚖcertdᚋinternalᚋcertificateᚐState(ctx context.Context, v any) (*certificate.State, error) {
@@ -13796,6 +15442,41 @@ func (ec *executionContext) marshalOID2string(ctx context.Context, sel ast.Selec
 	_ = ctx
 	res := graphql.MarshalID(v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {

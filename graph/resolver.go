@@ -7,6 +7,7 @@ package graph
 import (
 	"certd/internal/audit"
 	"certd/internal/authz"
+	"certd/internal/bulk"
 	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
@@ -23,5 +24,6 @@ type Resolver struct {
 	Registry    registry.Repository
 	PolicyAdmin *policyadmin.Service
 	Audit       *audit.AccessLog
+	Bulk        *bulk.Service
 	Engine      *authz.Engine
 }

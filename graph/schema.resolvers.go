@@ -5,6 +5,7 @@ import (
 	"certd/internal/apperr"
 	"certd/internal/audit"
 	"certd/internal/authz"
+	"certd/internal/bulk"
 	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
@@ -15,6 +16,11 @@ import (
 	"strings"
 	"time"
 )
+
+// Key is the resolver for the key field.
+func (r *analysisRowResolver) Key(ctx context.Context, obj *bulk.Row) (any, error) {
+	return obj.Key, nil
+}
 
 // Error is the resolver for the error field.
 func (r *batchItemResultResolver) Error(ctx context.Context, obj *certificate.BatchItem) (*string, error) {
@@ -233,6 +239,26 @@ func (r *mutationResolver) RollbackPolicy(ctx context.Context, version int) (*po
 	return ptr(r.PolicyAdmin.Rollback(ctx, version))
 }
 
+// SubmitBulkAnalysis is the resolver for the submitBulkAnalysis field.
+func (r *mutationResolver) SubmitBulkAnalysis(ctx context.Context, input bulk.SubmitInput) (*bulk.Request, error) {
+	return ptr(r.Bulk.Submit(ctx, input))
+}
+
+// ApproveBulkAnalysis is the resolver for the approveBulkAnalysis field.
+func (r *mutationResolver) ApproveBulkAnalysis(ctx context.Context, id string, comment *string) (*bulk.Request, error) {
+	return ptr(r.Bulk.Approve(ctx, id, deref(comment)))
+}
+
+// RejectBulkAnalysis is the resolver for the rejectBulkAnalysis field.
+func (r *mutationResolver) RejectBulkAnalysis(ctx context.Context, id string, reason string) (*bulk.Request, error) {
+	return ptr(r.Bulk.Reject(ctx, id, reason))
+}
+
+// RunBulkAnalysis is the resolver for the runBulkAnalysis field.
+func (r *mutationResolver) RunBulkAnalysis(ctx context.Context, id string) (*bulk.Result, error) {
+	return ptr(r.Bulk.Run(ctx, id))
+}
+
 // Active is the resolver for the active field.
 func (r *policyVersionResolver) Active(ctx context.Context, obj *policyadmin.Version) (bool, error) {
 	return obj.Version == r.Engine.Version(), nil
@@ -344,6 +370,11 @@ func (r *queryResolver) AccessRecords(ctx context.Context, filter *audit.Filter,
 	return accessConnection(page), nil
 }
 
+// BulkAnalysisRequests is the resolver for the bulkAnalysisRequests field.
+func (r *queryResolver) BulkAnalysisRequests(ctx context.Context, state *bulk.State) ([]*bulk.Request, error) {
+	return ptrs(r.Bulk.List(ctx, deref(state)))
+}
+
 // Policies is the resolver for the policies field.
 func (r *queryResolver) Policies(ctx context.Context) ([]*policyadmin.Version, error) {
 	return ptrs(r.PolicyAdmin.Versions(ctx))
@@ -379,6 +410,15 @@ func (r *verificationResolver) Issuer(ctx context.Context, obj *certificate.Veri
 	return orNil(r.Catalogue.LookupUnit(ctx, obj.IssuerCode))
 }
 
+// States is the resolver for the states field.
+func (r *analysisFilterResolver) States(ctx context.Context, obj *bulk.Filter, data []certificate.State) error {
+	obj.States = make([]string, len(data))
+	for i, st := range data {
+		obj.States[i] = string(st)
+	}
+	return nil
+}
+
 // Data is the resolver for the data field.
 func (r *issueInputResolver) Data(ctx context.Context, obj *certificate.IssueInput, data any) error {
 	m, ok := data.(map[string]any)
@@ -388,6 +428,9 @@ func (r *issueInputResolver) Data(ctx context.Context, obj *certificate.IssueInp
 	obj.Data = m
 	return nil
 }
+
+// AnalysisRow returns AnalysisRowResolver implementation.
+func (r *Resolver) AnalysisRow() AnalysisRowResolver { return &analysisRowResolver{r} }
 
 // BatchItemResult returns BatchItemResultResolver implementation.
 func (r *Resolver) BatchItemResult() BatchItemResultResolver { return &batchItemResultResolver{r} }
@@ -422,10 +465,14 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 // Verification returns VerificationResolver implementation.
 func (r *Resolver) Verification() VerificationResolver { return &verificationResolver{r} }
 
+// AnalysisFilter returns AnalysisFilterResolver implementation.
+func (r *Resolver) AnalysisFilter() AnalysisFilterResolver { return &analysisFilterResolver{r} }
+
 // IssueInput returns IssueInputResolver implementation.
 func (r *Resolver) IssueInput() IssueInputResolver { return &issueInputResolver{r} }
 
 type (
+	analysisRowResolver     struct{ *Resolver }
 	batchItemResultResolver struct{ *Resolver }
 	caseResolver            struct{ *Resolver }
 	catalogueChangeResolver struct{ *Resolver }
@@ -437,5 +484,6 @@ type (
 	policyVersionResolver   struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
 	verificationResolver    struct{ *Resolver }
+	analysisFilterResolver  struct{ *Resolver }
 	issueInputResolver      struct{ *Resolver }
 )

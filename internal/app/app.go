@@ -18,6 +18,7 @@ import (
 	"certd/graph"
 	"certd/internal/audit"
 	"certd/internal/authz"
+	"certd/internal/bulk"
 	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
@@ -69,6 +70,7 @@ type Store interface {
 	cases.Repository
 	policyadmin.Repository
 	audit.Repository
+	bulk.Repository
 	keyring.Repository
 	registry.Repository
 	Ping(ctx context.Context) error
@@ -85,6 +87,8 @@ type App struct {
 	// leaves; AccessLog reads them.
 	Audit     *audit.Writer
 	AccessLog *audit.AccessLog
+	// Bulk handles bulk-analysis requests (第十三条).
+	Bulk      *bulk.Service
 	Catalogue *catalogue.Service
 	Licences  *certificate.Service
 	Cases     *cases.Service
@@ -171,10 +175,14 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	a.AccessLog = audit.NewAccessLog(a.Store, a.Policy)
+	a.Bulk = bulk.NewService(a.Store, a.Policy, a.Policy)
+	if cfg.Now != nil {
+		a.Bulk.Now = cfg.Now
+	}
 
 	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{
 		Catalogue: a.Catalogue, Licences: a.Licences, Casework: a.Cases, Registry: a.Store,
-		PolicyAdmin: a.PolicyAdmin, Engine: a.Policy, Audit: a.AccessLog,
+		PolicyAdmin: a.PolicyAdmin, Engine: a.Policy, Audit: a.AccessLog, Bulk: a.Bulk,
 	}})
 	sc := cfg.Limits
 	sc.Addr, sc.Production, sc.Logger = cfg.Addr, cfg.Production, cfg.Logger

@@ -83,6 +83,17 @@ func Indexes() []Index {
 			Keys:    bson.D{{Key: "issuerCode", Value: 1}, {Key: "year", Value: 1}, {Key: "end", Value: -1}},
 			Purpose: "the last serial block of an issuer's year, for NextSerials when its hint is missing or far behind (blocks are otherwise read by _id)",
 		},
+		// Bulk analyses (bulk.go).
+		{
+			Collection: bulkColl, Name: "state_createdAt_id",
+			Keys:    bson.D{{Key: "state", Value: 1}, {Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}},
+			Purpose: "bulk analysis requests in a state, newest first (ListBulkRequests)",
+		},
+		{
+			Collection: certsColl, Name: "current_typeCode_state",
+			Keys:    bson.D{{Key: "current", Value: 1}, {Key: "typeCode", Value: 1}, {Key: "state", Value: 1}},
+			Purpose: "current versions, by type and state, for bulk analysis counts (Aggregate)",
+		},
 		// The audit log (audit.go). No TTL index: see audit.go.
 		{
 			Collection: auditRecordsColl, Name: "chain_seq", Unique: true,
