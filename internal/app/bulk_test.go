@@ -128,7 +128,9 @@ func TestBulkAnalysisNeedsApproval(t *testing.T) {
 	// Rejection needs a reason and ends the request.
 	var sub3 struct{ SubmitBulkAnalysis struct{ ID string } }
 	s.Do(analyst, submitQ, map[string]any{"in": in}).Decode(t, &sub3)
-	var rej struct{ RejectBulkAnalysis struct{ State, Comment string } }
+	var rej struct {
+		RejectBulkAnalysis struct{ State, Comment string }
+	}
 	s.Do(office, `mutation($id: ID!) { rejectBulkAnalysis(id: $id, reason: "用途不明确") { state comment } }`, map[string]any{"id": sub3.SubmitBulkAnalysis.ID}).Decode(t, &rej)
 	if rej.RejectBulkAnalysis.State != "REJECTED" || rej.RejectBulkAnalysis.Comment != "用途不明确" {
 		t.Fatalf("rejected %+v", rej)
