@@ -134,17 +134,18 @@ type ComplexityRoot struct {
 	}
 
 	Case struct {
-		CaseNo       func(childComplexity int) int
-		Certificates func(childComplexity int) int
-		ClosedAt     func(childComplexity int) int
-		Cursor       func(childComplexity int) int
-		Holder       func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Matter       func(childComplexity int) int
-		MissingTypes func(childComplexity int) int
-		OpenedAt     func(childComplexity int) int
-		OpenedBy     func(childComplexity int) int
-		Unit         func(childComplexity int) int
+		AnnotatedCopy func(childComplexity int, certificateID string) int
+		CaseNo        func(childComplexity int) int
+		Certificates  func(childComplexity int) int
+		ClosedAt      func(childComplexity int) int
+		Cursor        func(childComplexity int) int
+		Holder        func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Matter        func(childComplexity int) int
+		MissingTypes  func(childComplexity int) int
+		OpenedAt      func(childComplexity int) int
+		OpenedBy      func(childComplexity int) int
+		Unit          func(childComplexity int) int
 	}
 
 	CatalogueChange struct {
@@ -381,6 +382,7 @@ type CaseResolver interface {
 
 	Certificates(ctx context.Context, obj *cases.Case) ([]*certificate.Certificate, error)
 	MissingTypes(ctx context.Context, obj *cases.Case) ([]*catalogue.CertificateType, error)
+	AnnotatedCopy(ctx context.Context, obj *cases.Case, certificateID string) (string, error)
 	Cursor(ctx context.Context, obj *cases.Case) (string, error)
 }
 type CatalogueChangeResolver interface {
@@ -800,6 +802,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BulkAnalysisResult.SuppressedGroups(childComplexity), true
 
+	case "Case.annotatedCopy":
+		if e.ComplexityRoot.Case.AnnotatedCopy == nil {
+			break
+		}
+
+		args, err := ec.field_Case_annotatedCopy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Case.AnnotatedCopy(childComplexity, args["certificateId"].(string)), true
 	case "Case.caseNo":
 		if e.ComplexityRoot.Case.CaseNo == nil {
 			break
@@ -2260,6 +2273,8 @@ type Case {
   certificates: [Certificate!]!
   "Required types with no citable certificate: the applicant may bring paper (第十五条)."
   missingTypes: [CertificateType!]!
+  "A sealed copy stamped with this case, unit and purpose, valid for a limited time (加注件)."
+  annotatedCopy(certificateId: ID!): String!
   "Cursor of this case in cases(after:)."
   cursor: String!
 }
@@ -2586,6 +2601,8 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_certificates(ctx, field)
 	case "missingTypes":
 		return ec.fieldContext_Case_missingTypes(ctx, field)
+	case "annotatedCopy":
+		return ec.fieldContext_Case_annotatedCopy(ctx, field)
 	case "cursor":
 		return ec.fieldContext_Case_cursor(ctx, field)
 	}
@@ -3049,6 +3066,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Case_annotatedCopy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "certificateId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["certificateId"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Certificate_data_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -5280,6 +5311,50 @@ func (ec *executionContext) fieldContext_Case_missingTypes(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CertificateType(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_annotatedCopy(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_annotatedCopy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Case().AnnotatedCopy(ctx, obj, fc.Args["certificateId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_annotatedCopy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Case_annotatedCopy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -12260,6 +12335,12 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_missingTypes(ctx, field, obj)
+				})
+		case "annotatedCopy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_annotatedCopy(ctx, field, obj)
 				})
 		case "cursor":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

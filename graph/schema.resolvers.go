@@ -65,6 +65,11 @@ func (r *caseResolver) MissingTypes(ctx context.Context, obj *cases.Case) ([]*ca
 	return each(ctx, codes, r.Catalogue.LookupType)
 }
 
+// AnnotatedCopy is the resolver for the annotatedCopy field.
+func (r *caseResolver) AnnotatedCopy(ctx context.Context, obj *cases.Case, certificateID string) (string, error) {
+	return r.Casework.AnnotatedCopy(ctx, obj, certificateID)
+}
+
 // Cursor is the resolver for the cursor field.
 func (r *caseResolver) Cursor(ctx context.Context, obj *cases.Case) (string, error) {
 	return encodeCaseCursor(obj), nil

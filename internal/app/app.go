@@ -142,6 +142,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.policyPoll = time.Second
 	}
 	a.Keyring = keyring.New(a.Store, master)
+	if err := a.Keyring.EnsurePlatformKey(ctx, cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("platform seal key: %w", err)
+	}
 	a.Catalogue = catalogue.NewService(a.Store, a.Policy, a.Keyring)
 	cal, err := calendar(cfg)
 	if err != nil {
@@ -149,7 +152,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Licences = certificate.NewService(certificate.Deps{
 		Repo: a.Store, Catalog: a.Catalogue, Keys: a.Keyring, Holders: registry.NewChecker(a.Store),
-		Authz: a.Policy, Policy: a.Policy, Calendar: cal, Now: cfg.Now,
+		Authz: a.Policy, Policy: a.Policy, Platform: a.Keyring, Calendar: cal, Now: cfg.Now,
 	})
 	a.Cases = cases.NewService(a.Store, a.Catalogue, a.Policy, a.Licences, a.Store)
 	a.sweepEvery = cfg.SweepInterval

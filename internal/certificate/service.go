@@ -43,14 +43,15 @@ type Policy interface {
 
 // Service issues, changes, reads and verifies licences.
 type Service struct {
-	repo    Repository
-	cat     Catalogue
-	keys    Keys
-	holders HolderCheck
-	authz   Authorizer
-	policy  Policy
-	cal     *Calendar
-	now     func() time.Time
+	repo     Repository
+	cat      Catalogue
+	keys     Keys
+	holders  HolderCheck
+	authz    Authorizer
+	policy   Policy
+	platform PlatformSealer
+	cal      *Calendar
+	now      func() time.Time
 
 	verified sealCache
 }
@@ -63,6 +64,7 @@ type Deps struct {
 	Holders  HolderCheck
 	Authz    Authorizer
 	Policy   Policy
+	Platform PlatformSealer // seals annotated copies; nil: none are made
 	Calendar *Calendar
 	Now      func() time.Time // nil means time.Now
 }
@@ -72,7 +74,7 @@ func NewService(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{repo: d.Repo, cat: d.Catalog, keys: d.Keys, holders: d.Holders, authz: d.Authz, policy: d.Policy, cal: d.Calendar, now: d.Now}
+	return &Service{repo: d.Repo, cat: d.Catalog, keys: d.Keys, holders: d.Holders, authz: d.Authz, policy: d.Policy, platform: d.Platform, cal: d.Calendar, now: d.Now}
 }
 
 // Today is the current date in the city.

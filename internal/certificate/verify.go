@@ -135,6 +135,9 @@ func (s *Service) VerifyDocument(ctx context.Context, doc string) (Verification,
 	}
 	var env envelope
 	if strings.HasPrefix(strings.TrimSpace(doc), "{") && json.Unmarshal([]byte(doc), &env) == nil && env.Document != nil && env.Seal != nil {
+		if strings.Contains(*env.Document, `"format":"`+AnnotatedFormat+`"`) {
+			return s.verifyAnnotated(ctx, *env.Document, *env.Seal)
+		}
 		return s.verifyAgainst(ctx, *env.Document, env.Seal)
 	}
 	return s.verifyAgainst(ctx, doc, nil)

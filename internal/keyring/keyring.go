@@ -15,8 +15,9 @@ type Keyring struct {
 	master *seal.MasterKey
 	now    func() time.Time
 
-	mu      sync.Mutex
-	signers map[string]*seal.Signer // by key id
+	mu          sync.Mutex
+	signers     map[string]*seal.Signer // by key id
+	platformPEM string                  // the platform's own seal key
 }
 
 // New returns a keyring over repo whose private keys are encrypted with
