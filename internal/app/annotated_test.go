@@ -24,7 +24,9 @@ func TestAnnotatedCopy(t *testing.T) {
 	}
 	s.Do(staff, `query($id: ID!) { case(id: $id) { certificates { id } } }`, map[string]any{"id": c.ID}).Decode(t, &got)
 	lic := got.Case.Certificates[0].ID
-	var ac struct{ Case struct{ AnnotatedCopy string } }
+	var ac struct {
+		Case struct{ AnnotatedCopy string }
+	}
 	s.Do(staff, `query($id: ID!, $c: ID!) { case(id: $id) { annotatedCopy(certificateId: $c) } }`, map[string]any{"id": c.ID, "c": lic}).Decode(t, &ac)
 	copyDoc := ac.Case.AnnotatedCopy
 	if !strings.Contains(copyDoc, "certd-annotated/1") || !strings.Contains(copyDoc, "AC-1") || strings.Contains(copyDoc, "legalRepresentativeId") {
