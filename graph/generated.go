@@ -13,6 +13,7 @@ import (
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
 	"certd/internal/identity"
+	"certd/internal/objection"
 	"certd/internal/policyadmin"
 	"context"
 	"errors"
@@ -47,6 +48,8 @@ type ResolverRoot interface {
 	Matter() MatterResolver
 	Me() MeResolver
 	Mutation() MutationResolver
+	Objection() ObjectionResolver
+	PaperSubmission() PaperSubmissionResolver
 	PolicyVersion() PolicyVersionResolver
 	Query() QueryResolver
 	Verification() VerificationResolver
@@ -134,18 +137,19 @@ type ComplexityRoot struct {
 	}
 
 	Case struct {
-		AnnotatedCopy func(childComplexity int, certificateID string) int
-		CaseNo        func(childComplexity int) int
-		Certificates  func(childComplexity int) int
-		ClosedAt      func(childComplexity int) int
-		Cursor        func(childComplexity int) int
-		Holder        func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Matter        func(childComplexity int) int
-		MissingTypes  func(childComplexity int) int
-		OpenedAt      func(childComplexity int) int
-		OpenedBy      func(childComplexity int) int
-		Unit          func(childComplexity int) int
+		AnnotatedCopy    func(childComplexity int, certificateID string) int
+		CaseNo           func(childComplexity int) int
+		Certificates     func(childComplexity int) int
+		ClosedAt         func(childComplexity int) int
+		Cursor           func(childComplexity int) int
+		Holder           func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Matter           func(childComplexity int) int
+		MissingTypes     func(childComplexity int) int
+		OpenedAt         func(childComplexity int) int
+		OpenedBy         func(childComplexity int) int
+		PaperSubmissions func(childComplexity int) int
+		Unit             func(childComplexity int) int
 	}
 
 	CatalogueChange struct {
@@ -242,6 +246,7 @@ type ComplexityRoot struct {
 		Certificates func(childComplexity int) int
 		Holder       func(childComplexity int) int
 		Name         func(childComplexity int) int
+		Objections   func(childComplexity int) int
 		Org          func(childComplexity int) int
 		Roles        func(childComplexity int) int
 		Subject      func(childComplexity int) int
@@ -251,16 +256,19 @@ type ComplexityRoot struct {
 		ApproveBulkAnalysis     func(childComplexity int, id string, comment *string) int
 		ChangeCertificate       func(childComplexity int, id string, data any, reason string) int
 		CloseCase               func(childComplexity int, id string) int
+		FileObjection           func(childComplexity int, certificateID string, fields []string, description string, caseID *string) int
 		IssueCertificate        func(childComplexity int, input certificate.IssueInput) int
 		IssueCertificates       func(childComplexity int, inputs []*certificate.IssueInput) int
 		OpenCase                func(childComplexity int, input cases.OpenInput) int
 		PublishPolicy           func(childComplexity int, modules []*authz.Module, message string) int
 		RecordInspection        func(childComplexity int, id string, passed bool, note *string) int
+		RecordPaperSubmission   func(childComplexity int, caseID string, typeCode string, reason string) int
 		RegisterCertificateType func(childComplexity int, input model.CertificateTypeInput) int
 		RegisterMatter          func(childComplexity int, input catalogue.MatterInput) int
 		RegisterUnit            func(childComplexity int, input catalogue.UnitInput) int
 		RejectBulkAnalysis      func(childComplexity int, id string, reason string) int
 		RenewCertificate        func(childComplexity int, id string, validUntil time.Time) int
+		ResolveObjection        func(childComplexity int, id string, outcome objection.State, note string, correctedData any) int
 		RollbackPolicy          func(childComplexity int, version int) int
 		RunBulkAnalysis         func(childComplexity int, id string) int
 		SetCertificateState     func(childComplexity int, id string, action certificate.Action, reason string) int
@@ -269,9 +277,34 @@ type ComplexityRoot struct {
 		UpdateMatter            func(childComplexity int, input catalogue.MatterInput, expectVersion *int) int
 	}
 
+	Objection struct {
+		CaseID      func(childComplexity int) int
+		Certificate func(childComplexity int) int
+		CorrectedID func(childComplexity int) int
+		Description func(childComplexity int) int
+		DueAt       func(childComplexity int) int
+		Fields      func(childComplexity int) int
+		FiledAt     func(childComplexity int) int
+		FiledBy     func(childComplexity int) int
+		FiledRole   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Overdue     func(childComplexity int) int
+		Resolution  func(childComplexity int) int
+		ResolvedAt  func(childComplexity int) int
+		State       func(childComplexity int) int
+	}
+
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
+	}
+
+	PaperSubmission struct {
+		At               func(childComplexity int) int
+		By               func(childComplexity int) int
+		DespiteAvailable func(childComplexity int) int
+		Reason           func(childComplexity int) int
+		Type             func(childComplexity int) int
 	}
 
 	PolicyModule struct {
@@ -304,6 +337,8 @@ type ComplexityRoot struct {
 		Matter               func(childComplexity int, code string) int
 		Matters              func(childComplexity int) int
 		Me                   func(childComplexity int) int
+		Objections           func(childComplexity int, state *objection.State) int
+		OverdueObjections    func(childComplexity int) int
 		Policies             func(childComplexity int) int
 		Unit                 func(childComplexity int, code string) int
 		Units                func(childComplexity int) int
@@ -383,6 +418,7 @@ type CaseResolver interface {
 	Certificates(ctx context.Context, obj *cases.Case) ([]*certificate.Certificate, error)
 	MissingTypes(ctx context.Context, obj *cases.Case) ([]*catalogue.CertificateType, error)
 	AnnotatedCopy(ctx context.Context, obj *cases.Case, certificateID string) (string, error)
+	PaperSubmissions(ctx context.Context, obj *cases.Case) ([]*cases.PaperSubmission, error)
 	Cursor(ctx context.Context, obj *cases.Case) (string, error)
 }
 type CatalogueChangeResolver interface {
@@ -411,6 +447,7 @@ type MeResolver interface {
 	Holder(ctx context.Context, obj *identity.Principal) (*certificate.Holder, error)
 	Certificates(ctx context.Context, obj *identity.Principal) ([]*certificate.Certificate, error)
 	AccessLog(ctx context.Context, obj *identity.Principal, first *int, after *string) (*model.AccessRecordConnection, error)
+	Objections(ctx context.Context, obj *identity.Principal) ([]*objection.Objection, error)
 }
 type MutationResolver interface {
 	RegisterUnit(ctx context.Context, input catalogue.UnitInput) (*catalogue.Unit, error)
@@ -426,12 +463,23 @@ type MutationResolver interface {
 	RecordInspection(ctx context.Context, id string, passed bool, note *string) (*certificate.Certificate, error)
 	OpenCase(ctx context.Context, input cases.OpenInput) (*cases.Case, error)
 	CloseCase(ctx context.Context, id string) (*cases.Case, error)
+	RecordPaperSubmission(ctx context.Context, caseID string, typeCode string, reason string) (*cases.Case, error)
 	PublishPolicy(ctx context.Context, modules []*authz.Module, message string) (*policyadmin.Version, error)
 	RollbackPolicy(ctx context.Context, version int) (*policyadmin.Version, error)
+	FileObjection(ctx context.Context, certificateID string, fields []string, description string, caseID *string) (*objection.Objection, error)
+	ResolveObjection(ctx context.Context, id string, outcome objection.State, note string, correctedData any) (*objection.Objection, error)
 	SubmitBulkAnalysis(ctx context.Context, input bulk.SubmitInput) (*bulk.Request, error)
 	ApproveBulkAnalysis(ctx context.Context, id string, comment *string) (*bulk.Request, error)
 	RejectBulkAnalysis(ctx context.Context, id string, reason string) (*bulk.Request, error)
 	RunBulkAnalysis(ctx context.Context, id string) (*bulk.Result, error)
+}
+type ObjectionResolver interface {
+	Certificate(ctx context.Context, obj *objection.Objection) (*certificate.Certificate, error)
+
+	Overdue(ctx context.Context, obj *objection.Objection) (bool, error)
+}
+type PaperSubmissionResolver interface {
+	Type(ctx context.Context, obj *cases.PaperSubmission) (*catalogue.CertificateType, error)
 }
 type PolicyVersionResolver interface {
 	Active(ctx context.Context, obj *policyadmin.Version) (bool, error)
@@ -452,6 +500,8 @@ type QueryResolver interface {
 	Case(ctx context.Context, id string) (*cases.Case, error)
 	Cases(ctx context.Context, openOnly *bool, first *int, after *string) ([]*cases.Case, error)
 	AccessRecords(ctx context.Context, filter *audit.Filter, first *int, after *string) (*model.AccessRecordConnection, error)
+	Objections(ctx context.Context, state *objection.State) ([]*objection.Objection, error)
+	OverdueObjections(ctx context.Context) ([]*objection.Objection, error)
 	BulkAnalysisRequests(ctx context.Context, state *bulk.State) ([]*bulk.Request, error)
 	Policies(ctx context.Context) ([]*policyadmin.Version, error)
 	ActivePolicy(ctx context.Context) (*policyadmin.Version, error)
@@ -873,6 +923,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.OpenedBy(childComplexity), true
+	case "Case.paperSubmissions":
+		if e.ComplexityRoot.Case.PaperSubmissions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.PaperSubmissions(childComplexity), true
 	case "Case.unit":
 		if e.ComplexityRoot.Case.Unit == nil {
 			break
@@ -1295,6 +1351,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Me.Name(childComplexity), true
+	case "Me.objections":
+		if e.ComplexityRoot.Me.Objections == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Me.Objections(childComplexity), true
 	case "Me.org":
 		if e.ComplexityRoot.Me.Org == nil {
 			break
@@ -1347,6 +1409,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CloseCase(childComplexity, args["id"].(string)), true
+	case "Mutation.fileObjection":
+		if e.ComplexityRoot.Mutation.FileObjection == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_fileObjection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FileObjection(childComplexity, args["certificateId"].(string), args["fields"].([]string), args["description"].(string), args["caseId"].(*string)), true
 	case "Mutation.issueCertificate":
 		if e.ComplexityRoot.Mutation.IssueCertificate == nil {
 			break
@@ -1402,6 +1475,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecordInspection(childComplexity, args["id"].(string), args["passed"].(bool), args["note"].(*string)), true
+	case "Mutation.recordPaperSubmission":
+		if e.ComplexityRoot.Mutation.RecordPaperSubmission == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordPaperSubmission_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordPaperSubmission(childComplexity, args["caseId"].(string), args["typeCode"].(string), args["reason"].(string)), true
 	case "Mutation.registerCertificateType":
 		if e.ComplexityRoot.Mutation.RegisterCertificateType == nil {
 			break
@@ -1457,6 +1541,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RenewCertificate(childComplexity, args["id"].(string), args["validUntil"].(time.Time)), true
+	case "Mutation.resolveObjection":
+		if e.ComplexityRoot.Mutation.ResolveObjection == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resolveObjection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResolveObjection(childComplexity, args["id"].(string), args["outcome"].(objection.State), args["note"].(string), args["correctedData"].(any)), true
 	case "Mutation.rollbackPolicy":
 		if e.ComplexityRoot.Mutation.RollbackPolicy == nil {
 			break
@@ -1524,6 +1619,91 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.UpdateMatter(childComplexity, args["input"].(catalogue.MatterInput), args["expectVersion"].(*int)), true
 
+	case "Objection.caseId":
+		if e.ComplexityRoot.Objection.CaseID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Objection.CaseID(childComplexity), true
+	case "Objection.certificate":
+		if e.ComplexityRoot.Objection.Certificate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Objection.Certificate(childComplexity), true
+	case "Objection.correctedCertificateId":
+		if e.ComplexityRoot.Objection.CorrectedID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Objection.CorrectedID(childComplexity), true
+	case "Objection.description":
+		if e.ComplexityRoot.Objection.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Objection.Description(childComplexity), true
+	case "Objection.dueAt":
+		if e.ComplexityRoot.Objection.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Objection.DueAt(childComplexity), true
+	case "Objection.fields":
+		if e.ComplexityRoot.Objection.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Objection.Fields(childComplexity), true
+	case "Objection.filedAt":
+		if e.ComplexityRoot.Objection.FiledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Objection.FiledAt(childComplexity), true
+	case "Objection.filedBy":
+		if e.ComplexityRoot.Objection.FiledBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Objection.FiledBy(childComplexity), true
+	case "Objection.filedRole":
+		if e.ComplexityRoot.Objection.FiledRole == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Objection.FiledRole(childComplexity), true
+	case "Objection.id":
+		if e.ComplexityRoot.Objection.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Objection.ID(childComplexity), true
+	case "Objection.overdue":
+		if e.ComplexityRoot.Objection.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Objection.Overdue(childComplexity), true
+	case "Objection.resolution":
+		if e.ComplexityRoot.Objection.Resolution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Objection.Resolution(childComplexity), true
+	case "Objection.resolvedAt":
+		if e.ComplexityRoot.Objection.ResolvedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Objection.ResolvedAt(childComplexity), true
+	case "Objection.state":
+		if e.ComplexityRoot.Objection.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Objection.State(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -1536,6 +1716,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
+	case "PaperSubmission.at":
+		if e.ComplexityRoot.PaperSubmission.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperSubmission.At(childComplexity), true
+	case "PaperSubmission.by":
+		if e.ComplexityRoot.PaperSubmission.By == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperSubmission.By(childComplexity), true
+	case "PaperSubmission.despiteAvailable":
+		if e.ComplexityRoot.PaperSubmission.DespiteAvailable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperSubmission.DespiteAvailable(childComplexity), true
+	case "PaperSubmission.reason":
+		if e.ComplexityRoot.PaperSubmission.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperSubmission.Reason(childComplexity), true
+	case "PaperSubmission.type":
+		if e.ComplexityRoot.PaperSubmission.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperSubmission.Type(childComplexity), true
 
 	case "PolicyModule.path":
 		if e.ComplexityRoot.PolicyModule.Path == nil {
@@ -1728,6 +1939,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.objections":
+		if e.ComplexityRoot.Query.Objections == nil {
+			break
+		}
+
+		args, err := ec.field_Query_objections_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Objections(childComplexity, args["state"].(*objection.State)), true
+	case "Query.overdueObjections":
+		if e.ComplexityRoot.Query.OverdueObjections == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.OverdueObjections(childComplexity), true
 	case "Query.policies":
 		if e.ComplexityRoot.Query.Policies == nil {
 			break
@@ -2098,6 +2326,8 @@ enum CertificateState { VALID SUSPENDED PLEDGED LOST REVOKED CANCELLED ABOLISHED
 enum StateAction { SUSPEND RESUME PLEDGE RELEASE_PLEDGE REPORT_LOST REVOKE CANCEL ABOLISH }
 "How a licence was generated (第七条): ONLINE before the business is completed, OFFLINE on the day it is, STOCK for licences issued on paper before the platform (第十一条)."
 enum IssueMode { ONLINE OFFLINE STOCK }
+enum ObjectionState { OPEN CORRECTED REJECTED }
+enum ObjectionOutcome { CORRECTED REJECTED }
 enum AnalysisDimension { TYPE ISSUER STATE ISSUE_MONTH HOLDER_KIND }
 enum BulkAnalysisState { PENDING APPROVED REJECTED EXPIRED EXHAUSTED }
 
@@ -2275,6 +2505,8 @@ type Case {
   missingTypes: [CertificateType!]!
   "A sealed copy stamped with this case, unit and purpose, valid for a limited time (加注件)."
   annotatedCopy(certificateId: ID!): String!
+  "Paper the applicant brought instead of an e-licence (第十五条)."
+  paperSubmissions: [PaperSubmission!]!
   "Cursor of this case in cases(after:)."
   cursor: String!
 }
@@ -2312,6 +2544,38 @@ type PolicyVersion {
 }
 type Decision { allowed: Boolean! result: JSON explanation: [String!]! }
 
+"An objection to a licence's content (第十七条), resolved by its issuing unit."
+type Objection {
+  id: ID!
+  certificate: Certificate!
+  filedBy: String!
+  fields: [String!]!
+  description: String!
+  state: ObjectionState!
+  resolution: String
+  filedAt: Time!
+  resolvedAt: Time
+  "when the issuing unit must have answered (working days)"
+  dueAt: Time!
+  overdue: Boolean!
+  "the version issued by a correction"
+  correctedCertificateId: ID
+  "the case staff filed it through; null for holders"
+  caseId: ID
+  "holder or staff"
+  filedRole: String!
+}
+
+"Paper brought in a case for a required type (第十五条)."
+type PaperSubmission {
+  type: CertificateType!
+  reason: String!
+  at: Time!
+  by: String!
+  "A citable e-licence of this type existed then: paper requested despite availability (第二十条(一))."
+  despiteAvailable: Boolean!
+}
+
 "The authenticated caller."
 type Me {
   subject: String!
@@ -2325,6 +2589,8 @@ type Me {
   certificates: [Certificate!]!
   "For holders: who read their licences, when, for which matter."
   accessLog(first: Int, after: String): AccessRecordConnection!
+  "For holders: the objections they filed."
+  objections: [Objection!]!
 }
 
 input UnitInput { code: ID! name: String! issuing: Boolean! }
@@ -2385,6 +2651,10 @@ type Query {
   cases(openOnly: Boolean = true, first: Int, after: String): [Case!]!
   "Issuers: access to their own unit's licences. Supervisors and the digital office: everything. Newest first; first is capped at 100."
   accessRecords(filter: AccessFilter, first: Int, after: String): AccessRecordConnection!
+  "Issuers: objections to their own unit's licences, newest first."
+  objections(state: ObjectionState): [Objection!]!
+  "Issuers: their open objections past the deadline."
+  overdueObjections: [Objection!]!
   "Analysts: their own requests; the digital office: all."
   bulkAnalysisRequests(state: BulkAnalysisState): [BulkAnalysisRequest!]!
   "Policy admins: every published version, oldest first."
@@ -2410,9 +2680,15 @@ type Mutation {
   recordInspection(id: ID!, passed: Boolean!, note: String): Certificate!
   openCase(input: OpenCaseInput!): Case!
   closeCase(id: ID!): Case!
+  "Staff: the applicant of an open case brought paper for a type the matter requires."
+  recordPaperSubmission(caseId: ID!, typeCode: ID!, reason: String!): Case!
   "Compiles the modules, runs their *_test.rego tests in-process, and stores them as the new active version; POLICY_REJECTED (with the failures in extensions.details) otherwise."
   publishPolicy(modules: [PolicyModuleInput!]!, message: String!): PolicyVersion!
   rollbackPolicy(version: Int!): PolicyVersion!
+  "A holder on their own licence, or staff inside an open case (caseId) that shows the licence."
+  fileObjection(certificateId: ID!, fields: [String!]!, description: String!, caseId: ID = null): Objection!
+  "The issuing unit: CORRECTED issues a new version with correctedData in the same operation; REJECTED needs a note."
+  resolveObjection(id: ID!, outcome: ObjectionOutcome!, note: String!, correctedData: JSON): Objection!
   "Analysts apply to the digital office for a bulk analysis (第十三条)."
   submitBulkAnalysis(input: BulkAnalysisInput!): BulkAnalysisRequest!
   "The digital office; never the requester themself."
@@ -2603,6 +2879,8 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_missingTypes(ctx, field)
 	case "annotatedCopy":
 		return ec.fieldContext_Case_annotatedCopy(ctx, field)
+	case "paperSubmissions":
+		return ec.fieldContext_Case_paperSubmissions(ctx, field)
 	case "cursor":
 		return ec.fieldContext_Case_cursor(ctx, field)
 	}
@@ -2803,8 +3081,44 @@ func (ec *executionContext) childFields_Me(ctx context.Context, field graphql.Co
 		return ec.fieldContext_Me_certificates(ctx, field)
 	case "accessLog":
 		return ec.fieldContext_Me_accessLog(ctx, field)
+	case "objections":
+		return ec.fieldContext_Me_objections(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Me", field.Name)
+}
+
+func (ec *executionContext) childFields_Objection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Objection_id(ctx, field)
+	case "certificate":
+		return ec.fieldContext_Objection_certificate(ctx, field)
+	case "filedBy":
+		return ec.fieldContext_Objection_filedBy(ctx, field)
+	case "fields":
+		return ec.fieldContext_Objection_fields(ctx, field)
+	case "description":
+		return ec.fieldContext_Objection_description(ctx, field)
+	case "state":
+		return ec.fieldContext_Objection_state(ctx, field)
+	case "resolution":
+		return ec.fieldContext_Objection_resolution(ctx, field)
+	case "filedAt":
+		return ec.fieldContext_Objection_filedAt(ctx, field)
+	case "resolvedAt":
+		return ec.fieldContext_Objection_resolvedAt(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_Objection_dueAt(ctx, field)
+	case "overdue":
+		return ec.fieldContext_Objection_overdue(ctx, field)
+	case "correctedCertificateId":
+		return ec.fieldContext_Objection_correctedCertificateId(ctx, field)
+	case "caseId":
+		return ec.fieldContext_Objection_caseId(ctx, field)
+	case "filedRole":
+		return ec.fieldContext_Objection_filedRole(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Objection", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2815,6 +3129,22 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PaperSubmission(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_PaperSubmission_type(ctx, field)
+	case "reason":
+		return ec.fieldContext_PaperSubmission_reason(ctx, field)
+	case "at":
+		return ec.fieldContext_PaperSubmission_at(ctx, field)
+	case "by":
+		return ec.fieldContext_PaperSubmission_by(ctx, field)
+	case "despiteAvailable":
+		return ec.fieldContext_PaperSubmission_despiteAvailable(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaperSubmission", field.Name)
 }
 
 func (ec *executionContext) childFields_PolicyModule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3183,6 +3513,44 @@ func (ec *executionContext) field_Mutation_closeCase_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_fileObjection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "certificateId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["certificateId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "fields",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["fields"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "description",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["description"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "caseId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["caseId"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_issueCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3277,6 +3645,36 @@ func (ec *executionContext) field_Mutation_recordInspection_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_recordPaperSubmission_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "caseId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["caseId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "typeCode",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["typeCode"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_registerCertificateType_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3360,6 +3758,44 @@ func (ec *executionContext) field_Mutation_renewCertificate_args(ctx context.Con
 		return nil, err
 	}
 	args["validUntil"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resolveObjection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "outcome",
+		func(ctx context.Context, v any) (objection.State, error) {
+			return ec.unmarshalNObjectionOutcome2certdᚋinternalᚋobjectionᚐState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["outcome"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "correctedData",
+		func(ctx context.Context, v any) (any, error) {
+			return ec.unmarshalOJSON2interface(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["correctedData"] = arg3
 	return args, nil
 }
 
@@ -3694,6 +4130,20 @@ func (ec *executionContext) field_Query_matter_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["code"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_objections_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*objection.State, error) {
+			return ec.unmarshalOObjectionState2ᚖcertdᚋinternalᚋobjectionᚐState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg0
 	return args, nil
 }
 
@@ -5355,6 +5805,38 @@ func (ec *executionContext) fieldContext_Case_annotatedCopy(ctx context.Context,
 	if fc.Args, err = ec.field_Case_annotatedCopy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_paperSubmissions(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_paperSubmissions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().PaperSubmissions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*cases.PaperSubmission) graphql.Marshaler {
+			return ec.marshalNPaperSubmission2ᚕᚖcertdᚋinternalᚋcasesᚐPaperSubmissionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_paperSubmissions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaperSubmission(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -7164,6 +7646,38 @@ func (ec *executionContext) fieldContext_Me_accessLog(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Me_objections(ctx context.Context, field graphql.CollectedField, obj *identity.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Me_objections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Me().Objections(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*objection.Objection) graphql.Marshaler {
+			return ec.marshalNObjection2ᚕᚖcertdᚋinternalᚋobjectionᚐObjectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Me_objections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Me",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Objection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_registerUnit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7742,6 +8256,50 @@ func (ec *executionContext) fieldContext_Mutation_closeCase(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_recordPaperSubmission(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordPaperSubmission(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordPaperSubmission(ctx, fc.Args["caseId"].(string), fc.Args["typeCode"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *cases.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖcertdᚋinternalᚋcasesᚐCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordPaperSubmission(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordPaperSubmission_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_publishPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7824,6 +8382,100 @@ func (ec *executionContext) fieldContext_Mutation_rollbackPolicy(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_rollbackPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_fileObjection(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_fileObjection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FileObjection(ctx, fc.Args["certificateId"].(string), fc.Args["fields"].([]string), fc.Args["description"].(string), fc.Args["caseId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *objection.Objection) graphql.Marshaler {
+			return ec.marshalNObjection2ᚖcertdᚋinternalᚋobjectionᚐObjection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_fileObjection(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Objection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_fileObjection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resolveObjection(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resolveObjection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResolveObjection(ctx, fc.Args["id"].(string), fc.Args["outcome"].(objection.State), fc.Args["note"].(string),
+				func() any {
+					if fc.Args["correctedData"] == nil {
+						return nil
+					}
+					return fc.Args["correctedData"].(any)
+				}())
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *objection.Objection) graphql.Marshaler {
+			return ec.marshalNObjection2ᚖcertdᚋinternalᚋobjectionᚐObjection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resolveObjection(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Objection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resolveObjection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8006,6 +8658,337 @@ func (ec *executionContext) fieldContext_Mutation_runBulkAnalysis(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Objection_id(ctx context.Context, field graphql.CollectedField, obj *objection.Objection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Objection_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Objection_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Objection", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Objection_certificate(ctx context.Context, field graphql.CollectedField, obj *objection.Objection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Objection_certificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Objection().Certificate(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Objection_certificate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Objection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Objection_filedBy(ctx context.Context, field graphql.CollectedField, obj *objection.Objection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Objection_filedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FiledBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Objection_filedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Objection", field, false, false, "String")
+}
+
+func (ec *executionContext) _Objection_fields(ctx context.Context, field graphql.CollectedField, obj *objection.Objection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Objection_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Objection_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Objection", field, false, false, "String")
+}
+
+func (ec *executionContext) _Objection_description(ctx context.Context, field graphql.CollectedField, obj *objection.Objection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Objection_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Objection_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Objection", field, false, false, "String")
+}
+
+func (ec *executionContext) _Objection_state(ctx context.Context, field graphql.CollectedField, obj *objection.Objection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Objection_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v objection.State) graphql.Marshaler {
+			return ec.marshalNObjectionState2certdᚋinternalᚋobjectionᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Objection_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Objection", field, false, false, "ObjectionState")
+}
+
+func (ec *executionContext) _Objection_resolution(ctx context.Context, field graphql.CollectedField, obj *objection.Objection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Objection_resolution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resolution, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Objection_resolution(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Objection", field, false, false, "String")
+}
+
+func (ec *executionContext) _Objection_filedAt(ctx context.Context, field graphql.CollectedField, obj *objection.Objection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Objection_filedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FiledAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Objection_filedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Objection", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Objection_resolvedAt(ctx context.Context, field graphql.CollectedField, obj *objection.Objection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Objection_resolvedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Objection_resolvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Objection", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Objection_dueAt(ctx context.Context, field graphql.CollectedField, obj *objection.Objection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Objection_dueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Objection_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Objection", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Objection_overdue(ctx context.Context, field graphql.CollectedField, obj *objection.Objection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Objection_overdue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Objection().Overdue(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Objection_overdue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Objection", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Objection_correctedCertificateId(ctx context.Context, field graphql.CollectedField, obj *objection.Objection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Objection_correctedCertificateId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CorrectedID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOID2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Objection_correctedCertificateId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Objection", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Objection_caseId(ctx context.Context, field graphql.CollectedField, obj *objection.Objection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Objection_caseId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CaseID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOID2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Objection_caseId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Objection", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Objection_filedRole(ctx context.Context, field graphql.CollectedField, obj *objection.Objection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Objection_filedRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FiledRole, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Objection_filedRole(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Objection", field, false, false, "String")
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8050,6 +9033,130 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaperSubmission_type(ctx context.Context, field graphql.CollectedField, obj *cases.PaperSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaperSubmission_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaperSubmission().Type(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalogue.CertificateType) graphql.Marshaler {
+			return ec.marshalNCertificateType2ᚖcertdᚋinternalᚋcatalogueᚐCertificateType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaperSubmission_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaperSubmission",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CertificateType(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaperSubmission_reason(ctx context.Context, field graphql.CollectedField, obj *cases.PaperSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaperSubmission_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaperSubmission_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaperSubmission", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaperSubmission_at(ctx context.Context, field graphql.CollectedField, obj *cases.PaperSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaperSubmission_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaperSubmission_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaperSubmission", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PaperSubmission_by(ctx context.Context, field graphql.CollectedField, obj *cases.PaperSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaperSubmission_by(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.By, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaperSubmission_by(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaperSubmission", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaperSubmission_despiteAvailable(ctx context.Context, field graphql.CollectedField, obj *cases.PaperSubmission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaperSubmission_despiteAvailable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DespiteAvailable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaperSubmission_despiteAvailable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaperSubmission", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PolicyModule_path(ctx context.Context, field graphql.CollectedField, obj *authz.Module) (ret graphql.Marshaler) {
@@ -8876,6 +9983,82 @@ func (ec *executionContext) fieldContext_Query_accessRecords(ctx context.Context
 	if fc.Args, err = ec.field_Query_accessRecords_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_objections(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_objections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Objections(ctx, fc.Args["state"].(*objection.State))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*objection.Objection) graphql.Marshaler {
+			return ec.marshalNObjection2ᚕᚖcertdᚋinternalᚋobjectionᚐObjectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_objections(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Objection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_objections_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_overdueObjections(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_overdueObjections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().OverdueObjections(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*objection.Objection) graphql.Marshaler {
+			return ec.marshalNObjection2ᚕᚖcertdᚋinternalᚋobjectionᚐObjectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_overdueObjections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Objection(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -12342,6 +13525,12 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_annotatedCopy(ctx, field, obj)
 				})
+		case "paperSubmissions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_paperSubmissions(ctx, field, obj)
+				})
 		case "cursor":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -12986,6 +14175,12 @@ func (ec *executionContext) _Me(ctx context.Context, sel ast.SelectionSet, obj *
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Me_accessLog(ctx, field, obj)
 				})
+		case "objections":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Me_objections(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13113,6 +14308,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "recordPaperSubmission":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordPaperSubmission(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "publishPolicy":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_publishPolicy(ctx, field)
@@ -13123,6 +14325,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "rollbackPolicy":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_rollbackPolicy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fileObjection":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_fileObjection(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resolveObjection":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resolveObjection(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -13172,6 +14388,106 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	return out
 }
 
+var objectionImplementors = []string{"Objection"}
+
+func (ec *executionContext) _Objection(ctx context.Context, sel ast.SelectionSet, obj *objection.Objection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, objectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Objection")
+		case "id":
+			out.Values[i] = ec._Objection_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "certificate":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Objection_certificate(ctx, field, obj)
+				})
+		case "filedBy":
+			out.Values[i] = ec._Objection_filedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fields":
+			out.Values[i] = ec._Objection_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._Objection_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._Objection_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolution":
+			out.Values[i] = ec._Objection_resolution(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "filedAt":
+			out.Values[i] = ec._Objection_filedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolvedAt":
+			out.Values[i] = ec._Objection_resolvedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dueAt":
+			out.Values[i] = ec._Objection_dueAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "overdue":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Objection_overdue(ctx, field, obj)
+				})
+		case "correctedCertificateId":
+			out.Values[i] = ec._Objection_correctedCertificateId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "caseId":
+			out.Values[i] = ec._Objection_caseId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "filedRole":
+			out.Values[i] = ec._Objection_filedRole(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
@@ -13192,6 +14508,60 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paperSubmissionImplementors = []string{"PaperSubmission"}
+
+func (ec *executionContext) _PaperSubmission(ctx context.Context, sel ast.SelectionSet, obj *cases.PaperSubmission) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paperSubmissionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaperSubmission")
+		case "type":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaperSubmission_type(ctx, field, obj)
+				})
+		case "reason":
+			out.Values[i] = ec._PaperSubmission_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._PaperSubmission_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "by":
+			out.Values[i] = ec._PaperSubmission_by(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "despiteAvailable":
+			out.Values[i] = ec._PaperSubmission_despiteAvailable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13420,6 +14790,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_accessRecords(ctx, field)
+				})
+		case "objections":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_objections(ctx, field)
+				})
+		case "overdueObjections":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_overdueObjections(ctx, field)
 				})
 		case "bulkAnalysisRequests":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -14883,6 +16265,84 @@ func (ec *executionContext) marshalNMe2ᚖcertdᚋinternalᚋidentityᚐPrincipa
 	return ec._Me(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNObjection2ᚕᚖcertdᚋinternalᚋobjectionᚐObjectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*objection.Objection) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNObjection2ᚖcertdᚋinternalᚋobjectionᚐObjection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNObjection2ᚖcertdᚋinternalᚋobjectionᚐObjection(ctx context.Context, sel ast.SelectionSet, v *objection.Objection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Objection!")
+		return graphql.Null
+	}
+	return ec._Objection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNObjectionOutcome2certdᚋinternalᚋobjectionᚐState(ctx context.Context, v any) (objection.State, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNObjectionOutcome2certdᚋinternalᚋobjectionᚐState[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNObjectionOutcome2certdᚋinternalᚋobjectionᚐState(ctx context.Context, sel ast.SelectionSet, v objection.State) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNObjectionOutcome2certdᚋinternalᚋobjectionᚐState[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ObjectionOutcome!")
+	}
+	return res
+}
+
+var (
+	unmarshalNObjectionOutcome2certdᚋinternalᚋobjectionᚐState = map[string]objection.State{
+		"CORRECTED": objection.Corrected,
+		"REJECTED":  objection.Rejected,
+	}
+	marshalNObjectionOutcome2certdᚋinternalᚋobjectionᚐState = map[objection.State]string{
+		objection.Corrected: "CORRECTED",
+		objection.Rejected:  "REJECTED",
+	}
+)
+
+func (ec *executionContext) unmarshalNObjectionState2certdᚋinternalᚋobjectionᚐState(ctx context.Context, v any) (objection.State, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNObjectionState2certdᚋinternalᚋobjectionᚐState[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNObjectionState2certdᚋinternalᚋobjectionᚐState(ctx context.Context, sel ast.SelectionSet, v objection.State) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNObjectionState2certdᚋinternalᚋobjectionᚐState[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ObjectionState!")
+	}
+	return res
+}
+
+var (
+	unmarshalNObjectionState2certdᚋinternalᚋobjectionᚐState = map[string]objection.State{
+		"OPEN":      objection.Open,
+		"CORRECTED": objection.Corrected,
+		"REJECTED":  objection.Rejected,
+	}
+	marshalNObjectionState2certdᚋinternalᚋobjectionᚐState = map[objection.State]string{
+		objection.Open:      "OPEN",
+		objection.Corrected: "CORRECTED",
+		objection.Rejected:  "REJECTED",
+	}
+)
+
 func (ec *executionContext) unmarshalNOpenCaseInput2certdᚋinternalᚋcasesᚐOpenInput(ctx context.Context, v any) (cases.OpenInput, error) {
 	res, err := ec.unmarshalInputOpenCaseInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14894,6 +16354,30 @@ func (ec *executionContext) marshalNPageInfo2ᚖcertdᚋgraphᚋmodelᚐPageInfo
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaperSubmission2ᚕᚖcertdᚋinternalᚋcasesᚐPaperSubmissionᚄ(ctx context.Context, sel ast.SelectionSet, v []*cases.PaperSubmission) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaperSubmission2ᚖcertdᚋinternalᚋcasesᚐPaperSubmission(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPaperSubmission2ᚖcertdᚋinternalᚋcasesᚐPaperSubmission(ctx context.Context, sel ast.SelectionSet, v *cases.PaperSubmission) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaperSubmission!")
+		return graphql.Null
+	}
+	return ec._PaperSubmission(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPolicyModule2certdᚋinternalᚋauthzᚐModule(ctx context.Context, sel ast.SelectionSet, v authz.Module) graphql.Marshaler {
@@ -15646,6 +17130,38 @@ func (ec *executionContext) marshalOMatter2ᚖcertdᚋinternalᚋcatalogueᚐMat
 	}
 	return ec._Matter(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalOObjectionState2ᚖcertdᚋinternalᚋobjectionᚐState(ctx context.Context, v any) (*objection.State, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOObjectionState2ᚖcertdᚋinternalᚋobjectionᚐState[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOObjectionState2ᚖcertdᚋinternalᚋobjectionᚐState(ctx context.Context, sel ast.SelectionSet, v *objection.State) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOObjectionState2ᚖcertdᚋinternalᚋobjectionᚐState[*v])
+	return res
+}
+
+var (
+	unmarshalOObjectionState2ᚖcertdᚋinternalᚋobjectionᚐState = map[string]objection.State{
+		"OPEN":      objection.Open,
+		"CORRECTED": objection.Corrected,
+		"REJECTED":  objection.Rejected,
+	}
+	marshalOObjectionState2ᚖcertdᚋinternalᚋobjectionᚐState = map[objection.State]string{
+		objection.Open:      "OPEN",
+		objection.Corrected: "CORRECTED",
+		objection.Rejected:  "REJECTED",
+	}
+)
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)

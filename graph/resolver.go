@@ -11,6 +11,7 @@ import (
 	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
+	"certd/internal/objection"
 	"certd/internal/policyadmin"
 	"certd/internal/registry"
 )
@@ -18,12 +19,13 @@ import (
 // Resolver holds the domain services the resolvers call. Field names
 // must not collide with root fields (resolvers embed it).
 type Resolver struct {
-	Catalogue   *catalogue.Service
-	Licences    *certificate.Service
-	Casework    *cases.Service
-	Registry    registry.Repository
-	PolicyAdmin *policyadmin.Service
-	Audit       *audit.AccessLog
-	Bulk        *bulk.Service
-	Engine      *authz.Engine
+	Catalogue    *catalogue.Service
+	Licences     *certificate.Service
+	Casework     *cases.Service
+	Registry     registry.Repository
+	PolicyAdmin  *policyadmin.Service
+	Audit        *audit.AccessLog
+	Bulk         *bulk.Service
+	ObjectionSvc *objection.Service
+	Engine       *authz.Engine
 }

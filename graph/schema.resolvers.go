@@ -10,6 +10,7 @@ import (
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
 	"certd/internal/identity"
+	"certd/internal/objection"
 	"certd/internal/policyadmin"
 	"context"
 	"encoding/json"
@@ -68,6 +69,11 @@ func (r *caseResolver) MissingTypes(ctx context.Context, obj *cases.Case) ([]*ca
 // AnnotatedCopy is the resolver for the annotatedCopy field.
 func (r *caseResolver) AnnotatedCopy(ctx context.Context, obj *cases.Case, certificateID string) (string, error) {
 	return r.Casework.AnnotatedCopy(ctx, obj, certificateID)
+}
+
+// PaperSubmissions is the resolver for the paperSubmissions field.
+func (r *caseResolver) PaperSubmissions(ctx context.Context, obj *cases.Case) ([]*cases.PaperSubmission, error) {
+	return ptrs(r.Casework.PaperSubmissions(ctx, obj))
 }
 
 // Cursor is the resolver for the cursor field.
@@ -153,6 +159,11 @@ func (r *meResolver) AccessLog(ctx context.Context, obj *identity.Principal, fir
 	return accessConnection(page), nil
 }
 
+// Objections is the resolver for the objections field.
+func (r *meResolver) Objections(ctx context.Context, obj *identity.Principal) ([]*objection.Objection, error) {
+	return ptrs(r.ObjectionSvc.Mine(ctx))
+}
+
 // RegisterUnit is the resolver for the registerUnit field.
 func (r *mutationResolver) RegisterUnit(ctx context.Context, input catalogue.UnitInput) (*catalogue.Unit, error) {
 	return ptr(r.Catalogue.RegisterUnit(ctx, input))
@@ -230,6 +241,11 @@ func (r *mutationResolver) CloseCase(ctx context.Context, id string) (*cases.Cas
 	return ptr(r.Casework.Close(ctx, id))
 }
 
+// RecordPaperSubmission is the resolver for the recordPaperSubmission field.
+func (r *mutationResolver) RecordPaperSubmission(ctx context.Context, caseID string, typeCode string, reason string) (*cases.Case, error) {
+	return ptr(r.Casework.RecordPaper(ctx, caseID, typeCode, reason))
+}
+
 // PublishPolicy is the resolver for the publishPolicy field.
 func (r *mutationResolver) PublishPolicy(ctx context.Context, modules []*authz.Module, message string) (*policyadmin.Version, error) {
 	mods := make([]authz.Module, len(modules))
@@ -242,6 +258,24 @@ func (r *mutationResolver) PublishPolicy(ctx context.Context, modules []*authz.M
 // RollbackPolicy is the resolver for the rollbackPolicy field.
 func (r *mutationResolver) RollbackPolicy(ctx context.Context, version int) (*policyadmin.Version, error) {
 	return ptr(r.PolicyAdmin.Rollback(ctx, version))
+}
+
+// FileObjection is the resolver for the fileObjection field.
+func (r *mutationResolver) FileObjection(ctx context.Context, certificateID string, fields []string, description string, caseID *string) (*objection.Objection, error) {
+	return ptr(r.ObjectionSvc.File(ctx, certificateID, fields, description, deref(caseID)))
+}
+
+// ResolveObjection is the resolver for the resolveObjection field.
+func (r *mutationResolver) ResolveObjection(ctx context.Context, id string, outcome objection.State, note string, correctedData any) (*objection.Objection, error) {
+	var data map[string]any
+	if correctedData != nil {
+		m, ok := correctedData.(map[string]any)
+		if !ok {
+			return nil, apperr.Invalid("correctedData must be a JSON object of the template's fields")
+		}
+		data = m
+	}
+	return ptr(r.ObjectionSvc.Resolve(ctx, id, outcome, note, data))
 }
 
 // SubmitBulkAnalysis is the resolver for the submitBulkAnalysis field.
@@ -262,6 +296,21 @@ func (r *mutationResolver) RejectBulkAnalysis(ctx context.Context, id string, re
 // RunBulkAnalysis is the resolver for the runBulkAnalysis field.
 func (r *mutationResolver) RunBulkAnalysis(ctx context.Context, id string) (*bulk.Result, error) {
 	return ptr(r.Bulk.Run(ctx, id))
+}
+
+// Certificate is the resolver for the certificate field.
+func (r *objectionResolver) Certificate(ctx context.Context, obj *objection.Objection) (*certificate.Certificate, error) {
+	return ptr(r.Licences.Get(ctx, obj.CertificateID))
+}
+
+// Overdue is the resolver for the overdue field.
+func (r *objectionResolver) Overdue(ctx context.Context, obj *objection.Objection) (bool, error) {
+	return obj.Overdue(r.Licences.Now()), nil
+}
+
+// Type is the resolver for the type field.
+func (r *paperSubmissionResolver) Type(ctx context.Context, obj *cases.PaperSubmission) (*catalogue.CertificateType, error) {
+	return ptr(r.Catalogue.LookupType(ctx, obj.TypeCode))
 }
 
 // Active is the resolver for the active field.
@@ -375,6 +424,16 @@ func (r *queryResolver) AccessRecords(ctx context.Context, filter *audit.Filter,
 	return accessConnection(page), nil
 }
 
+// Objections is the resolver for the objections field.
+func (r *queryResolver) Objections(ctx context.Context, state *objection.State) ([]*objection.Objection, error) {
+	return ptrs(r.ObjectionSvc.List(ctx, deref(state)))
+}
+
+// OverdueObjections is the resolver for the overdueObjections field.
+func (r *queryResolver) OverdueObjections(ctx context.Context) ([]*objection.Objection, error) {
+	return ptrs(r.ObjectionSvc.Overdue(ctx))
+}
+
 // BulkAnalysisRequests is the resolver for the bulkAnalysisRequests field.
 func (r *queryResolver) BulkAnalysisRequests(ctx context.Context, state *bulk.State) ([]*bulk.Request, error) {
 	return ptrs(r.Bulk.List(ctx, deref(state)))
@@ -461,6 +520,12 @@ func (r *Resolver) Me() MeResolver { return &meResolver{r} }
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
+// Objection returns ObjectionResolver implementation.
+func (r *Resolver) Objection() ObjectionResolver { return &objectionResolver{r} }
+
+// PaperSubmission returns PaperSubmissionResolver implementation.
+func (r *Resolver) PaperSubmission() PaperSubmissionResolver { return &paperSubmissionResolver{r} }
+
 // PolicyVersion returns PolicyVersionResolver implementation.
 func (r *Resolver) PolicyVersion() PolicyVersionResolver { return &policyVersionResolver{r} }
 
@@ -486,6 +551,8 @@ type (
 	matterResolver          struct{ *Resolver }
 	meResolver              struct{ *Resolver }
 	mutationResolver        struct{ *Resolver }
+	objectionResolver       struct{ *Resolver }
+	paperSubmissionResolver struct{ *Resolver }
 	policyVersionResolver   struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
 	verificationResolver    struct{ *Resolver }

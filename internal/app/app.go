@@ -25,6 +25,7 @@ import (
 	"certd/internal/demo"
 	"certd/internal/identity"
 	"certd/internal/keyring"
+	"certd/internal/objection"
 	"certd/internal/policyadmin"
 	"certd/internal/registry"
 	"certd/internal/seal"
@@ -58,6 +59,9 @@ type Config struct {
 	// AuditOff leaves the field audit out. Only benchmarks set it, to
 	// measure what the audit costs; certd serve has no such flag.
 	AuditOff bool
+	// ObjectionDueDays is how many working days an issuing unit has to
+	// answer an objection; default 5.
+	ObjectionDueDays int
 
 	Limits server.Config // body, depth and complexity limits; Addr and Production are taken from above
 	Logger *slog.Logger
@@ -71,6 +75,7 @@ type Store interface {
 	policyadmin.Repository
 	audit.Repository
 	bulk.Repository
+	objection.Repository
 	keyring.Repository
 	registry.Repository
 	Ping(ctx context.Context) error
@@ -88,12 +93,14 @@ type App struct {
 	Audit     *audit.Writer
 	AccessLog *audit.AccessLog
 	// Bulk handles bulk-analysis requests (第十三条).
-	Bulk      *bulk.Service
-	Catalogue *catalogue.Service
-	Licences  *certificate.Service
-	Cases     *cases.Service
-	Keyring   *keyring.Keyring
-	Server    *server.Server
+	Bulk *bulk.Service
+	// Objections are filed by holders and staff and resolved by issuers (第十七条).
+	Objections *objection.Service
+	Catalogue  *catalogue.Service
+	Licences   *certificate.Service
+	Cases      *cases.Service
+	Keyring    *keyring.Keyring
+	Server     *server.Server
 
 	closeStore func() error
 	sweepEvery time.Duration
@@ -179,13 +186,14 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.AccessLog = audit.NewAccessLog(a.Store, a.Policy)
 	a.Bulk = bulk.NewService(a.Store, a.Policy, a.Policy)
+	a.Objections = objection.NewService(a.Store, a.Licences, a.Cases, a.Policy, cal, cfg.ObjectionDueDays)
 	if cfg.Now != nil {
-		a.Bulk.Now = cfg.Now
+		a.Bulk.Now, a.Objections.Now = cfg.Now, cfg.Now
 	}
 
 	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{
 		Catalogue: a.Catalogue, Licences: a.Licences, Casework: a.Cases, Registry: a.Store,
-		PolicyAdmin: a.PolicyAdmin, Engine: a.Policy, Audit: a.AccessLog, Bulk: a.Bulk,
+		PolicyAdmin: a.PolicyAdmin, Engine: a.Policy, Audit: a.AccessLog, Bulk: a.Bulk, ObjectionSvc: a.Objections,
 	}})
 	sc := cfg.Limits
 	sc.Addr, sc.Production, sc.Logger = cfg.Addr, cfg.Production, cfg.Logger

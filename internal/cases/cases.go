@@ -27,6 +27,20 @@ type Case struct {
 // Open reports whether the case is still being handled.
 func (c *Case) Open() bool { return c.ClosedAt == nil }
 
+// PaperSubmission records that an applicant brought paper for a required
+// type (第十五条); DespiteAvailable is set when a citable e-licence of that
+// type existed at that moment (第二十条(一)).
+type PaperSubmission struct {
+	CaseID           string
+	UnitCode         string
+	HolderCode       string
+	TypeCode         string
+	Reason           string
+	At               time.Time
+	By               string
+	DespiteAvailable bool
+}
+
 // Cursor is a position in a unit's cases, newest first.
 type Cursor struct {
 	OpenedAt time.Time
@@ -42,4 +56,10 @@ type Repository interface {
 	CloseCase(ctx context.Context, id string, at time.Time, by string) error
 	// ListCases lists a unit's cases newest first, after the cursor.
 	ListCases(ctx context.Context, unit string, openOnly bool, after *Cursor, limit int) ([]Case, error)
+	// AddPaperSubmission records paper brought in a case.
+	AddPaperSubmission(ctx context.Context, p PaperSubmission) error
+	// PaperSubmissions lists a case's paper submissions, oldest first.
+	PaperSubmissions(ctx context.Context, caseID string) ([]PaperSubmission, error)
+	// UnitPaperSubmissions lists a unit's paper submissions in [from, to).
+	UnitPaperSubmissions(ctx context.Context, unit string, from, to time.Time) ([]PaperSubmission, error)
 }

@@ -38,6 +38,7 @@ type Licences interface {
 	Find(ctx context.Context, f certificate.Filter, limit int) ([]certificate.Certificate, error)
 	Today() time.Time
 	AnnotatedCopy(ctx context.Context, c *certificate.Certificate, a certificate.Annotation) (string, error)
+	HasCitable(ctx context.Context, holderCode, typeCode string) (bool, error)
 }
 
 // Service opens, reads and closes cases and reads licences through them.
@@ -372,4 +373,56 @@ func (s *Service) AnnotatedCopy(ctx context.Context, c *Case, certificateID stri
 		t.Read(ref, f)
 	}
 	return doc, nil
+}
+
+// RecordPaper records that the applicant of an open case brought paper for
+// a type the matter requires (第十五条), noting whether a citable e-licence
+// of that type existed at that moment (第二十条(一): paper requested despite
+// availability).
+func (s *Service) RecordPaper(ctx context.Context, caseID, typeCode, reason string) (Case, error) {
+	p, err := identity.Require(ctx)
+	if err != nil {
+		return Case{}, err
+	}
+	c, err := s.Get(ctx, caseID)
+	if err != nil {
+		return Case{}, err
+	}
+	if err := s.policy.Authorize(ctx, "case.paper", map[string]any{"case": resource(&c, nil)}); err != nil {
+		return Case{}, audit.Refused(ctx, "case.paper", caseRef(&c), err)
+	}
+	if !c.Open() {
+		return Case{}, apperr.Conflictf("case %s is closed", c.CaseNo)
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 500 {
+		return Case{}, apperr.Invalid("reason must be 1 to 500 characters")
+	}
+	m, err := s.cat.LookupMatter(ctx, c.MatterCode)
+	if err != nil {
+		return Case{}, err
+	}
+	if !slices.Contains(m.RequiredTypes, typeCode) {
+		return Case{}, apperr.Invalid("matter %s does not require certificate type %q", m.Code, typeCode)
+	}
+	despite, err := s.licences.HasCitable(ctx, c.Holder.Code, typeCode)
+	if err != nil {
+		return Case{}, err
+	}
+	ps := PaperSubmission{CaseID: c.ID, UnitCode: c.UnitCode, HolderCode: c.Holder.Code, TypeCode: typeCode,
+		Reason: reason, At: s.now().UTC().Truncate(time.Millisecond), By: p.Subject, DespiteAvailable: despite}
+	if err := s.repo.AddPaperSubmission(ctx, ps); err != nil {
+		return Case{}, err
+	}
+	detail := typeCode + ": " + reason
+	if despite {
+		detail += " (a citable e-licence existed)"
+	}
+	audit.Wrote(ctx, "case.paper", caseRef(&c), detail)
+	return c, nil
+}
+
+// PaperSubmissions lists the paper brought in a case the caller may read.
+func (s *Service) PaperSubmissions(ctx context.Context, c *Case) ([]PaperSubmission, error) {
+	return s.repo.PaperSubmissions(ctx, c.ID)
 }

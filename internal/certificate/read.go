@@ -190,3 +190,20 @@ func DecodeCursor(s string) (Cursor, error) {
 	}
 	return Cursor{IssuedAt: time.UnixMilli(n).UTC(), ID: id}, nil
 }
+
+// HasCitable reports whether the holder has a licence of the type that may
+// be cited today. It returns no licence data and is not a read: the case
+// service asks it to judge a paper submission (第二十条(一)).
+func (s *Service) HasCitable(ctx context.Context, holderCode, typeCode string) (bool, error) {
+	cs, err := s.repo.List(ctx, Filter{HolderCode: holderCode, TypeCode: typeCode, State: Valid, CurrentOnly: true}, nil, 50)
+	if err != nil {
+		return false, err
+	}
+	today := s.Today()
+	for i := range cs {
+		if cs[i].Citable(today) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -77,6 +77,9 @@ func NewService(d Deps) *Service {
 	return &Service{repo: d.Repo, cat: d.Catalog, keys: d.Keys, holders: d.Holders, authz: d.Authz, policy: d.Policy, platform: d.Platform, cal: d.Calendar, now: d.Now}
 }
 
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
 // Today is the current date in the city.
 func (s *Service) Today() time.Time {
 	return Clock{Now: s.now, Loc: s.cal.Loc}.Today()

@@ -24,6 +24,7 @@ type serveCmd struct {
 	MasterKey     string        `name:"master-key" env:"CERTD_MASTER_KEY" help:"Master key that encrypts the seal keys (base64 or hex of 32 bytes); required in production. Default: a key file in --data-dir."`
 	TimeZone      string        `name:"timezone" default:"Asia/Shanghai" env:"CERTD_TIMEZONE" help:"The city's time zone: licences are valid for whole days there."`
 	Calendar      string        `name:"calendar" env:"CERTD_CALENDAR" type:"existingfile" help:"JSON file {\"holidays\": [...], \"workdays\": [...]} of public holidays and make-up working days."`
+	ObjectionDays int           `name:"objection-due-days" default:"5" env:"CERTD_OBJECTION_DUE_DAYS" help:"Working days an issuing unit has to answer an objection."`
 	PolicyPoll    time.Duration `name:"policy-poll" default:"1s" env:"CERTD_POLICY_POLL" help:"How often to look for a policy published by another instance."`
 	SweepInterval time.Duration `name:"sweep-interval" default:"30s" env:"CERTD_SWEEP_INTERVAL" help:"How often licences past their validity are marked EXPIRED."`
 
@@ -41,7 +42,7 @@ func (c *serveCmd) Run(ctx context.Context, env Env) error {
 	a, err := app.New(ctx, app.Config{
 		Addr: c.Addr, DataDir: c.DataDir, MongoURI: c.MongoURI, Demo: c.Demo, Production: c.Production,
 		JWTPublicKeys: c.JWTPublicKey, JWKSFile: c.JWKSFile, JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience,
-		MasterKey: c.MasterKey, TimeZone: c.TimeZone, CalendarFile: c.Calendar, SweepInterval: c.SweepInterval, PolicyPoll: c.PolicyPoll,
+		MasterKey: c.MasterKey, TimeZone: c.TimeZone, CalendarFile: c.Calendar, SweepInterval: c.SweepInterval, PolicyPoll: c.PolicyPoll, ObjectionDueDays: c.ObjectionDays,
 		Limits: server.Config{MaxBodyBytes: c.MaxBodyBytes, MaxDepth: c.MaxDepth, MaxComplexity: c.MaxComplexity},
 		Logger: log,
 	})

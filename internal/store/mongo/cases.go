@@ -2,6 +2,8 @@ package mongo
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"time"
 
@@ -120,4 +122,64 @@ func (s *Store) ListCases(ctx context.Context, unit string, openOnly bool, after
 		out[i] = d.kase()
 	}
 	return out, nil
+}
+
+const paperColl = "paper_submissions"
+
+// paperDoc is a document of paper_submissions; _id is random, the order
+// within a case is by time.
+type paperDoc struct {
+	ID               string    `bson:"_id"`
+	CaseID           string    `bson:"caseId"`
+	UnitCode         string    `bson:"unitCode"`
+	HolderCode       string    `bson:"holderCode"`
+	TypeCode         string    `bson:"typeCode"`
+	Reason           string    `bson:"reason"`
+	At               time.Time `bson:"at"`
+	By               string    `bson:"by"`
+	DespiteAvailable bool      `bson:"despiteAvailable"`
+}
+
+func (d paperDoc) paper() cases.PaperSubmission {
+	return cases.PaperSubmission{CaseID: d.CaseID, UnitCode: d.UnitCode, HolderCode: d.HolderCode, TypeCode: d.TypeCode,
+		Reason: d.Reason, At: d.At.UTC(), By: d.By, DespiteAvailable: d.DespiteAvailable}
+}
+
+// AddPaperSubmission implements cases.Repository.
+func (s *Store) AddPaperSubmission(ctx context.Context, p cases.PaperSubmission) error {
+	var id [12]byte
+	_, _ = rand.Read(id[:])
+	_, err := s.db.Collection(paperColl).InsertOne(ctx, paperDoc{ID: hex.EncodeToString(id[:]), CaseID: p.CaseID, UnitCode: p.UnitCode,
+		HolderCode: p.HolderCode, TypeCode: p.TypeCode, Reason: p.Reason, At: p.At.UTC(), By: p.By, DespiteAvailable: p.DespiteAvailable})
+	if err != nil {
+		return wrap("record paper submission", err)
+	}
+	return nil
+}
+
+func (s *Store) findPapers(ctx context.Context, filter bson.D) ([]cases.PaperSubmission, error) {
+	cur, err := s.db.Collection(paperColl).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, wrap("list paper submissions", err)
+	}
+	var ds []paperDoc
+	if err := cur.All(ctx, &ds); err != nil {
+		return nil, wrap("list paper submissions", err)
+	}
+	out := make([]cases.PaperSubmission, len(ds))
+	for i, d := range ds {
+		out[i] = d.paper()
+	}
+	return out, nil
+}
+
+// PaperSubmissions implements cases.Repository.
+func (s *Store) PaperSubmissions(ctx context.Context, caseID string) ([]cases.PaperSubmission, error) {
+	return s.findPapers(ctx, bson.D{{Key: "caseId", Value: caseID}})
+}
+
+// UnitPaperSubmissions implements cases.Repository.
+func (s *Store) UnitPaperSubmissions(ctx context.Context, unit string, from, to time.Time) ([]cases.PaperSubmission, error) {
+	return s.findPapers(ctx, bson.D{{Key: "unitCode", Value: unit},
+		{Key: "at", Value: bson.D{{Key: "$gte", Value: from.UTC()}, {Key: "$lt", Value: to.UTC()}}}})
 }

@@ -69,6 +69,16 @@ func Indexes() []Index {
 			Purpose: "one case per number in a unit (CreateCase)",
 		},
 		{
+			Collection: paperColl, Name: "caseId_at",
+			Keys:    bson.D{{Key: "caseId", Value: 1}, {Key: "at", Value: 1}},
+			Purpose: "a case's paper submissions (PaperSubmissions)",
+		},
+		{
+			Collection: paperColl, Name: "unitCode_at",
+			Keys:    bson.D{{Key: "unitCode", Value: 1}, {Key: "at", Value: 1}},
+			Purpose: "a unit's paper submissions in a period (supervision report)",
+		},
+		{
 			Collection: casesColl, Name: "unit_openedAt_id",
 			Keys:    bson.D{{Key: "unitCode", Value: 1}, {Key: "openedAt", Value: -1}, {Key: "_id", Value: -1}},
 			Purpose: "a unit's cases newest first (ListCases)",
@@ -93,6 +103,17 @@ func Indexes() []Index {
 			Collection: certsColl, Name: "current_typeCode_state",
 			Keys:    bson.D{{Key: "current", Value: 1}, {Key: "typeCode", Value: 1}, {Key: "state", Value: 1}},
 			Purpose: "current versions, by type and state, for bulk analysis counts (Aggregate)",
+		},
+		// Objections to licence data (objections.go).
+		{
+			Collection: objectionsColl, Name: "issuerCode_state_filedAt_id",
+			Keys:    bson.D{{Key: "issuerCode", Value: 1}, {Key: "state", Value: 1}, {Key: "filedAt", Value: -1}, {Key: "_id", Value: -1}},
+			Purpose: "an issuing unit's objections, by state, newest first (ListObjections by issuer: List, Overdue, Stats)",
+		},
+		{
+			Collection: objectionsColl, Name: "holderCode_filedAt_id",
+			Keys:    bson.D{{Key: "holderCode", Value: 1}, {Key: "filedAt", Value: -1}, {Key: "_id", Value: -1}},
+			Purpose: "a holder's objections, newest first (ListObjections by holder: Mine)",
 		},
 		// The audit log (audit.go). No TTL index: see audit.go.
 		{

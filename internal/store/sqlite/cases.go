@@ -84,3 +84,36 @@ func (s *Store) ListCases(ctx context.Context, unit string, openOnly bool, after
 	args = append(args, limit)
 	return list(ctx, s.read, q+" ORDER BY opened_at DESC, id DESC LIMIT ?", scanCase, args...)
 }
+
+// AddPaperSubmission implements cases.Repository.
+func (s *Store) AddPaperSubmission(ctx context.Context, p cases.PaperSubmission) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO paper_submissions
+		(case_id, seq, unit_code, holder_code, type_code, reason, at, by, despite_available)
+		VALUES (?, (SELECT coalesce(max(seq), 0) + 1 FROM paper_submissions WHERE case_id = ?), ?, ?, ?, ?, ?, ?, ?)`,
+		p.CaseID, p.CaseID, p.UnitCode, p.HolderCode, p.TypeCode, p.Reason, millis(p.At), p.By, p.DespiteAvailable)
+	if err != nil {
+		return fmt.Errorf("record paper submission: %w", err)
+	}
+	return nil
+}
+
+const paperCols = "case_id, unit_code, holder_code, type_code, reason, at, by, despite_available"
+
+func scanPaper(sc interface{ Scan(...any) error }) (cases.PaperSubmission, error) {
+	var p cases.PaperSubmission
+	var at int64
+	err := sc.Scan(&p.CaseID, &p.UnitCode, &p.HolderCode, &p.TypeCode, &p.Reason, &at, &p.By, &p.DespiteAvailable)
+	p.At = fromMillis(at)
+	return p, err
+}
+
+// PaperSubmissions implements cases.Repository.
+func (s *Store) PaperSubmissions(ctx context.Context, caseID string) ([]cases.PaperSubmission, error) {
+	return list(ctx, s.read, "SELECT "+paperCols+" FROM paper_submissions WHERE case_id = ? ORDER BY seq", scanPaper, caseID)
+}
+
+// UnitPaperSubmissions implements cases.Repository.
+func (s *Store) UnitPaperSubmissions(ctx context.Context, unit string, from, to time.Time) ([]cases.PaperSubmission, error) {
+	return list(ctx, s.read, "SELECT "+paperCols+" FROM paper_submissions WHERE unit_code = ? AND at >= ? AND at < ? ORDER BY at",
+		scanPaper, unit, millis(from), millis(to))
+}

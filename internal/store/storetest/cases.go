@@ -75,6 +75,31 @@ func RunCases(t *testing.T, open func(t *testing.T) cases.Repository) {
 			t.Fatalf("close missing: %v", err)
 		}
 	})
+	t.Run("PaperSubmissions", func(t *testing.T) {
+		r := open(t)
+		must(t, r.CreateCase(ctx, mk("c1", "1", issuerA, base)))
+		p := cases.PaperSubmission{CaseID: "c1", UnitCode: issuerA, HolderCode: "91350100MA0000001P", TypeCode: typeA,
+			Reason: "申请人坚持提交纸质件", At: base.Add(time.Minute), By: "s1", DespiteAvailable: true}
+		must(t, r.AddPaperSubmission(ctx, p))
+		p2 := p
+		p2.TypeCode, p2.At, p2.DespiteAvailable = typeB, base.Add(2*time.Minute), false
+		must(t, r.AddPaperSubmission(ctx, p2))
+		got, err := r.PaperSubmissions(ctx, "c1")
+		must(t, err)
+		if len(got) != 2 || got[0] != p || got[1] != p2 {
+			t.Fatalf("paper submissions %+v", got)
+		}
+		inPeriod, err := r.UnitPaperSubmissions(ctx, issuerA, base, base.Add(90*time.Second))
+		must(t, err)
+		if len(inPeriod) != 1 || !inPeriod[0].DespiteAvailable {
+			t.Fatalf("in the period: %+v", inPeriod)
+		}
+		none, err := r.UnitPaperSubmissions(ctx, issuerB, base, base.Add(time.Hour))
+		must(t, err)
+		if len(none) != 0 {
+			t.Fatalf("another unit: %+v", none)
+		}
+	})
 	t.Run("ListNewestFirst", func(t *testing.T) {
 		r := open(t)
 		for i := range 9 {
