@@ -15,6 +15,7 @@ import (
 	"certd/internal/identity"
 	"certd/internal/objection"
 	"certd/internal/policyadmin"
+	"certd/internal/supervision"
 	"context"
 	"errors"
 	"fmt"
@@ -340,6 +341,7 @@ type ComplexityRoot struct {
 		Objections           func(childComplexity int, state *objection.State) int
 		OverdueObjections    func(childComplexity int) int
 		Policies             func(childComplexity int) int
+		SupervisionReport    func(childComplexity int, from time.Time, to time.Time) int
 		Unit                 func(childComplexity int, code string) int
 		Units                func(childComplexity int) int
 		VerifyCertificate    func(childComplexity int, id string) int
@@ -358,6 +360,12 @@ type ComplexityRoot struct {
 		At     func(childComplexity int) int
 		By     func(childComplexity int) int
 		Reason func(childComplexity int) int
+	}
+
+	SupervisionReport struct {
+		From  func(childComplexity int) int
+		To    func(childComplexity int) int
+		Units func(childComplexity int) int
 	}
 
 	TemplateField struct {
@@ -386,6 +394,17 @@ type ComplexityRoot struct {
 		UpdatedAt     func(childComplexity int) int
 		UpdatedBy     func(childComplexity int) int
 		Version       func(childComplexity int) int
+	}
+
+	UnitSupervision struct {
+		Accesses              func(childComplexity int) int
+		Denials               func(childComplexity int) int
+		Issued                func(childComplexity int) int
+		IssuedLate            func(childComplexity int) int
+		ObjectionsOpen        func(childComplexity int) int
+		ObjectionsOverdue     func(childComplexity int) int
+		PaperDespiteAvailable func(childComplexity int) int
+		Unit                  func(childComplexity int) int
 	}
 
 	Verification struct {
@@ -502,6 +521,7 @@ type QueryResolver interface {
 	AccessRecords(ctx context.Context, filter *audit.Filter, first *int, after *string) (*model.AccessRecordConnection, error)
 	Objections(ctx context.Context, state *objection.State) ([]*objection.Objection, error)
 	OverdueObjections(ctx context.Context) ([]*objection.Objection, error)
+	SupervisionReport(ctx context.Context, from time.Time, to time.Time) (*supervision.Report, error)
 	BulkAnalysisRequests(ctx context.Context, state *bulk.State) ([]*bulk.Request, error)
 	Policies(ctx context.Context) ([]*policyadmin.Version, error)
 	ActivePolicy(ctx context.Context) (*policyadmin.Version, error)
@@ -1962,6 +1982,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Policies(childComplexity), true
+	case "Query.supervisionReport":
+		if e.ComplexityRoot.Query.SupervisionReport == nil {
+			break
+		}
+
+		args, err := ec.field_Query_supervisionReport_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SupervisionReport(childComplexity, args["from"].(time.Time), args["to"].(time.Time)), true
 	case "Query.unit":
 		if e.ComplexityRoot.Query.Unit == nil {
 			break
@@ -2051,6 +2082,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StateChange.Reason(childComplexity), true
+
+	case "SupervisionReport.from":
+		if e.ComplexityRoot.SupervisionReport.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupervisionReport.From(childComplexity), true
+	case "SupervisionReport.to":
+		if e.ComplexityRoot.SupervisionReport.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupervisionReport.To(childComplexity), true
+	case "SupervisionReport.units":
+		if e.ComplexityRoot.SupervisionReport.Units == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupervisionReport.Units(childComplexity), true
 
 	case "TemplateField.label":
 		if e.ComplexityRoot.TemplateField.Label == nil {
@@ -2168,6 +2218,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Unit.Version(childComplexity), true
+
+	case "UnitSupervision.accesses":
+		if e.ComplexityRoot.UnitSupervision.Accesses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitSupervision.Accesses(childComplexity), true
+	case "UnitSupervision.denials":
+		if e.ComplexityRoot.UnitSupervision.Denials == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitSupervision.Denials(childComplexity), true
+	case "UnitSupervision.issued":
+		if e.ComplexityRoot.UnitSupervision.Issued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitSupervision.Issued(childComplexity), true
+	case "UnitSupervision.issuedLate":
+		if e.ComplexityRoot.UnitSupervision.IssuedLate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitSupervision.IssuedLate(childComplexity), true
+	case "UnitSupervision.objectionsOpen":
+		if e.ComplexityRoot.UnitSupervision.ObjectionsOpen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitSupervision.ObjectionsOpen(childComplexity), true
+	case "UnitSupervision.objectionsOverdue":
+		if e.ComplexityRoot.UnitSupervision.ObjectionsOverdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitSupervision.ObjectionsOverdue(childComplexity), true
+	case "UnitSupervision.paperDespiteAvailable":
+		if e.ComplexityRoot.UnitSupervision.PaperDespiteAvailable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitSupervision.PaperDespiteAvailable(childComplexity), true
+	case "UnitSupervision.unit":
+		if e.ComplexityRoot.UnitSupervision.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnitSupervision.Unit(childComplexity), true
 
 	case "Verification.citable":
 		if e.ComplexityRoot.Verification.Citable == nil {
@@ -2566,6 +2665,25 @@ type Objection {
   filedRole: String!
 }
 
+"One unit's line of the supervision report (第十九条, 第二十条)."
+type UnitSupervision {
+  unit: Unit!
+  "licence versions generated in the period"
+  issued: Int!
+  "of those, generated after their deadline (第七条)"
+  issuedLate: Int!
+  "reads of licence data by the unit's staff"
+  accesses: Int!
+  "reads refused"
+  denials: Int!
+  "paper asked for although a citable e-licence existed (第二十条(一))"
+  paperDespiteAvailable: Int!
+  "objections to the unit's licences still open, and how many of them past the deadline"
+  objectionsOpen: Int!
+  objectionsOverdue: Int!
+}
+type SupervisionReport { from: Date! to: Date! units: [UnitSupervision!]! }
+
 "Paper brought in a case for a required type (第十五条)."
 type PaperSubmission {
   type: CertificateType!
@@ -2655,6 +2773,8 @@ type Query {
   objections(state: ObjectionState): [Objection!]!
   "Issuers: their open objections past the deadline."
   overdueObjections: [Objection!]!
+  "The digital office and supervisors: per unit, for the dates from..to (both included, city time)."
+  supervisionReport(from: Date!, to: Date!): SupervisionReport!
   "Analysts: their own requests; the digital office: all."
   bulkAnalysisRequests(state: BulkAnalysisState): [BulkAnalysisRequest!]!
   "Policy admins: every published version, oldest first."
@@ -3205,6 +3325,18 @@ func (ec *executionContext) childFields_StateChange(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type StateChange", field.Name)
 }
 
+func (ec *executionContext) childFields_SupervisionReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_SupervisionReport_from(ctx, field)
+	case "to":
+		return ec.fieldContext_SupervisionReport_to(ctx, field)
+	case "units":
+		return ec.fieldContext_SupervisionReport_units(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupervisionReport", field.Name)
+}
+
 func (ec *executionContext) childFields_TemplateField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -3259,6 +3391,28 @@ func (ec *executionContext) childFields_Unit(ctx context.Context, field graphql.
 		return ec.fieldContext_Unit_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Unit", field.Name)
+}
+
+func (ec *executionContext) childFields_UnitSupervision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "unit":
+		return ec.fieldContext_UnitSupervision_unit(ctx, field)
+	case "issued":
+		return ec.fieldContext_UnitSupervision_issued(ctx, field)
+	case "issuedLate":
+		return ec.fieldContext_UnitSupervision_issuedLate(ctx, field)
+	case "accesses":
+		return ec.fieldContext_UnitSupervision_accesses(ctx, field)
+	case "denials":
+		return ec.fieldContext_UnitSupervision_denials(ctx, field)
+	case "paperDespiteAvailable":
+		return ec.fieldContext_UnitSupervision_paperDespiteAvailable(ctx, field)
+	case "objectionsOpen":
+		return ec.fieldContext_UnitSupervision_objectionsOpen(ctx, field)
+	case "objectionsOverdue":
+		return ec.fieldContext_UnitSupervision_objectionsOverdue(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnitSupervision", field.Name)
 }
 
 func (ec *executionContext) childFields_Verification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4144,6 +4298,28 @@ func (ec *executionContext) field_Query_objections_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["state"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_supervisionReport_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNDate2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNDate2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
 	return args, nil
 }
 
@@ -10063,6 +10239,50 @@ func (ec *executionContext) fieldContext_Query_overdueObjections(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_supervisionReport(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_supervisionReport(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SupervisionReport(ctx, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *supervision.Report) graphql.Marshaler {
+			return ec.marshalNSupervisionReport2ᚖcertdᚋinternalᚋsupervisionᚐReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_supervisionReport(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupervisionReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_supervisionReport_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_bulkAnalysisRequests(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10479,6 +10699,84 @@ func (ec *executionContext) _StateChange_reason(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_StateChange_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StateChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupervisionReport_from(ctx context.Context, field graphql.CollectedField, obj *supervision.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupervisionReport_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupervisionReport_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupervisionReport", field, false, false, "Date")
+}
+
+func (ec *executionContext) _SupervisionReport_to(ctx context.Context, field graphql.CollectedField, obj *supervision.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupervisionReport_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupervisionReport_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupervisionReport", field, false, false, "Date")
+}
+
+func (ec *executionContext) _SupervisionReport_units(ctx context.Context, field graphql.CollectedField, obj *supervision.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupervisionReport_units(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Units, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []supervision.UnitRow) graphql.Marshaler {
+			return ec.marshalNUnitSupervision2ᚕcertdᚋinternalᚋsupervisionᚐUnitRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupervisionReport_units(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SupervisionReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnitSupervision(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _TemplateField_name(ctx context.Context, field graphql.CollectedField, obj *catalogue.TemplateField) (ret graphql.Marshaler) {
@@ -10916,6 +11214,199 @@ func (ec *executionContext) _Unit_updatedAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Unit_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Unit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _UnitSupervision_unit(ctx context.Context, field graphql.CollectedField, obj *supervision.UnitRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitSupervision_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v catalogue.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2certdᚋinternalᚋcatalogueᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitSupervision_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UnitSupervision",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UnitSupervision_issued(ctx context.Context, field graphql.CollectedField, obj *supervision.UnitRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitSupervision_issued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Issued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitSupervision_issued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitSupervision", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UnitSupervision_issuedLate(ctx context.Context, field graphql.CollectedField, obj *supervision.UnitRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitSupervision_issuedLate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedLate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitSupervision_issuedLate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitSupervision", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UnitSupervision_accesses(ctx context.Context, field graphql.CollectedField, obj *supervision.UnitRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitSupervision_accesses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Accesses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitSupervision_accesses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitSupervision", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UnitSupervision_denials(ctx context.Context, field graphql.CollectedField, obj *supervision.UnitRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitSupervision_denials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Denials, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitSupervision_denials(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitSupervision", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UnitSupervision_paperDespiteAvailable(ctx context.Context, field graphql.CollectedField, obj *supervision.UnitRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitSupervision_paperDespiteAvailable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaperDespiteAvailable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitSupervision_paperDespiteAvailable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitSupervision", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UnitSupervision_objectionsOpen(ctx context.Context, field graphql.CollectedField, obj *supervision.UnitRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitSupervision_objectionsOpen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ObjectionsOpen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitSupervision_objectionsOpen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitSupervision", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UnitSupervision_objectionsOverdue(ctx context.Context, field graphql.CollectedField, obj *supervision.UnitRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnitSupervision_objectionsOverdue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ObjectionsOverdue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnitSupervision_objectionsOverdue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UnitSupervision", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Verification_id(ctx context.Context, field graphql.CollectedField, obj *certificate.Verification) (ret graphql.Marshaler) {
@@ -14803,6 +15294,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_overdueObjections(ctx, field)
 				})
+		case "supervisionReport":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_supervisionReport(ctx, field)
+				})
 		case "bulkAnalysisRequests":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -14935,6 +15432,49 @@ func (ec *executionContext) _StateChange(ctx context.Context, sel ast.SelectionS
 		case "reason":
 			out.Values[i] = ec._StateChange_reason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var supervisionReportImplementors = []string{"SupervisionReport"}
+
+func (ec *executionContext) _SupervisionReport(ctx context.Context, sel ast.SelectionSet, obj *supervision.Report) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supervisionReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupervisionReport")
+		case "from":
+			out.Values[i] = ec._SupervisionReport_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._SupervisionReport_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "units":
+			out.Values[i] = ec._SupervisionReport_units(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -15113,6 +15653,74 @@ func (ec *executionContext) _Unit(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Unit_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var unitSupervisionImplementors = []string{"UnitSupervision"}
+
+func (ec *executionContext) _UnitSupervision(ctx context.Context, sel ast.SelectionSet, obj *supervision.UnitRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unitSupervisionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnitSupervision")
+		case "unit":
+			out.Values[i] = ec._UnitSupervision_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issued":
+			out.Values[i] = ec._UnitSupervision_issued(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issuedLate":
+			out.Values[i] = ec._UnitSupervision_issuedLate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accesses":
+			out.Values[i] = ec._UnitSupervision_accesses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "denials":
+			out.Values[i] = ec._UnitSupervision_denials(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paperDespiteAvailable":
+			out.Values[i] = ec._UnitSupervision_paperDespiteAvailable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "objectionsOpen":
+			out.Values[i] = ec._UnitSupervision_objectionsOpen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "objectionsOverdue":
+			out.Values[i] = ec._UnitSupervision_objectionsOverdue(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -16548,6 +17156,14 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) marshalNSupervisionReport2ᚖcertdᚋinternalᚋsupervisionᚐReport(ctx context.Context, sel ast.SelectionSet, v *supervision.Report) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SupervisionReport!")
+		return graphql.Null
+	}
+	return ec._SupervisionReport(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNTemplateField2certdᚋinternalᚋcatalogueᚐTemplateField(ctx context.Context, sel ast.SelectionSet, v catalogue.TemplateField) graphql.Marshaler {
 	return ec._TemplateField(ctx, sel, &v)
 }
@@ -16605,6 +17221,10 @@ func (ec *executionContext) marshalNTimeliness2certdᚋinternalᚋcertificateᚐ
 	return ec._Timeliness(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNUnit2certdᚋinternalᚋcatalogueᚐUnit(ctx context.Context, sel ast.SelectionSet, v catalogue.Unit) graphql.Marshaler {
+	return ec._Unit(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNUnit2ᚕᚖcertdᚋinternalᚋcatalogueᚐUnitᚄ(ctx context.Context, sel ast.SelectionSet, v []*catalogue.Unit) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -16632,6 +17252,26 @@ func (ec *executionContext) marshalNUnit2ᚖcertdᚋinternalᚋcatalogueᚐUnit(
 func (ec *executionContext) unmarshalNUnitInput2certdᚋinternalᚋcatalogueᚐUnitInput(ctx context.Context, v any) (catalogue.UnitInput, error) {
 	res, err := ec.unmarshalInputUnitInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUnitSupervision2certdᚋinternalᚋsupervisionᚐUnitRow(ctx context.Context, sel ast.SelectionSet, v supervision.UnitRow) graphql.Marshaler {
+	return ec._UnitSupervision(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUnitSupervision2ᚕcertdᚋinternalᚋsupervisionᚐUnitRowᚄ(ctx context.Context, sel ast.SelectionSet, v []supervision.UnitRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUnitSupervision2certdᚋinternalᚋsupervisionᚐUnitRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNVerification2ᚖcertdᚋinternalᚋcertificateᚐVerification(ctx context.Context, sel ast.SelectionSet, v *certificate.Verification) graphql.Marshaler {

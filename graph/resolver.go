@@ -14,6 +14,7 @@ import (
 	"certd/internal/objection"
 	"certd/internal/policyadmin"
 	"certd/internal/registry"
+	"certd/internal/supervision"
 )
 
 // Resolver holds the domain services the resolvers call. Field names
@@ -27,5 +28,6 @@ type Resolver struct {
 	Audit        *audit.AccessLog
 	Bulk         *bulk.Service
 	ObjectionSvc *objection.Service
+	Supervision  *supervision.Service
 	Engine       *authz.Engine
 }

@@ -12,6 +12,7 @@ import (
 	"certd/internal/identity"
 	"certd/internal/objection"
 	"certd/internal/policyadmin"
+	"certd/internal/supervision"
 	"context"
 	"encoding/json"
 	"strings"
@@ -432,6 +433,11 @@ func (r *queryResolver) Objections(ctx context.Context, state *objection.State) 
 // OverdueObjections is the resolver for the overdueObjections field.
 func (r *queryResolver) OverdueObjections(ctx context.Context) ([]*objection.Objection, error) {
 	return ptrs(r.ObjectionSvc.Overdue(ctx))
+}
+
+// SupervisionReport is the resolver for the supervisionReport field.
+func (r *queryResolver) SupervisionReport(ctx context.Context, from time.Time, to time.Time) (*supervision.Report, error) {
+	return ptr(r.Supervision.Report(ctx, from, to))
 }
 
 // BulkAnalysisRequests is the resolver for the bulkAnalysisRequests field.

@@ -82,3 +82,16 @@ audit_scope := {"all": true} if {
 	"holder" in roles
 	input.principal.holder != ""
 }
+
+# Supervision reports (第十九条): the digital office and supervisors.
+allow if {
+	input.action == "supervision.report"
+	some r in {"digital_office", "supervisor"}
+	r in roles
+}
+
+reasons contains "supervision reports are for the digital office and supervisors" if {
+	input.action == "supervision.report"
+	not "digital_office" in roles
+	not "supervisor" in roles
+}

@@ -51,3 +51,9 @@ test_staff_read_no_audit if {
 	not authz.audit_scope with input as {"action": "audit.read", "principal": centre}
 	not authz.audit_scope with input as {"action": "me.accessLog", "principal": {"sub": "h", "roles": ["holder"], "holder": ""}}
 }
+
+test_supervision_reports if {
+	authz.allow with input as {"action": "supervision.report", "principal": {"sub": "v", "roles": ["supervisor"]}}
+	authz.allow with input as {"action": "supervision.report", "principal": {"sub": "o", "roles": ["digital_office"]}}
+	not authz.allow with input as {"action": "supervision.report", "principal": centre}
+}

@@ -32,6 +32,7 @@ import (
 	"certd/internal/server"
 	"certd/internal/store/mongo"
 	"certd/internal/store/sqlite"
+	"certd/internal/supervision"
 )
 
 // Config is everything `certd serve` can be told.
@@ -96,11 +97,13 @@ type App struct {
 	Bulk *bulk.Service
 	// Objections are filed by holders and staff and resolved by issuers (第十七条).
 	Objections *objection.Service
-	Catalogue  *catalogue.Service
-	Licences   *certificate.Service
-	Cases      *cases.Service
-	Keyring    *keyring.Keyring
-	Server     *server.Server
+	// Supervision makes supervision reports (第十九条).
+	Supervision *supervision.Service
+	Catalogue   *catalogue.Service
+	Licences    *certificate.Service
+	Cases       *cases.Service
+	Keyring     *keyring.Keyring
+	Server      *server.Server
 
 	closeStore func() error
 	sweepEvery time.Duration
@@ -190,10 +193,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Now != nil {
 		a.Bulk.Now, a.Objections.Now = cfg.Now, cfg.Now
 	}
+	a.Supervision = supervision.NewService(supervision.Sources{Units: a.Store, Licences: a.Store, Audit: a.Store,
+		Paper: a.Store, Objections: a.Objections, Authz: a.Policy, Loc: cal.Loc, Now: cfg.Now})
 
 	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{
 		Catalogue: a.Catalogue, Licences: a.Licences, Casework: a.Cases, Registry: a.Store,
-		PolicyAdmin: a.PolicyAdmin, Engine: a.Policy, Audit: a.AccessLog, Bulk: a.Bulk, ObjectionSvc: a.Objections,
+		PolicyAdmin: a.PolicyAdmin, Engine: a.Policy, Audit: a.AccessLog, Bulk: a.Bulk, ObjectionSvc: a.Objections, Supervision: a.Supervision,
 	}})
 	sc := cfg.Limits
 	sc.Addr, sc.Production, sc.Logger = cfg.Addr, cfg.Production, cfg.Logger

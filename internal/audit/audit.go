@@ -107,7 +107,13 @@ type Repository interface {
 	AuditChain(ctx context.Context, chain string, after int64, limit int) ([]Record, error)
 	// AuditCheckpoints lists a chain's checkpoints, ascending by Seq.
 	AuditCheckpoints(ctx context.Context, chain string) ([]Checkpoint, error)
+	// AccessStats counts, per unit (Org) of the reader, the access
+	// records allowed and denied in [from, to).
+	AccessStats(ctx context.Context, from, to time.Time) (map[string]AccessStat, error)
 }
+
+// AccessStat counts a unit's reads of licence data in a period.
+type AccessStat struct{ Allowed, Denied int }
 
 func itoa(n int64) string {
 	if n == 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"certd/internal/apperr"
 )
@@ -151,5 +152,27 @@ func (m *MemoryRepository) AuditCheckpoints(_ context.Context, chain string) ([]
 	out := slices.Clone(m.cps[chain])
 	m.mu.Unlock()
 	slices.SortStableFunc(out, func(a, b Checkpoint) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
+}
+
+// AccessStats implements Repository.
+func (m *MemoryRepository) AccessStats(_ context.Context, from, to time.Time) (map[string]AccessStat, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]AccessStat{}
+	for _, rs := range m.records {
+		for _, r := range rs {
+			if r.Kind != KindAccess || r.At.Before(from) || !r.At.Before(to) {
+				continue
+			}
+			st := out[r.Org]
+			if r.Decision == Deny {
+				st.Denied++
+			} else {
+				st.Allowed++
+			}
+			out[r.Org] = st
+		}
+	}
 	return out, nil
 }

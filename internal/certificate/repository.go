@@ -24,6 +24,9 @@ type Cursor struct {
 	ID       string
 }
 
+// IssueStat counts the licence versions an issuer generated in a period.
+type IssueStat struct{ Issued, Late int }
+
 // InsertResult tells, for one certificate of a batch, whether it was
 // stored or an earlier one with the same idempotency key was found.
 type InsertResult struct {
@@ -68,6 +71,9 @@ type Repository interface {
 	// DueForExpiry lists up to limit current versions whose ValidUntil is
 	// before today and whose state is not final.
 	DueForExpiry(ctx context.Context, today time.Time, limit int) ([]Certificate, error)
+	// IssueStats counts, per issuing unit, the licence versions generated
+	// in [from, to) and how many of them were late (第七条).
+	IssueStats(ctx context.Context, from, to time.Time) (map[string]IssueStat, error)
 	// Repair finishes writes a crash interrupted (for stores without
 	// transactions) and returns how many records it fixed.
 	Repair(ctx context.Context) (int, error)

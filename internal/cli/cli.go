@@ -29,6 +29,7 @@ type root struct {
 	Registry registryCmd `cmd:"" help:"Manage the embedded base registry (第八条)."`
 	Import   importCmd   `cmd:"" help:"Import stock licences (第十一条) from a JSONL or CSV file through a running server."`
 	Audit    auditCmd    `cmd:"" help:"Verify and export the tamper-evident audit log (第十八条)."`
+	Report   reportCmd   `cmd:"" help:"Write the supervision report (第十九条) of a period as CSV."`
 }
 
 // Env is where commands write and what they read besides flags.

@@ -254,3 +254,38 @@ func (s *Store) AuditCheckpoints(ctx context.Context, chain string) ([]audit.Che
 	}
 	return out, nil
 }
+
+// AccessStats implements audit.Repository with a $match and $group by
+// unit and decision, which FerretDB supports.
+func (s *Store) AccessStats(ctx context.Context, from, to time.Time) (map[string]audit.AccessStat, error) {
+	cur, err := s.auditRecords().Aggregate(ctx, mongo.Pipeline{
+		{{Key: "$match", Value: bson.D{{Key: "kind", Value: audit.KindAccess},
+			{Key: "at", Value: bson.D{{Key: "$gte", Value: ceilMillis(from)}, {Key: "$lt", Value: ceilMillis(to)}}}}}},
+		{{Key: "$group", Value: bson.D{{Key: "_id", Value: bson.D{{Key: "org", Value: "$org"}, {Key: "decision", Value: "$decision"}}},
+			{Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
+	})
+	if err != nil {
+		return nil, wrap("access statistics", err)
+	}
+	var groups []struct {
+		ID struct {
+			Org      string `bson:"org"`
+			Decision string `bson:"decision"`
+		} `bson:"_id"`
+		N int `bson:"n"`
+	}
+	if err := cur.All(ctx, &groups); err != nil {
+		return nil, wrap("access statistics", err)
+	}
+	out := map[string]audit.AccessStat{}
+	for _, g := range groups {
+		st := out[g.ID.Org]
+		if g.ID.Decision == audit.Deny {
+			st.Denied += g.N
+		} else {
+			st.Allowed += g.N
+		}
+		out[g.ID.Org] = st
+	}
+	return out, nil
+}

@@ -507,3 +507,44 @@ func (s *Store) removeStaleClaims(ctx context.Context) error {
 	}
 	return nil
 }
+
+// IssueStats implements certificate.Repository: one $group for all
+// versions issued in the period and one for the late ones ($sum of a
+// condition is not available on FerretDB).
+func (s *Store) IssueStats(ctx context.Context, from, to time.Time) (map[string]certificate.IssueStat, error) {
+	count := func(extra bson.D) (map[string]int, error) {
+		match := append(bson.D{{Key: "issuedAt", Value: bson.D{{Key: "$gte", Value: from.UTC()}, {Key: "$lt", Value: to.UTC()}}}}, extra...)
+		cur, err := s.certs.Aggregate(ctx, mongo.Pipeline{
+			{{Key: "$match", Value: match}},
+			{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$issuerCode"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
+		})
+		if err != nil {
+			return nil, wrap("issue statistics", err)
+		}
+		var groups []struct {
+			ID string `bson:"_id"`
+			N  int    `bson:"n"`
+		}
+		if err := cur.All(ctx, &groups); err != nil {
+			return nil, wrap("issue statistics", err)
+		}
+		out := map[string]int{}
+		for _, g := range groups {
+			out[g.ID] = g.N
+		}
+		return out, nil
+	}
+	all, err := count(nil)
+	if err != nil {
+		return nil, err
+	}
+	late, err := count(bson.D{{Key: "timeliness.late", Value: true}})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]certificate.IssueStat{}
+	for code, n := range all {
+		out[code] = certificate.IssueStat{Issued: n, Late: late[code]}
+	}
+	return out, nil
+}

@@ -235,3 +235,29 @@ func (s *Store) AuditCheckpoints(ctx context.Context, chain string) ([]audit.Che
 		return c, err
 	}, chain)
 }
+
+// AccessStats implements audit.Repository.
+func (s *Store) AccessStats(ctx context.Context, from, to time.Time) (map[string]audit.AccessStat, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT org, decision, count(*) FROM audit_records
+		WHERE kind = 'access' AND at >= ? AND at < ? GROUP BY org, decision`, millis(from), millis(to))
+	if err != nil {
+		return nil, fmt.Errorf("access statistics: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]audit.AccessStat{}
+	for rows.Next() {
+		var org, decision string
+		var n int
+		if err := rows.Scan(&org, &decision, &n); err != nil {
+			return nil, err
+		}
+		st := out[org]
+		if decision == audit.Deny {
+			st.Denied += n
+		} else {
+			st.Allowed += n
+		}
+		out[org] = st
+	}
+	return out, rows.Err()
+}

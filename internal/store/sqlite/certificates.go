@@ -375,3 +375,23 @@ func (s *Store) DueForExpiry(ctx context.Context, today time.Time, limit int) ([
 // Repair implements certificate.Repository: SQLite writes are
 // transactional, so there is never anything to finish.
 func (s *Store) Repair(context.Context) (int, error) { return 0, nil }
+
+// IssueStats implements certificate.Repository.
+func (s *Store) IssueStats(ctx context.Context, from, to time.Time) (map[string]certificate.IssueStat, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT issuer_code, count(*), coalesce(sum(json_extract(timeliness, '$.late')), 0)
+		FROM certificates WHERE issued_at >= ? AND issued_at < ? GROUP BY issuer_code`, millis(from), millis(to))
+	if err != nil {
+		return nil, fmt.Errorf("issue statistics: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]certificate.IssueStat{}
+	for rows.Next() {
+		var code string
+		var st certificate.IssueStat
+		if err := rows.Scan(&code, &st.Issued, &st.Late); err != nil {
+			return nil, err
+		}
+		out[code] = st
+	}
+	return out, rows.Err()
+}

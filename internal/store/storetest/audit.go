@@ -136,6 +136,27 @@ func RunAudit(t *testing.T, open func(t *testing.T) audit.Repository) {
 
 	t.Run("Query", func(t *testing.T) { runAuditQuery(t, open(t), base) })
 
+	t.Run("AccessStats", func(t *testing.T) {
+		r := open(t)
+		mk := func(seq int64, org, kind, decision string, at time.Time) audit.Record {
+			return audit.Record{Chain: "statschain", Seq: seq, PrevHash: "p", Hash: "h", At: at, Kind: kind, Org: org,
+				Decision: decision, Roles: []string{}, Fields: []string{}}
+		}
+		must(t, r.AppendAudit(ctx, []audit.Record{
+			mk(1, issuerA, audit.KindAccess, audit.Allow, base),
+			mk(2, issuerA, audit.KindAccess, audit.Allow, base.Add(time.Minute)),
+			mk(3, issuerA, audit.KindAccess, audit.Deny, base.Add(2*time.Minute)),
+			mk(4, issuerA, audit.KindWrite, audit.Allow, base.Add(3*time.Minute)),
+			mk(5, issuerB, audit.KindAccess, audit.Deny, base.Add(4*time.Minute)),
+			mk(6, issuerB, audit.KindAccess, audit.Allow, base.Add(2*time.Hour)),
+		}, nil))
+		st, err := r.AccessStats(ctx, base, base.Add(time.Hour))
+		must(t, err)
+		if st[issuerA] != (audit.AccessStat{Allowed: 2, Denied: 1}) || st[issuerB] != (audit.AccessStat{Denied: 1}) || len(st) != 2 {
+			t.Fatalf("access statistics %+v", st)
+		}
+	})
+
 	t.Run("Chains", func(t *testing.T) {
 		r := open(t)
 		if cs, err := r.AuditChains(ctx); err != nil || len(cs) != 0 {

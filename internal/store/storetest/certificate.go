@@ -414,6 +414,32 @@ func RunCertificates(t *testing.T, open func(t *testing.T) certificate.Repositor
 		}
 	})
 
+	t.Run("IssueStats", func(t *testing.T) {
+		r := open(t)
+		var cs []certificate.Certificate
+		for i := range 6 {
+			issuer := issuerA
+			if i >= 4 {
+				issuer = issuerB
+			}
+			c := NewCert(issuer, typeA, int64(i+1), "321083197812162119", base.Add(time.Duration(i)*time.Hour))
+			c.Timeliness.Late = i%2 == 1
+			cs = append(cs, c)
+		}
+		_, err := r.Insert(ctx, cs)
+		must(t, err)
+		st, err := r.IssueStats(ctx, base, base.Add(5*time.Hour))
+		must(t, err)
+		if st[issuerA] != (certificate.IssueStat{Issued: 4, Late: 2}) || st[issuerB] != (certificate.IssueStat{Issued: 1, Late: 0}) || len(st) != 2 {
+			t.Fatalf("issue statistics %+v", st)
+		}
+		none, err := r.IssueStats(ctx, base.Add(-2*time.Hour), base)
+		must(t, err)
+		if len(none) != 0 {
+			t.Fatalf("an empty period: %+v", none)
+		}
+	})
+
 	t.Run("RepairIsHarmlessWhenNothingBroke", func(t *testing.T) {
 		r := open(t)
 		c := NewCert(issuerA, typeA, 1, "321083197812162119", base)
