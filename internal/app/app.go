@@ -27,6 +27,7 @@ import (
 	"certd/internal/keyring"
 	"certd/internal/objection"
 	"certd/internal/policyadmin"
+	"certd/internal/printing"
 	"certd/internal/registry"
 	"certd/internal/seal"
 	"certd/internal/server"
@@ -217,6 +218,18 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		sc.FieldMiddleware = graph.AuditFields
 		sc.ResponseMiddleware = graph.AuditGate(a.Audit, time.Now)
 	}
+	sc.Authenticated = map[string]http.Handler{printing.Pattern: printing.Handler(printing.Deps{
+		Licences: a.Licences, Cases: a.Cases, Types: a.Catalogue, Units: a.Catalogue,
+		VerifyURL: verifyURL, Today: a.Licences.Today, Loc: cal.Loc, Logger: a.log,
+		Commit: func(ctx context.Context) error {
+			recs := audit.TrailFrom(ctx).Records(time.Now().UTC().Truncate(time.Millisecond))
+			if len(recs) == 0 {
+				return nil
+			}
+			return a.Audit.Append(ctx, recs)
+		},
+	})}
+	sc.Public = map[string]http.Handler{"GET /verify": verifyHandler(a.Licences)}
 	a.Server = server.New(sc, es, a.Verifier, a.Store)
 	ok = true
 	return a, nil

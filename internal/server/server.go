@@ -40,6 +40,12 @@ type Config struct {
 	// and every response (the app's field audit and its fail-closed gate).
 	FieldMiddleware    graphql.FieldMiddleware
 	ResponseMiddleware graphql.ResponseMiddleware
+	// Authenticated are further routes (pattern → handler) served with
+	// the caller's identity and PerRequest's context, e.g. GET /print/{id}.
+	Authenticated map[string]http.Handler
+	// Public are further routes served without authentication, e.g.
+	// GET /verify.
+	Public map[string]http.Handler
 }
 
 // Defaults for the request limits.
@@ -115,6 +121,21 @@ func New(cfg Config, es graphql.ExecutableSchema, auth Authenticator, store Ping
 		gql.ServeHTTP(w, r)
 	})
 	mux.Handle("POST /graphql", limitBody(cfg.MaxBodyBytes, auth.Middleware(api, writeAuthError)))
+	for pattern, h := range cfg.Authenticated {
+		h := h
+		inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := requestID()
+			w.Header().Set("X-Request-Id", id)
+			if cfg.PerRequest != nil {
+				r = cfg.PerRequest(r, id)
+			}
+			h.ServeHTTP(w, r)
+		})
+		mux.Handle(pattern, auth.Middleware(inner, writeAuthError))
+	}
+	for pattern, h := range cfg.Public {
+		mux.Handle(pattern, h)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
