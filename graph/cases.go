@@ -10,6 +10,7 @@ import (
 	"certd/internal/apperr"
 	"certd/internal/cases"
 	"certd/internal/certificate"
+	"certd/internal/codes"
 	"certd/internal/identity"
 )
 
@@ -38,7 +39,7 @@ func (r *Resolver) holderOf(ctx context.Context, p *identity.Principal) (*certif
 		return nil, nil
 	}
 	h := &certificate.Holder{Code: p.Holder, Kind: certificate.Person, Name: p.Name}
-	if len(p.Holder) == 18 && p.Holder[0] >= 'A' || strings.ContainsAny(p.Holder[:17], "ABCDEFGHJKLMNPQRTUWXY") {
+	if codes.ValidCreditCode(p.Holder) {
 		h.Kind = certificate.Organization
 	}
 	if e, err := r.Registry.RegistryEntry(ctx, p.Holder); err == nil {
