@@ -477,7 +477,12 @@ func (r *verificationResolver) Issuer(ctx context.Context, obj *certificate.Veri
 	if obj.IssuerCode == "" {
 		return nil, nil
 	}
-	return orNil(r.Catalogue.LookupUnit(ctx, obj.IssuerCode))
+	u, err := r.Catalogue.LookupUnit(ctx, obj.IssuerCode)
+	if err != nil {
+		return orNil(u, err)
+	}
+	// Anyone verifies: the issuer's public identity only.
+	return &catalogue.Unit{Code: u.Code, Name: u.Name, Issuing: u.Issuing, SealPublicKey: u.SealPublicKey, Version: u.Version}, nil
 }
 
 // States is the resolver for the states field.

@@ -243,7 +243,10 @@ func (s *Service) Certificates(ctx context.Context, c *Case) ([]certificate.Cert
 	if err != nil && len(d.Query) > 0 {
 		return nil, apperr.Wrap(err, apperr.Forbidden, "the policy's data filter cannot be applied")
 	}
-	f := certificate.Filter{}
+	// The policy's filter, and never more than the case's holder, the
+	// matter's types and citable versions, whatever the policy says.
+	f := certificate.Filter{HolderCode: c.Holder.Code, TypeCodes: nonNilStrings(m.RequiredTypes),
+		State: certificate.Valid, CurrentOnly: true}
 	if len(d.Query) > 0 {
 		f.Policy = &cond
 	}
@@ -265,7 +268,12 @@ func (s *Service) Certificates(ctx context.Context, c *Case) ([]certificate.Cert
 			}
 			hidden[lc.TypeCode] = h
 		}
-		lc.Hidden, lc.CaseID = h, c.ID
+		lc.Hidden, lc.CaseID = slices.Clone(h), c.ID
+		if t, err := s.cat.LookupType(ctx, lc.TypeCode); err == nil {
+			hideUnknown(&lc, t)
+		} else {
+			return nil, err
+		}
 		out = append(out, lc)
 	}
 	return out, nil
@@ -295,6 +303,17 @@ func (s *Service) hiddenFields(ctx context.Context, known map[string]any, typeCo
 		return all, nil
 	}
 	return h, nil
+}
+
+// hideUnknown adds to c.Hidden every data key the current template does
+// not have (a field since renamed or removed): what the policy has not
+// judged is not shown.
+func hideUnknown(c *certificate.Certificate, t catalogue.CertificateType) {
+	for k := range c.Data {
+		if _, ok := t.Field(k); !ok && !slices.Contains(c.Hidden, k) {
+			c.Hidden = append(c.Hidden, k)
+		}
+	}
 }
 
 func nonNilAny(xs []any) []any {
@@ -425,4 +444,11 @@ func (s *Service) RecordPaper(ctx context.Context, caseID, typeCode, reason stri
 // PaperSubmissions lists the paper brought in a case the caller may read.
 func (s *Service) PaperSubmissions(ctx context.Context, c *Case) ([]PaperSubmission, error) {
 	return s.repo.PaperSubmissions(ctx, c.ID)
+}
+
+func nonNilStrings(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
 }

@@ -122,8 +122,12 @@ type Certificate struct {
 	ValidUntil *time.Time // a date, midnight UTC; nil when unlimited
 	IssuedAt   time.Time
 
-	Seal        Seal
-	Document    string // the canonical document the seal signs
+	Seal     Seal
+	Document string // the canonical document the seal signs
+	// Nonce is a random value sealed into the document at issuance, so
+	// that a reader who may not see some fields cannot confirm a guess of
+	// them against the seal. It lives only in Document.
+	Nonce       string
 	History     []StateChange
 	Inspections []Inspection
 	Timeliness  Timeliness

@@ -40,6 +40,9 @@ func Canonical(c *Certificate, typeName, issuerName string) (string, error) {
 		"issuedAt":   c.IssuedAt.UTC().Format(time.RFC3339Nano),
 		"data":       data,
 	}
+	if c.Nonce != "" {
+		d["nonce"] = c.Nonce
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

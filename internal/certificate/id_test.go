@@ -1,6 +1,7 @@
 package certificate
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -85,6 +86,11 @@ func TestCanonicalIsSortedAndStable(t *testing.T) {
 	}
 	if id, ok := DocumentID(got); !ok || id != "X" {
 		t.Fatalf("DocumentID: %q %v", id, ok)
+	}
+	c.Nonce = "00112233445566778899aabbccddeeff"
+	withNonce, _ := Canonical(c, "类型", "单位")
+	if !strings.Contains(withNonce, `"nonce":"00112233445566778899aabbccddeeff","type"`) {
+		t.Fatalf("the nonce is sealed in, in key order: %s", withNonce)
 	}
 	if _, ok := DocumentID(`{"format":"other/1","id":"X"}`); ok {
 		t.Fatal("a document of another format was accepted")

@@ -2,6 +2,8 @@ package certificate
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"runtime"
 	"strings"
@@ -161,6 +163,10 @@ func (s *Service) IssueBatch(ctx context.Context, ins []IssueInput) (BatchResult
 			}
 		}
 	}
+	// Licences returned for known idempotency keys are the caller's own
+	// unit's, which it issued with those keys: a retried import must get
+	// them back in batches of any size, so they do not count against the
+	// per-request budget (reading them needs the keys).
 	for _, it := range res.Items {
 		switch {
 		case it.Err != nil:
@@ -321,6 +327,11 @@ func parallel(n int, f func(i int)) {
 
 // sealOne renders c's canonical document and seals it.
 func sealOne(signer *seal.Signer, c *Certificate, typeName, issuerName string) error {
+	var nonce [16]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return err
+	}
+	c.Nonce = hex.EncodeToString(nonce[:])
 	doc, err := Canonical(c, typeName, issuerName)
 	if err != nil {
 		return fmt.Errorf("render licence %s: %w", c.ID, err)

@@ -98,7 +98,17 @@ func (s *Service) filter(ctx context.Context, action string) (*Filter, error) {
 // Versions lists every version of c's licence, oldest first. The caller
 // has been authorized to read c.
 func (s *Service) Versions(ctx context.Context, c *Certificate) ([]Certificate, error) {
-	return s.repo.Versions(ctx, c.Lineage)
+	vs, err := s.repo.Versions(ctx, c.Lineage)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authz.Authorize(ctx, "certificate.read", resource(c)); err != nil {
+		return nil, audit.Refused(ctx, "certificate.read", auditRef(c), err)
+	}
+	if err := authz.Spend(ctx, len(vs)); err != nil {
+		return nil, audit.Refused(ctx, "certificate.read", auditRef(c), err)
+	}
+	return vs, nil
 }
 
 // ListPage is one page of a listing.
