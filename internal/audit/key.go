@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"certd/internal/keyfile"
 )
 
 // KeyFile is the path of the audit signing key below the data directory.
@@ -41,7 +43,7 @@ func LoadOrCreateKey(dataDir string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: encode key: %w", err)
 	}
-	switch err := createExclusive(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); {
+	switch err := keyfile.CreateExclusive(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); {
 	case err == nil:
 		return priv, nil
 	case errors.Is(err, fs.ErrExist):
@@ -85,43 +87,6 @@ func ParsePublicKey(data []byte) (ed25519.PublicKey, error) {
 		return nil, fmt.Errorf("audit: public key is %T, want Ed25519", k)
 	}
 	return pub, nil
-}
-
-// createExclusive atomically creates path holding data with mode 0600; it
-// fails with fs.ErrExist when path exists, without touching it.
-func createExclusive(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".audit-signing-key-*.tmp") // mode 0600
-	if err != nil {
-		return err
-	}
-	defer func() {
-		// The temporary name is only a staging link; always remove it.
-		if rmErr := os.Remove(tmp.Name()); rmErr != nil && err == nil && !errors.Is(rmErr, fs.ErrNotExist) {
-			err = rmErr
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	// link(2) never replaces an existing file, unlike rename(2).
-	if err := os.Link(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 func readKey(path string) (ed25519.PrivateKey, error) {

@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"certd/internal/keyfile"
 )
 
 // Embedded mode: certd issues its own tokens with this issuer and audience.
@@ -49,7 +51,7 @@ func LoadOrCreateSigningKey(dataDir string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("identity: encode signing key: %w", err)
 	}
 	data := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	switch err := createExclusive(path, data); {
+	switch err := keyfile.CreateExclusive(path, data); {
 	case err == nil:
 		return priv, nil
 	case errors.Is(err, fs.ErrExist):
@@ -58,48 +60,6 @@ func LoadOrCreateSigningKey(dataDir string) (ed25519.PrivateKey, error) {
 	default:
 		return nil, fmt.Errorf("identity: store signing key: %w", err)
 	}
-}
-
-// createExclusive atomically creates path holding data with mode 0600. It
-// fails with fs.ErrExist when path already exists, without touching it.
-func createExclusive(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".jwt-signing-key-*.tmp") // mode 0600
-	if err != nil {
-		return err
-	}
-	defer func() {
-		// The temporary name is only a staging link; always remove it.
-		if rmErr := os.Remove(tmp.Name()); rmErr != nil && err == nil && !errors.Is(rmErr, fs.ErrNotExist) {
-			err = rmErr
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	// link(2) never replaces an existing file, unlike rename(2).
-	if err := os.Link(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a new directory entry in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 func readSigningKey(path string) (ed25519.PrivateKey, error) {

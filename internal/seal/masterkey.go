@@ -17,6 +17,8 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/sm4"
+
+	"certd/internal/keyfile"
 )
 
 // MasterKeySize is the size of a master key in bytes.
@@ -155,7 +157,7 @@ func LoadOrCreateMasterKey(dataDir string) (*MasterKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch err := createExclusive(path, []byte(m.base64()+"\n")); {
+	switch err := keyfile.CreateExclusive(path, []byte(m.base64()+"\n")); {
 	case err == nil:
 		return m, nil
 	case errors.Is(err, fs.ErrExist):
@@ -186,46 +188,4 @@ func readMasterKey(path string) (*MasterKey, error) {
 		return nil, fmt.Errorf("seal: %s: %w", path, err)
 	}
 	return m, nil
-}
-
-// createExclusive atomically creates path holding data with mode 0600. It
-// fails with fs.ErrExist when path already exists, without touching it.
-func createExclusive(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".seal-master-*.tmp") // mode 0600
-	if err != nil {
-		return err
-	}
-	defer func() {
-		// The temporary name is only a staging link; always remove it.
-		if rmErr := os.Remove(tmp.Name()); rmErr != nil && err == nil && !errors.Is(rmErr, fs.ErrNotExist) {
-			err = rmErr
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	// link(2) never replaces an existing file, unlike rename(2).
-	if err := os.Link(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a new directory entry in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
