@@ -81,13 +81,14 @@ type Appender interface {
 }
 
 // AuditGate is a response middleware: it stores the request's audit
-// records and only then lets the response out. When they cannot be
-// stored, the client gets AUDIT_UNAVAILABLE and no data (fail closed).
-func AuditGate(w Appender, now func() time.Time) graphql.ResponseMiddleware {
+// records, naming the operation with label, and only then lets the
+// response out. When they cannot be stored, the client gets
+// AUDIT_UNAVAILABLE and no data (fail closed).
+func AuditGate(w Appender, now func() time.Time, label func(context.Context) string) graphql.ResponseMiddleware {
 	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)
 		t := audit.TrailFrom(ctx)
-		t.SetOperation(OperationLabel(ctx))
+		t.SetOperation(label(ctx))
 		recs := t.Records(now().UTC().Truncate(time.Millisecond))
 		if len(recs) == 0 {
 			return resp
@@ -101,26 +102,4 @@ func AuditGate(w Appender, now func() time.Time) graphql.ResponseMiddleware {
 		}
 		return resp
 	}
-}
-
-// OperationLabel names an operation by its type and root fields, e.g.
-// "query case" or "mutation issueCertificates"; client-chosen operation
-// names are not trusted.
-func OperationLabel(ctx context.Context) string {
-	if !graphql.HasOperationContext(ctx) {
-		return "invalid"
-	}
-	oc := graphql.GetOperationContext(ctx)
-	if oc == nil || oc.Operation == nil {
-		return "invalid"
-	}
-	label := string(oc.Operation.Operation)
-	seen := map[string]bool{}
-	for _, f := range graphql.CollectFields(oc, oc.Operation.SelectionSet, nil) {
-		if !seen[f.Name] && len(seen) < 4 {
-			seen[f.Name] = true
-			label += " " + f.Name
-		}
-	}
-	return label
 }

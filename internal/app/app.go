@@ -216,7 +216,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if !cfg.AuditOff {
 		sc.FieldMiddleware = graph.AuditFields
-		sc.ResponseMiddleware = graph.AuditGate(a.Audit, time.Now)
+		sc.ResponseMiddleware = graph.AuditGate(a.Audit, time.Now, server.OperationLabel)
 	}
 	sc.Authenticated = map[string]http.Handler{printing.Pattern: printing.Handler(printing.Deps{
 		Licences: a.Licences, Cases: a.Cases, Types: a.Catalogue, Units: a.Catalogue,

@@ -35,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 func (m *metrics) observe(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	start := time.Now()
 	resp := next(ctx)
-	op := operationLabel(ctx)
+	op := OperationLabel(ctx)
 	code := "OK"
 	if resp != nil {
 		if errs := append(graphql.GetErrors(ctx), resp.Errors...); len(errs) > 0 {
@@ -51,10 +51,10 @@ func (m *metrics) observe(ctx context.Context, next graphql.ResponseHandler) *gr
 	return resp
 }
 
-// operationLabel names an operation by its type and root fields, e.g.
+// OperationLabel names an operation by its type and root fields, e.g.
 // "query units" or "mutation registerUnit": bounded by the schema, unlike
-// client-chosen operation names.
-func operationLabel(ctx context.Context) string {
+// client-chosen operation names. Metrics and audit records use it.
+func OperationLabel(ctx context.Context) string {
 	if !graphql.HasOperationContext(ctx) {
 		return "invalid"
 	}
