@@ -256,24 +256,25 @@ func (s *Service) Certificates(ctx context.Context, c *Case) ([]certificate.Cert
 	}
 	today := s.licences.Today()
 	out := found[:0]
-	hidden := map[string][]string{}
+	// Per type: the fields the policy hides, and the template.
+	type typeView struct {
+		fields []string
+		t      catalogue.CertificateType
+	}
+	hidden := map[string]typeView{}
 	for _, lc := range found {
 		if !lc.Citable(today) {
 			continue // past its validity today, before the sweeper marks it
 		}
-		h, ok := hidden[lc.TypeCode]
+		v, ok := hidden[lc.TypeCode]
 		if !ok {
-			if h, err = s.hiddenFields(ctx, known, lc.TypeCode); err != nil {
+			if v.fields, v.t, err = s.hiddenFields(ctx, known, lc.TypeCode); err != nil {
 				return nil, err
 			}
-			hidden[lc.TypeCode] = h
+			hidden[lc.TypeCode] = v
 		}
-		lc.Hidden, lc.CaseID = slices.Clone(h), c.ID
-		if t, err := s.cat.LookupType(ctx, lc.TypeCode); err == nil {
-			hideUnknown(&lc, t)
-		} else {
-			return nil, err
-		}
+		lc.Hidden, lc.CaseID = slices.Clone(v.fields), c.ID
+		hideUnknown(&lc, v.t)
 		out = append(out, lc)
 	}
 	return out, nil
@@ -281,10 +282,10 @@ func (s *Service) Certificates(ctx context.Context, c *Case) ([]certificate.Cert
 
 // hiddenFields asks the policy which fields of a type the caller may not
 // see in this case; when the policy cannot answer, every field is hidden.
-func (s *Service) hiddenFields(ctx context.Context, known map[string]any, typeCode string) ([]string, error) {
+func (s *Service) hiddenFields(ctx context.Context, known map[string]any, typeCode string) ([]string, catalogue.CertificateType, error) {
 	t, err := s.cat.LookupType(ctx, typeCode)
 	if err != nil {
-		return nil, err
+		return nil, t, err
 	}
 	var sensitive []any
 	all := make([]string, 0, len(t.Fields))
@@ -300,9 +301,9 @@ func (s *Service) hiddenFields(ctx context.Context, known map[string]any, typeCo
 	}
 	h, hideAll := s.policy.HiddenFields(ctx, "case.certificates", in)
 	if hideAll {
-		return all, nil
+		return all, t, nil
 	}
-	return h, nil
+	return h, t, nil
 }
 
 // hideUnknown adds to c.Hidden every data key the current template does
