@@ -112,26 +112,20 @@ func New(cfg Config, es graphql.ExecutableSchema, auth Authenticator, store Ping
 	}
 
 	mux := http.NewServeMux()
-	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := requestID()
-		w.Header().Set("X-Request-Id", id)
-		if cfg.PerRequest != nil {
-			r = cfg.PerRequest(r, id)
-		}
-		gql.ServeHTTP(w, r)
-	})
-	mux.Handle("POST /graphql", limitBody(cfg.MaxBodyBytes, auth.Middleware(api, writeAuthError)))
-	for pattern, h := range cfg.Authenticated {
-		h := h
-		inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// withRequest gives an authenticated request its id and its context.
+	withRequest := func(h http.Handler) http.Handler {
+		return auth.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id := requestID()
 			w.Header().Set("X-Request-Id", id)
 			if cfg.PerRequest != nil {
 				r = cfg.PerRequest(r, id)
 			}
 			h.ServeHTTP(w, r)
-		})
-		mux.Handle(pattern, auth.Middleware(inner, writeAuthError))
+		}), writeAuthError)
+	}
+	mux.Handle("POST /graphql", limitBody(cfg.MaxBodyBytes, withRequest(gql)))
+	for pattern, h := range cfg.Authenticated {
+		mux.Handle(pattern, withRequest(h))
 	}
 	for pattern, h := range cfg.Public {
 		mux.Handle(pattern, h)
