@@ -3,12 +3,15 @@ package graph
 import (
 	"context"
 	"slices"
+	"time"
 
 	"certd/graph/model"
 	"certd/internal/apperr"
 	"certd/internal/audit"
+	"certd/internal/authz"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
+	"certd/internal/policyadmin"
 )
 
 // ptr adapts a service's (value, error) to the (*value, error) resolvers return.
@@ -119,4 +122,39 @@ func accessConnection(p audit.Page) *model.AccessRecordConnection {
 		c.PageInfo.EndCursor = &p.Cursors[n-1]
 	}
 	return c
+}
+
+// moduleValues copies GraphQL module inputs into the values the policy
+// service takes.
+func moduleValues(modules []*authz.Module) []authz.Module {
+	mods := make([]authz.Module, len(modules))
+	for i, m := range modules {
+		mods[i] = *m
+	}
+	return mods
+}
+
+func policyTestReport(rep policyadmin.TestReport) *model.PolicyTestReport {
+	out := &model.PolicyTestReport{Passed: rep.Passed, CompileErrors: rep.Problems, Results: []*model.PolicyTestResult{}}
+	if out.CompileErrors == nil {
+		out.CompileErrors = []string{}
+	}
+	for _, r := range rep.Results {
+		tr := &model.PolicyTestResult{Name: r.Rule, Package: r.Package, Passed: r.Passed,
+			DurationMs: float64(r.Duration) / float64(time.Millisecond)}
+		if r.Detail != "" {
+			tr.Detail = &r.Detail
+		}
+		out.Results = append(out.Results, tr)
+	}
+	return out
+}
+
+func auditChainStatus(st audit.Status) *model.AuditChainStatus {
+	out := &model.AuditChainStatus{Intact: st.Intact(), CheckedAt: st.CheckedAt, Chains: st.Chains,
+		Records: st.Records, Checkpoints: st.Checkpoints, UnsignedTail: st.UnsignedTail, Problems: []string{}}
+	for _, p := range st.Problems {
+		out.Problems = append(out.Problems, p.String())
+	}
+	return out
 }

@@ -99,6 +99,16 @@ type ComplexityRoot struct {
 		Key   func(childComplexity int) int
 	}
 
+	AuditChainStatus struct {
+		Chains       func(childComplexity int) int
+		CheckedAt    func(childComplexity int) int
+		Checkpoints  func(childComplexity int) int
+		Intact       func(childComplexity int) int
+		Problems     func(childComplexity int) int
+		Records      func(childComplexity int) int
+		UnsignedTail func(childComplexity int) int
+	}
+
 	BatchItemResult struct {
 		Certificate func(childComplexity int) int
 		Duplicate   func(childComplexity int) int
@@ -313,6 +323,20 @@ type ComplexityRoot struct {
 		Rego func(childComplexity int) int
 	}
 
+	PolicyTestReport struct {
+		CompileErrors func(childComplexity int) int
+		Passed        func(childComplexity int) int
+		Results       func(childComplexity int) int
+	}
+
+	PolicyTestResult struct {
+		Detail     func(childComplexity int) int
+		DurationMs func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Package    func(childComplexity int) int
+		Passed     func(childComplexity int) int
+	}
+
 	PolicyVersion struct {
 		Active      func(childComplexity int) int
 		Author      func(childComplexity int) int
@@ -326,6 +350,7 @@ type ComplexityRoot struct {
 	Query struct {
 		AccessRecords        func(childComplexity int, filter *audit.Filter, first *int, after *string) int
 		ActivePolicy         func(childComplexity int) int
+		AuditStatus          func(childComplexity int) int
 		BulkAnalysisRequests func(childComplexity int, state *bulk.State) int
 		Case                 func(childComplexity int, id string) int
 		Cases                func(childComplexity int, openOnly *bool, first *int, after *string) int
@@ -342,6 +367,7 @@ type ComplexityRoot struct {
 		OverdueObjections    func(childComplexity int) int
 		Policies             func(childComplexity int) int
 		SupervisionReport    func(childComplexity int, from time.Time, to time.Time) int
+		TestPolicy           func(childComplexity int, modules []*authz.Module) int
 		Unit                 func(childComplexity int, code string) int
 		Units                func(childComplexity int) int
 		VerifyCertificate    func(childComplexity int, id string) int
@@ -526,6 +552,8 @@ type QueryResolver interface {
 	Policies(ctx context.Context) ([]*policyadmin.Version, error)
 	ActivePolicy(ctx context.Context) (*policyadmin.Version, error)
 	ExplainDecision(ctx context.Context, query string, input any) (*policyadmin.Decision, error)
+	TestPolicy(ctx context.Context, modules []*authz.Module) (*model.PolicyTestReport, error)
+	AuditStatus(ctx context.Context) (*model.AuditChainStatus, error)
 }
 type VerificationResolver interface {
 	State(ctx context.Context, obj *certificate.Verification) (*certificate.State, error)
@@ -711,6 +739,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AnalysisRow.Key(childComplexity), true
+
+	case "AuditChainStatus.chains":
+		if e.ComplexityRoot.AuditChainStatus.Chains == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainStatus.Chains(childComplexity), true
+	case "AuditChainStatus.checkedAt":
+		if e.ComplexityRoot.AuditChainStatus.CheckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainStatus.CheckedAt(childComplexity), true
+	case "AuditChainStatus.checkpoints":
+		if e.ComplexityRoot.AuditChainStatus.Checkpoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainStatus.Checkpoints(childComplexity), true
+	case "AuditChainStatus.intact":
+		if e.ComplexityRoot.AuditChainStatus.Intact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainStatus.Intact(childComplexity), true
+	case "AuditChainStatus.problems":
+		if e.ComplexityRoot.AuditChainStatus.Problems == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainStatus.Problems(childComplexity), true
+	case "AuditChainStatus.records":
+		if e.ComplexityRoot.AuditChainStatus.Records == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainStatus.Records(childComplexity), true
+	case "AuditChainStatus.unsignedTail":
+		if e.ComplexityRoot.AuditChainStatus.UnsignedTail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditChainStatus.UnsignedTail(childComplexity), true
 
 	case "BatchItemResult.certificate":
 		if e.ComplexityRoot.BatchItemResult.Certificate == nil {
@@ -1781,6 +1852,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicyModule.Rego(childComplexity), true
 
+	case "PolicyTestReport.compileErrors":
+		if e.ComplexityRoot.PolicyTestReport.CompileErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestReport.CompileErrors(childComplexity), true
+	case "PolicyTestReport.passed":
+		if e.ComplexityRoot.PolicyTestReport.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestReport.Passed(childComplexity), true
+	case "PolicyTestReport.results":
+		if e.ComplexityRoot.PolicyTestReport.Results == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestReport.Results(childComplexity), true
+
+	case "PolicyTestResult.detail":
+		if e.ComplexityRoot.PolicyTestResult.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestResult.Detail(childComplexity), true
+	case "PolicyTestResult.durationMs":
+		if e.ComplexityRoot.PolicyTestResult.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestResult.DurationMs(childComplexity), true
+	case "PolicyTestResult.name":
+		if e.ComplexityRoot.PolicyTestResult.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestResult.Name(childComplexity), true
+	case "PolicyTestResult.package":
+		if e.ComplexityRoot.PolicyTestResult.Package == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestResult.Package(childComplexity), true
+	case "PolicyTestResult.passed":
+		if e.ComplexityRoot.PolicyTestResult.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyTestResult.Passed(childComplexity), true
+
 	case "PolicyVersion.active":
 		if e.ComplexityRoot.PolicyVersion.Active == nil {
 			break
@@ -1841,6 +1962,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ActivePolicy(childComplexity), true
+	case "Query.auditStatus":
+		if e.ComplexityRoot.Query.AuditStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AuditStatus(childComplexity), true
 	case "Query.bulkAnalysisRequests":
 		if e.ComplexityRoot.Query.BulkAnalysisRequests == nil {
 			break
@@ -1993,6 +2120,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SupervisionReport(childComplexity, args["from"].(time.Time), args["to"].(time.Time)), true
+	case "Query.testPolicy":
+		if e.ComplexityRoot.Query.TestPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Query_testPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TestPolicy(childComplexity, args["modules"].([]*authz.Module)), true
 	case "Query.unit":
 		if e.ComplexityRoot.Query.Unit == nil {
 			break
@@ -2642,6 +2780,27 @@ type PolicyVersion {
   testsPassed: Int!
 }
 type Decision { allowed: Boolean! result: JSON explanation: [String!]! }
+"A dry run of a policy bundle: passed is true exactly when publishPolicy would accept it."
+type PolicyTestReport {
+  passed: Boolean!
+  "why publishPolicy would refuse it besides the failing results: compile errors, no tests, no entrypoint, a timeout"
+  compileErrors: [String!]!
+  results: [PolicyTestResult!]!
+}
+type PolicyTestResult { name: String! package: String! passed: Boolean! detail: String durationMs: Float! }
+"The verification of the whole audit log (certd audit verify, run by the server)."
+type AuditChainStatus {
+  "no chain has a problem"
+  intact: Boolean!
+  checkedAt: Time!
+  chains: Int!
+  records: Int!
+  checkpoints: Int!
+  "records after their chain's last signed checkpoint: linked and hashed, not yet signed"
+  unsignedTail: Int!
+  "the first problem of each broken chain: kind, record id (<chain>.<seq>) and detail"
+  problems: [String!]!
+}
 
 "An objection to a licence's content (第十七条), resolved by its issuing unit."
 type Objection {
@@ -2782,6 +2941,10 @@ type Query {
   activePolicy: PolicyVersion!
   "Dry run: what the active policy answers for this query (a reference under data.certd, e.g. data.certd.authz.allow) and input, and why."
   explainDecision(query: String!, input: JSON!): Decision!
+  "Policy admins: compile the modules and run their *_test.rego tests as publishPolicy would, without storing anything (a dry run, authorized as policy.explain). A bundle publishPolicy would refuse is passed: false with the reasons, not an error."
+  testPolicy(modules: [PolicyModuleInput!]!): PolicyTestReport!
+  "Whoever may read some part of the access log: the result of verifying every audit chain (hashes, links, seqs, signed checkpoints), at most a minute old. Counts and record ids only."
+  auditStatus: AuditChainStatus!
 }
 
 type Mutation {
@@ -2897,6 +3060,26 @@ func (ec *executionContext) childFields_AnalysisRow(ctx context.Context, field g
 		return ec.fieldContext_AnalysisRow_count(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AnalysisRow", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditChainStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "intact":
+		return ec.fieldContext_AuditChainStatus_intact(ctx, field)
+	case "checkedAt":
+		return ec.fieldContext_AuditChainStatus_checkedAt(ctx, field)
+	case "chains":
+		return ec.fieldContext_AuditChainStatus_chains(ctx, field)
+	case "records":
+		return ec.fieldContext_AuditChainStatus_records(ctx, field)
+	case "checkpoints":
+		return ec.fieldContext_AuditChainStatus_checkpoints(ctx, field)
+	case "unsignedTail":
+		return ec.fieldContext_AuditChainStatus_unsignedTail(ctx, field)
+	case "problems":
+		return ec.fieldContext_AuditChainStatus_problems(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditChainStatus", field.Name)
 }
 
 func (ec *executionContext) childFields_BatchItemResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3275,6 +3458,34 @@ func (ec *executionContext) childFields_PolicyModule(ctx context.Context, field 
 		return ec.fieldContext_PolicyModule_rego(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyModule", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyTestReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "passed":
+		return ec.fieldContext_PolicyTestReport_passed(ctx, field)
+	case "compileErrors":
+		return ec.fieldContext_PolicyTestReport_compileErrors(ctx, field)
+	case "results":
+		return ec.fieldContext_PolicyTestReport_results(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyTestReport", field.Name)
+}
+
+func (ec *executionContext) childFields_PolicyTestResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_PolicyTestResult_name(ctx, field)
+	case "package":
+		return ec.fieldContext_PolicyTestResult_package(ctx, field)
+	case "passed":
+		return ec.fieldContext_PolicyTestResult_passed(ctx, field)
+	case "detail":
+		return ec.fieldContext_PolicyTestResult_detail(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_PolicyTestResult_durationMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyTestResult", field.Name)
 }
 
 func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4323,6 +4534,20 @@ func (ec *executionContext) field_Query_supervisionReport_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_testPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "modules",
+		func(ctx context.Context, v any) ([]*authz.Module, error) {
+			return ec.unmarshalNPolicyModuleInput2ᚕᚖcertdᚋinternalᚋauthzᚐModuleᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["modules"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_unit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5039,6 +5264,167 @@ func (ec *executionContext) _AnalysisRow_count(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_AnalysisRow_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AnalysisRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditChainStatus_intact(ctx context.Context, field graphql.CollectedField, obj *model.AuditChainStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainStatus_intact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Intact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainStatus_intact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChainStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AuditChainStatus_checkedAt(ctx context.Context, field graphql.CollectedField, obj *model.AuditChainStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainStatus_checkedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainStatus_checkedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChainStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AuditChainStatus_chains(ctx context.Context, field graphql.CollectedField, obj *model.AuditChainStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainStatus_chains(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Chains, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainStatus_chains(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChainStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditChainStatus_records(ctx context.Context, field graphql.CollectedField, obj *model.AuditChainStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainStatus_records(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Records, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainStatus_records(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChainStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditChainStatus_checkpoints(ctx context.Context, field graphql.CollectedField, obj *model.AuditChainStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainStatus_checkpoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checkpoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainStatus_checkpoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChainStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditChainStatus_unsignedTail(ctx context.Context, field graphql.CollectedField, obj *model.AuditChainStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainStatus_unsignedTail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnsignedTail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainStatus_unsignedTail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChainStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditChainStatus_problems(ctx context.Context, field graphql.CollectedField, obj *model.AuditChainStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditChainStatus_problems(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Problems, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditChainStatus_problems(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditChainStatus", field, false, false, "String")
 }
 
 func (ec *executionContext) _BatchItemResult_index(ctx context.Context, field graphql.CollectedField, obj *certificate.BatchItem) (ret graphql.Marshaler) {
@@ -9381,6 +9767,199 @@ func (ec *executionContext) fieldContext_PolicyModule_rego(_ context.Context, fi
 	return graphql.NewScalarFieldContext("PolicyModule", field, false, false, "String")
 }
 
+func (ec *executionContext) _PolicyTestReport_passed(ctx context.Context, field graphql.CollectedField, obj *model.PolicyTestReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestReport_passed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Passed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestReport_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestReport", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PolicyTestReport_compileErrors(ctx context.Context, field graphql.CollectedField, obj *model.PolicyTestReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestReport_compileErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompileErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestReport_compileErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestReport", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyTestReport_results(ctx context.Context, field graphql.CollectedField, obj *model.PolicyTestReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestReport_results(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Results, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PolicyTestResult) graphql.Marshaler {
+			return ec.marshalNPolicyTestResult2ᚕᚖcertdᚋgraphᚋmodelᚐPolicyTestResultᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestReport_results(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyTestReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyTestResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyTestResult_name(ctx context.Context, field graphql.CollectedField, obj *model.PolicyTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestResult_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestResult_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyTestResult_package(ctx context.Context, field graphql.CollectedField, obj *model.PolicyTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestResult_package(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Package, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestResult_package(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyTestResult_passed(ctx context.Context, field graphql.CollectedField, obj *model.PolicyTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestResult_passed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Passed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestResult_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestResult", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PolicyTestResult_detail(ctx context.Context, field graphql.CollectedField, obj *model.PolicyTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestResult_detail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestResult_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyTestResult_durationMs(ctx context.Context, field graphql.CollectedField, obj *model.PolicyTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyTestResult_durationMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyTestResult_durationMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyTestResult", field, false, false, "Float")
+}
+
 func (ec *executionContext) _PolicyVersion_version(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10437,6 +11016,82 @@ func (ec *executionContext) fieldContext_Query_explainDecision(ctx context.Conte
 	if fc.Args, err = ec.field_Query_explainDecision_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_testPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_testPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().TestPolicy(ctx, fc.Args["modules"].([]*authz.Module))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyTestReport) graphql.Marshaler {
+			return ec.marshalNPolicyTestReport2ᚖcertdᚋgraphᚋmodelᚐPolicyTestReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_testPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyTestReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_testPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_auditStatus(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().AuditStatus(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditChainStatus) graphql.Marshaler {
+			return ec.marshalNAuditChainStatus2ᚖcertdᚋgraphᚋmodelᚐAuditChainStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditChainStatus(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -13701,6 +14356,69 @@ func (ec *executionContext) _AnalysisRow(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var auditChainStatusImplementors = []string{"AuditChainStatus"}
+
+func (ec *executionContext) _AuditChainStatus(ctx context.Context, sel ast.SelectionSet, obj *model.AuditChainStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditChainStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditChainStatus")
+		case "intact":
+			out.Values[i] = ec._AuditChainStatus_intact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkedAt":
+			out.Values[i] = ec._AuditChainStatus_checkedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "chains":
+			out.Values[i] = ec._AuditChainStatus_chains(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "records":
+			out.Values[i] = ec._AuditChainStatus_records(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkpoints":
+			out.Values[i] = ec._AuditChainStatus_checkpoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unsignedTail":
+			out.Values[i] = ec._AuditChainStatus_unsignedTail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "problems":
+			out.Values[i] = ec._AuditChainStatus_problems(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var batchItemResultImplementors = []string{"BatchItemResult"}
 
 func (ec *executionContext) _BatchItemResult(ctx context.Context, sel ast.SelectionSet, obj *certificate.BatchItem) graphql.Marshaler {
@@ -15109,6 +15827,102 @@ func (ec *executionContext) _PolicyModule(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var policyTestReportImplementors = []string{"PolicyTestReport"}
+
+func (ec *executionContext) _PolicyTestReport(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyTestReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyTestReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyTestReport")
+		case "passed":
+			out.Values[i] = ec._PolicyTestReport_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "compileErrors":
+			out.Values[i] = ec._PolicyTestReport_compileErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "results":
+			out.Values[i] = ec._PolicyTestReport_results(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var policyTestResultImplementors = []string{"PolicyTestResult"}
+
+func (ec *executionContext) _PolicyTestResult(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyTestResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyTestResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyTestResult")
+		case "name":
+			out.Values[i] = ec._PolicyTestResult_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "package":
+			out.Values[i] = ec._PolicyTestResult_package(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "passed":
+			out.Values[i] = ec._PolicyTestResult_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "detail":
+			out.Values[i] = ec._PolicyTestResult_detail(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "durationMs":
+			out.Values[i] = ec._PolicyTestResult_durationMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var policyVersionImplementors = []string{"PolicyVersion"}
 
 func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.SelectionSet, obj *policyadmin.Version) graphql.Marshaler {
@@ -15323,6 +16137,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_explainDecision(ctx, field)
+				})
+		case "testPolicy":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_testPolicy(ctx, field)
+				})
+		case "auditStatus":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditStatus(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -16290,6 +17116,14 @@ func (ec *executionContext) marshalNAnalysisRow2ᚕcertdᚋinternalᚋbulkᚐRow
 	return ret
 }
 
+func (ec *executionContext) marshalNAuditChainStatus2ᚖcertdᚋgraphᚋmodelᚐAuditChainStatus(ctx context.Context, sel ast.SelectionSet, v *model.AuditChainStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditChainStatus!")
+		return graphql.Null
+	}
+	return ec._AuditChainStatus(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNBatchItemResult2certdᚋinternalᚋcertificateᚐBatchItem(ctx context.Context, sel ast.SelectionSet, v certificate.BatchItem) graphql.Marshaler {
 	return ec._BatchItemResult(ctx, sel, &v)
 }
@@ -16653,6 +17487,20 @@ var (
 		catalogue.FieldBoolean: "BOOLEAN",
 	}
 )
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
 
 func (ec *executionContext) marshalNHolder2certdᚋinternalᚋcertificateᚐHolder(ctx context.Context, sel ast.SelectionSet, v certificate.Holder) graphql.Marshaler {
 	return ec._Holder(ctx, sel, &v)
@@ -17025,6 +17873,38 @@ func (ec *executionContext) unmarshalNPolicyModuleInput2ᚕᚖcertdᚋinternal�
 func (ec *executionContext) unmarshalNPolicyModuleInput2ᚖcertdᚋinternalᚋauthzᚐModule(ctx context.Context, v any) (*authz.Module, error) {
 	res, err := ec.unmarshalInputPolicyModuleInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPolicyTestReport2ᚖcertdᚋgraphᚋmodelᚐPolicyTestReport(ctx context.Context, sel ast.SelectionSet, v *model.PolicyTestReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyTestReport!")
+		return graphql.Null
+	}
+	return ec._PolicyTestReport(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyTestResult2ᚕᚖcertdᚋgraphᚋmodelᚐPolicyTestResultᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PolicyTestResult) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyTestResult2ᚖcertdᚋgraphᚋmodelᚐPolicyTestResult(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyTestResult2ᚖcertdᚋgraphᚋmodelᚐPolicyTestResult(ctx context.Context, sel ast.SelectionSet, v *model.PolicyTestResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyTestResult!")
+		return graphql.Null
+	}
+	return ec._PolicyTestResult(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPolicyVersion2ᚕᚖcertdᚋinternalᚋpolicyadminᚐVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*policyadmin.Version) graphql.Marshaler {

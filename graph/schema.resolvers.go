@@ -249,11 +249,7 @@ func (r *mutationResolver) RecordPaperSubmission(ctx context.Context, caseID str
 
 // PublishPolicy is the resolver for the publishPolicy field.
 func (r *mutationResolver) PublishPolicy(ctx context.Context, modules []*authz.Module, message string) (*policyadmin.Version, error) {
-	mods := make([]authz.Module, len(modules))
-	for i, m := range modules {
-		mods[i] = *m
-	}
-	return ptr(r.PolicyAdmin.Publish(ctx, mods, message))
+	return ptr(r.PolicyAdmin.Publish(ctx, moduleValues(modules), message))
 }
 
 // RollbackPolicy is the resolver for the rollbackPolicy field.
@@ -462,6 +458,24 @@ func (r *queryResolver) ExplainDecision(ctx context.Context, query string, input
 		return nil, apperr.Invalid("input must be a JSON object")
 	}
 	return ptr(r.PolicyAdmin.Explain(ctx, query, in))
+}
+
+// TestPolicy is the resolver for the testPolicy field.
+func (r *queryResolver) TestPolicy(ctx context.Context, modules []*authz.Module) (*model.PolicyTestReport, error) {
+	rep, err := r.PolicyAdmin.Test(ctx, moduleValues(modules))
+	if err != nil {
+		return nil, err
+	}
+	return policyTestReport(rep), nil
+}
+
+// AuditStatus is the resolver for the auditStatus field.
+func (r *queryResolver) AuditStatus(ctx context.Context) (*model.AuditChainStatus, error) {
+	st, err := r.Audit.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return auditChainStatus(st), nil
 }
 
 // State is the resolver for the state field.

@@ -6,6 +6,7 @@ import (
 	"certd/internal/audit"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
+	"time"
 )
 
 type AccessRecordConnection struct {
@@ -16,6 +17,20 @@ type AccessRecordConnection struct {
 type AccessRecordEdge struct {
 	Cursor string        `json:"cursor"`
 	Node   *audit.Record `json:"node"`
+}
+
+// The verification of the whole audit log (certd audit verify, run by the server).
+type AuditChainStatus struct {
+	// no chain has a problem
+	Intact      bool      `json:"intact"`
+	CheckedAt   time.Time `json:"checkedAt"`
+	Chains      int       `json:"chains"`
+	Records     int       `json:"records"`
+	Checkpoints int       `json:"checkpoints"`
+	// records after their chain's last signed checkpoint: linked and hashed, not yet signed
+	UnsignedTail int `json:"unsignedTail"`
+	// the first problem of each broken chain: kind, record id (<chain>.<seq>) and detail
+	Problems []string `json:"problems"`
 }
 
 type CertificateConnection struct {
@@ -49,6 +64,22 @@ type Mutation struct {
 type PageInfo struct {
 	HasNextPage bool    `json:"hasNextPage"`
 	EndCursor   *string `json:"endCursor,omitempty"`
+}
+
+// A dry run of a policy bundle: passed is true exactly when publishPolicy would accept it.
+type PolicyTestReport struct {
+	Passed bool `json:"passed"`
+	// why publishPolicy would refuse it besides the failing results: compile errors, no tests, no entrypoint, a timeout
+	CompileErrors []string            `json:"compileErrors"`
+	Results       []*PolicyTestResult `json:"results"`
+}
+
+type PolicyTestResult struct {
+	Name       string  `json:"name"`
+	Package    string  `json:"package"`
+	Passed     bool    `json:"passed"`
+	Detail     *string `json:"detail,omitempty"`
+	DurationMs float64 `json:"durationMs"`
 }
 
 type Query struct {

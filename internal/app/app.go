@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -58,6 +59,10 @@ type Config struct {
 	SweepInterval time.Duration    // expiry sweeps; default 30s, negative disables
 	Now           func() time.Time // the clock; nil means time.Now (tests set it)
 	PolicyPoll    time.Duration    // how often to look for a newly published policy; default 1s
+	// AuditTrustKeys are PEM files of further audit public keys, those of
+	// the other instances sharing the store, trusted when auditStatus
+	// verifies the log; the instance's own key is always trusted.
+	AuditTrustKeys []string
 	// AuditOff leaves the field audit out. Only benchmarks set it, to
 	// measure what the audit costs; certd serve has no such flag.
 	AuditOff bool
@@ -189,6 +194,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	a.AccessLog = audit.NewAccessLog(a.Store, a.Policy)
+	trusted, err := auditTrust(auditKey, cfg.AuditTrustKeys)
+	if err != nil {
+		return nil, err
+	}
+	a.AccessLog.EnableStatus(trusted, 0, cfg.Now)
 	a.Bulk = bulk.NewService(a.Store, a.Policy, a.Policy)
 	a.Objections = objection.NewService(a.Store, a.Licences, a.Cases, a.Policy, cal, cfg.ObjectionDueDays)
 	if cfg.Now != nil {
@@ -392,4 +402,22 @@ func (a *App) Close() {
 		}
 		a.closeStore = nil
 	}
+}
+
+// auditTrust returns the keys whose checkpoints auditStatus trusts: the
+// instance's own and those in the PEM files named.
+func auditTrust(own ed25519.PrivateKey, files []string) ([]ed25519.PublicKey, error) {
+	keys := []ed25519.PublicKey{own.Public().(ed25519.PublicKey)}
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: audit trust key: %v", ErrConfig, err)
+		}
+		k, err := audit.ParsePublicKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: audit trust key %s: %v", ErrConfig, path, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }

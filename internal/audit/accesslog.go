@@ -19,8 +19,9 @@ type Scoper interface {
 // AccessLog reads the log for issuers, supervisors, the digital office
 // and holders. Reading it is itself recorded.
 type AccessLog struct {
-	repo  Repository
-	scope Scoper
+	repo   Repository
+	scope  Scoper
+	verify *verifier // nil until EnableStatus
 }
 
 // NewAccessLog returns the reading side of the log.

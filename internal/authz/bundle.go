@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/tester"
@@ -116,9 +117,12 @@ func compile(mods []Module) (*ast.Compiler, map[string]*ast.Module, error) {
 
 // TestResult is the outcome of one Rego test.
 type TestResult struct {
-	Name   string // package.rule
-	Passed bool
-	Detail string // why it failed, when it did
+	Name     string // package.rule
+	Package  string // e.g. certd.authz
+	Rule     string // e.g. test_staff_read_their_case
+	Passed   bool
+	Detail   string // why it failed, when it did
+	Duration time.Duration
 }
 
 // Check compiles a bundle and reports what is wrong with it, as a
@@ -140,7 +144,8 @@ func RunTests(ctx context.Context, mods []Module) ([]TestResult, error) {
 	}
 	var out []TestResult
 	for r := range ch {
-		tr := TestResult{Name: strings.TrimPrefix(r.Package, "data.") + "." + r.Name, Passed: r.Pass()}
+		pkg := strings.TrimPrefix(r.Package, "data.")
+		tr := TestResult{Name: pkg + "." + r.Name, Package: pkg, Rule: r.Name, Passed: r.Pass(), Duration: r.Duration}
 		switch {
 		case r.Error != nil:
 			tr.Detail = r.Error.Error()

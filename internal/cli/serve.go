@@ -21,6 +21,8 @@ type serveCmd struct {
 	JWTIssuer    string   `name:"jwt-issuer" env:"CERTD_JWT_ISSUER" help:"Required iss of external tokens."`
 	JWTAudience  string   `name:"jwt-audience" env:"CERTD_JWT_AUDIENCE" help:"Required aud of external tokens."`
 
+	AuditTrustKey []string `name:"audit-trust-key" env:"CERTD_AUDIT_TRUST_KEY" type:"existingfile" help:"PEM file of another instance's audit public key (repeatable), trusted when auditStatus verifies the shared log."`
+
 	MasterKey     string        `name:"master-key" env:"CERTD_MASTER_KEY" help:"Master key that encrypts the seal keys (base64 or hex of 32 bytes); required in production. Default: a key file in --data-dir."`
 	TimeZone      string        `name:"timezone" default:"Asia/Shanghai" env:"CERTD_TIMEZONE" help:"The city's time zone: licences are valid for whole days there."`
 	Calendar      string        `name:"calendar" env:"CERTD_CALENDAR" type:"existingfile" help:"JSON file {\"holidays\": [...], \"workdays\": [...]} of public holidays and make-up working days."`
@@ -42,7 +44,7 @@ func (c *serveCmd) Run(ctx context.Context, env Env) error {
 	a, err := app.New(ctx, app.Config{
 		Addr: c.Addr, DataDir: c.DataDir, MongoURI: c.MongoURI, Demo: c.Demo, Production: c.Production,
 		JWTPublicKeys: c.JWTPublicKey, JWKSFile: c.JWKSFile, JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience,
-		MasterKey: c.MasterKey, TimeZone: c.TimeZone, CalendarFile: c.Calendar, SweepInterval: c.SweepInterval, PolicyPoll: c.PolicyPoll, ObjectionDueDays: c.ObjectionDays,
+		AuditTrustKeys: c.AuditTrustKey, MasterKey: c.MasterKey, TimeZone: c.TimeZone, CalendarFile: c.Calendar, SweepInterval: c.SweepInterval, PolicyPoll: c.PolicyPoll, ObjectionDueDays: c.ObjectionDays,
 		Limits: server.Config{MaxBodyBytes: c.MaxBodyBytes, MaxDepth: c.MaxDepth, MaxComplexity: c.MaxComplexity},
 		Logger: log,
 	})

@@ -147,10 +147,11 @@ func (s *Service) Publish(ctx context.Context, modules []authz.Module, message s
 	if err != nil {
 		return Version{}, err
 	}
-	passed, err := s.vet(ctx, mods)
+	results, err := s.vet(ctx, mods)
 	if err != nil {
 		return Version{}, err
 	}
+	passed := len(results)
 	v := Version{Modules: mods, Message: message, Author: p.Subject,
 		PublishedAt: s.now().UTC().Truncate(time.Millisecond), TestsPassed: passed}
 	if v.Version, err = s.insert(ctx, v); err != nil {

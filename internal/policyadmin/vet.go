@@ -86,53 +86,51 @@ func checkPath(p string) error {
 	return nil
 }
 
-// vet decides whether a bundle may be published and returns how many of
-// its tests passed. Every refusal is POLICY_REJECTED with the reasons as
-// details; other errors are the store's or the context's.
-func (s *Service) vet(ctx context.Context, mods []authz.Module) (int, error) {
+// vet decides whether a bundle may be published and returns the results
+// of its tests (those that ran, also when it refuses the bundle). Every
+// refusal is POLICY_REJECTED with the reasons as details; other errors
+// are the store's or the context's.
+func (s *Service) vet(ctx context.Context, mods []authz.Module) ([]authz.TestResult, error) {
 	if err := authz.Check(mods); err != nil {
-		return 0, compileRejection(err)
+		return nil, compileRejection(err)
 	}
 	c, err := compileBundle(mods)
 	if err != nil {
-		return 0, compileRejection(err)
+		return nil, compileRejection(err)
 	}
 	if n := countTestRules(mods, c); n == 0 {
-		return 0, rejected(nil, "the policy has no tests: add a *_test.rego module with test_ rules")
+		return nil, rejected(nil, "the policy has no tests: add a *_test.rego module with test_ rules")
 	}
 	if !definesEntrypoint(c) {
-		return 0, rejected(nil, "the policy does not define %s (package certd.authz, rule allow) outside its tests", entrypoint)
+		return nil, rejected(nil, "the policy does not define %s (package certd.authz, rule allow) outside its tests", entrypoint)
 	}
 
 	tctx, cancel := context.WithTimeout(ctx, s.testTimeout)
 	defer cancel()
 	results, err := authz.RunTests(tctx, mods)
 	if ctx.Err() != nil {
-		return 0, ctx.Err()
+		return nil, ctx.Err()
 	}
 	if err != nil {
 		var ce *authz.CompileError
 		if errors.As(err, &ce) {
-			return 0, compileRejection(err)
+			return nil, compileRejection(err)
 		}
-		return 0, err
+		return nil, err
 	}
 	var failed []string
-	passed := 0
 	for _, r := range results {
-		if r.Passed {
-			passed++
-			continue
+		if !r.Passed {
+			failed = append(failed, r.Name+": "+r.Detail)
 		}
-		failed = append(failed, r.Name+": "+r.Detail)
 	}
 	switch {
 	case tctx.Err() != nil:
-		return 0, rejected(failed, "the policy tests did not finish within %s", s.testTimeout)
+		return results, rejected(failed, "the policy tests did not finish within %s", s.testTimeout)
 	case len(failed) > 0:
-		return 0, rejected(failed, "%d of %d policy tests failed", len(failed), len(results))
+		return results, rejected(failed, "%d of %d policy tests failed", len(failed), len(results))
 	case len(results) == 0:
-		return 0, rejected(nil, "the policy has no tests: add a *_test.rego module with test_ rules")
+		return results, rejected(nil, "the policy has no tests: add a *_test.rego module with test_ rules")
 	}
 
 	// The engine prepares more than Check compiles (the entrypoint
@@ -140,15 +138,15 @@ func (s *Service) vet(ctx context.Context, mods []authz.Module) (int, error) {
 	// rather than by every instance's watcher.
 	if _, err := authz.NewEngine(ctx, mods, 0); err != nil {
 		if ctx.Err() != nil {
-			return 0, ctx.Err()
+			return results, ctx.Err()
 		}
 		var ce *authz.CompileError
 		if errors.As(err, &ce) {
-			return 0, compileRejection(err)
+			return results, compileRejection(err)
 		}
-		return 0, rejected([]string{err.Error()}, "the policy engine cannot load the policy")
+		return results, rejected([]string{err.Error()}, "the policy engine cannot load the policy")
 	}
-	return passed, nil
+	return results, nil
 }
 
 // compileBundle parses and compiles a bundle as the engine does (Rego v1,
