@@ -199,8 +199,8 @@ func TestTwoInstancesShareOneMongoStore(t *testing.T) {
 	// `certd audit verify` on the store: A's data directory gives A's key,
 	// --trust-key B's. With one key only, it names the other's records.
 	pubA, pubB := filepath.Join(t.TempDir(), "audit-a.pem"), filepath.Join(t.TempDir(), "audit-b.pem")
-	writePublicPEM(t, pubA, keyA)
-	writePublicPEM(t, pubB, keyB)
+	exportAuditKey(t, dirA, pubA, keyA)
+	exportAuditKey(t, dirB, pubB, keyB)
 	rep, err := auditVerifyMongo(uri, dirA, pubB)
 	if err != nil || !strings.Contains(rep, "audit log OK") || !strings.Contains(rep, idOfA) || !strings.Contains(rep, idOfB) {
 		t.Fatalf("audit verify with both instances' keys: %v\n%s", err, rep)
@@ -296,13 +296,19 @@ func noIssuerListing(t *testing.T) []map[string]any {
 	return in
 }
 
-func writePublicPEM(t *testing.T, path string, pub ed25519.PublicKey) {
+// exportAuditKey writes an instance's audit public key to path with
+// `certd audit key`, as an operator would, and checks it is the key.
+func exportAuditKey(t *testing.T, dataDir, path string, want ed25519.PublicKey) {
 	t.Helper()
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	out, err := exec.Command(bin, "audit", "key", "--data-dir", dataDir).Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("certd audit key: %v", err)
 	}
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+	got, err := audit.ParsePublicKey(out)
+	if err != nil || !got.Equal(want) {
+		t.Fatalf("certd audit key printed %q (%v), not the instance's key", out, err)
+	}
+	if err := os.WriteFile(path, out, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -392,4 +398,15 @@ func auditVerifyMongo(uri, dataDir string, trustKeys ...string) (string, error) 
 	}
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	return string(out), err
+}
+
+func writePublicPEM(t *testing.T, path string, pub ed25519.PublicKey) {
+	t.Helper()
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"certd/internal/app"
 	"certd/internal/demo"
 	"certd/internal/identity"
+	"certd/internal/store/ferrettest"
 	"certd/internal/testkit"
 )
 
@@ -145,5 +146,24 @@ func TestAuditStatus(t *testing.T) {
 	after := read()
 	if after.Intact || len(after.Problems) == 0 || !strings.Contains(strings.Join(after.Problems, "\n"), ".1") {
 		t.Fatalf("after an edit: %+v", after)
+	}
+}
+
+// TestAuditStatusOnMongo verifies the log of a MongoDB store from the
+// server, under the request's context.
+func TestAuditStatusOnMongo(t *testing.T) {
+	s := testkit.Start(t, testkit.WithDemo(), testkit.WithMongo(ferrettest.Start(t)))
+	super := s.Token("sv", demo.DigitalOffice, identity.RoleSupervisor)
+	staff := s.Token("s1", demo.ServiceCentre, identity.RoleStaff)
+	openCase(t, s, staff, "ST-M1", "91350100MA0000001P", "350100-SP-0001")
+	var out struct {
+		AuditStatus struct {
+			Intact          bool
+			Chains, Records int
+		}
+	}
+	s.Do(super, `{ auditStatus { intact chains records } }`, nil).Decode(t, &out)
+	if !out.AuditStatus.Intact || out.AuditStatus.Chains != 1 || out.AuditStatus.Records == 0 {
+		t.Fatalf("auditStatus on MongoDB: %+v", out.AuditStatus)
 	}
 }

@@ -21,6 +21,27 @@ import (
 type auditCmd struct {
 	Verify auditVerifyCmd `cmd:"" help:"Check the audit log: every hash chain, seq and signed checkpoint. Exits 1 on any problem."`
 	Export auditExportCmd `cmd:"" help:"Write the audit records of a time range, as whole chains with their checkpoints, to a JSONL file."`
+	Key    auditKeyCmd    `cmd:"" help:"Print the public half of this instance's audit signing key (PEM), for other instances' --audit-trust-key and for audit verify --trust-key."`
+}
+
+type auditKeyCmd struct {
+	DataDir string `default:"./data" env:"CERTD_DATA_DIR" type:"path" help:"Data directory holding keys/audit-signing-key.pem."`
+}
+
+func (c *auditKeyCmd) Run(_ context.Context, env Env) error {
+	pub, err := audit.LoadPublicKey(c.DataDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s has no audit key yet: it is made when certd serve first starts", app.ErrConfig, c.DataDir)
+	}
+	if err != nil {
+		return err
+	}
+	pemBytes, err := audit.MarshalPublicKey(pub)
+	if err != nil {
+		return err
+	}
+	_, err = env.Stdout.Write(pemBytes)
+	return err
 }
 
 // Referenced here so that linters see the command before root mounts it.

@@ -217,13 +217,24 @@ func (s *Store) findAudit(ctx context.Context, op string, filter bson.D, opts *o
 // collections (a chain may have lost its records but not its
 // checkpoints, which Verify reports).
 func (s *Store) AuditChains(ctx context.Context) ([]string, error) {
+	// $group rather than distinct: FerretDB v1 answers a distinct that
+	// carries maxTimeMS (which the driver adds under a context deadline)
+	// with a reply the driver cannot decode.
 	var out []string
 	for _, c := range []*mongo.Collection{s.auditRecords(), s.auditCheckpoints()} {
-		var chains []string
-		if err := c.Distinct(ctx, "chain", bson.D{}).Decode(&chains); err != nil {
+		cur, err := c.Aggregate(ctx, mongo.Pipeline{{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$chain"}}}}})
+		if err != nil {
 			return nil, wrap("list audit chains", err)
 		}
-		out = append(out, chains...)
+		var groups []struct {
+			Chain string `bson:"_id"`
+		}
+		if err := cur.All(ctx, &groups); err != nil {
+			return nil, wrap("list audit chains", err)
+		}
+		for _, g := range groups {
+			out = append(out, g.Chain)
+		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
