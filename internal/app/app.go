@@ -23,6 +23,7 @@ import (
 	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
+	"certd/internal/console"
 	"certd/internal/demo"
 	"certd/internal/identity"
 	"certd/internal/keyring"
@@ -239,7 +240,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			return a.Audit.Append(ctx, recs)
 		},
 	})}
-	sc.Public = map[string]http.Handler{"GET /verify": verifyHandler(a.Licences)}
+	sc.Public = map[string]http.Handler{
+		"GET /verify":   verifyHandler(a.Licences),
+		"GET /console":  console.Handler(), // redirects to /console/
+		"GET /console/": console.Handler(),
+	}
 	a.Server = server.New(sc, es, a.Verifier, a.Store)
 	ok = true
 	return a, nil

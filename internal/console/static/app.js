@@ -1,0 +1,150 @@
+// The console's shell: sign-in, the role-dependent navigation, the
+// language switch and hash routing to the pages.
+import { gql, getToken, setToken, clearToken, decodeJwt, ApiError } from './api.js';
+import { h, field, clear, setText } from './dom.js';
+import { initLang, setLang, getLang, t } from './i18n.js';
+import { errorBox, announce } from './ui.js';
+import * as policy from './pages/policy.js';
+import * as approvals from './pages/approvals.js';
+import * as audit from './pages/audit.js';
+import * as objections from './pages/objections.js';
+
+// Each page names the roles it is shown to; the server still decides.
+export const PAGES = [
+  { id: 'policy', titleKey: 'nav.policy', roles: ['policy_admin'], mod: policy },
+  { id: 'approvals', titleKey: 'nav.approvals', roles: ['digital_office'], mod: approvals },
+  { id: 'audit', titleKey: 'nav.audit', roles: ['issuer', 'supervisor', 'digital_office', 'policy_admin'], mod: audit },
+  { id: 'objections', titleKey: 'nav.objections', roles: ['issuer'], mod: objections },
+];
+
+const state = { me: null, cleanup: null };
+let routed = false; // focus moves to the page title after the first page
+
+
+const main = () => document.getElementById('main');
+
+export const allowedPages = (roles) => PAGES.filter((p) => p.roles.some((r) => roles.includes(r)));
+
+function renderSignIn(err) {
+  state.me = null;
+  document.getElementById('nav').hidden = true;
+  document.getElementById('whoami').hidden = true;
+  document.getElementById('sign-out').hidden = true;
+  const ta = h('textarea', { id: 'token-input', name: 'token', rows: 4, required: true, autocomplete: 'off', spellcheck: 'false', class: 'mono' });
+  ta.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+  });
+  const result = h('div', { id: 'signin-result', 'aria-live': 'polite' });
+  const form = h('form', { id: 'signin-form', class: 'card', on: { submit: onSubmit } },
+    h('h1', { id: 'page-title', tabindex: '-1', i18n: 'signin.title' }),
+    h('p', { i18n: 'signin.intro' }),
+    field('signin.token', ta, 'signin.token_hint'),
+    h('p', { class: 'hint' }, h('span', { i18n: 'signin.obtain' }), ' ',
+      h('code', { text: 'certd token --sub alice --org 11350100MB00000012 --role policy_admin' })),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'signin-button', i18n: 'signin.button' })),
+    result);
+  async function onSubmit(e) {
+    e.preventDefault();
+    const tok = ta.value.trim().replace(/^Bearer\s+/i, '');
+    if (!tok) return;
+    setToken(tok);
+    routed = true;
+    await start();
+  }
+  clear(main()).append(form);
+  if (err) result.append(errorBox(err));
+  ta.focus();
+}
+
+function renderWho(me) {
+  const who = document.getElementById('whoami');
+  const claims = decodeJwt(getToken()) || {};
+  const parts = [me.name || me.subject];
+  if (me.org) parts.push(me.org);
+  who.replaceChildren(
+    h('span', { class: 'who-sub', text: parts.join(' · ') }), ' ',
+    h('span', { class: 'who-roles' }, me.roles.map((r) => h('span', { class: 'role', text: r }))),
+    claims.exp ? h('span', { class: 'who-exp' }, ' ', h('span', { i18n: 'who.expires' }), ' ',
+      h('time', { datetime: new Date(claims.exp * 1000).toISOString(), text: new Date(claims.exp * 1000).toLocaleTimeString() })) : null);
+  who.hidden = false;
+  document.getElementById('sign-out').hidden = false;
+}
+
+function renderNav(pages) {
+  const list = document.getElementById('nav-list');
+  list.replaceChildren(...pages.map((p) => h('li', {}, h('a', { href: `#/${p.id}`, id: `nav-${p.id}`, i18n: p.titleKey }))));
+  document.getElementById('nav').hidden = pages.length === 0;
+}
+
+async function start() {
+  if (!getToken()) { renderSignIn(); return; }
+  let me;
+  try {
+    const data = await gql('{ me { subject name org roles amr } }');
+    me = data.me;
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'UNAUTHENTICATED') clearToken();
+    renderSignIn(e);
+    return;
+  }
+  state.me = me;
+  renderWho(me);
+  renderNav(allowedPages(me.roles));
+  route();
+}
+
+function route() {
+  if (!state.me) return;
+  if (state.cleanup) { state.cleanup(); state.cleanup = null; }
+  const pages = allowedPages(state.me.roles);
+  const id = (location.hash.match(/^#\/([a-z]+)/) || [])[1];
+  const page = pages.find((p) => p.id === id);
+  for (const a of document.querySelectorAll('#nav-list a')) {
+    if (a.id === `nav-${id}`) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  const root = clear(main());
+  if (!page) {
+    if (!id && pages.length > 0) { location.replace(`#/${pages[0].id}`); return; }
+    root.append(h('section', { class: 'card' },
+      h('h1', { id: 'page-title', tabindex: '-1', i18n: pages.length ? 'nav.not_allowed' : 'nav.no_pages' }),
+      h('p', { i18n: 'nav.roles_hint', i18nArgs: { roles: state.me.roles.join(', ') } })));
+    return;
+  }
+  document.title = `${t(page.titleKey)} · certd`;
+  state.cleanup = page.mod.render(root, { me: state.me }) || null;
+  const title = document.getElementById('page-title');
+  if (title && routed) title.focus();
+  routed = true;
+}
+
+function signOut() {
+  clearToken();
+  if (state.cleanup) { state.cleanup(); state.cleanup = null; }
+  for (const p of PAGES) if (p.mod.reset) p.mod.reset();
+  document.getElementById('nav-list').replaceChildren();
+  history.replaceState(null, '', location.pathname);
+  announce('signout.done');
+  routed = false;
+  renderSignIn();
+}
+
+function init() {
+  initLang();
+  const sel = document.getElementById('lang-select');
+  sel.value = getLang();
+  sel.addEventListener('change', () => {
+    setLang(sel.value);
+    if (state.me) { const p = PAGES.find((x) => location.hash === `#/${x.id}`); if (p) document.title = `${t(p.titleKey)} · certd`; }
+  });
+  document.getElementById('sign-out').addEventListener('click', signOut);
+  document.getElementById('skip-link').addEventListener('click', (e) => {
+    e.preventDefault();
+    main().focus();
+  });
+  window.addEventListener('hashchange', route);
+  setText(document.getElementById('skip-link'), 'skip');
+  start();
+}
+
+init();
