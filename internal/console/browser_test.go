@@ -310,7 +310,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		// The highlighter renders markup as text, never as elements.
 		safe := eval[bool](t, b, `import("./rego.js").then((m) => {
 			const pre = document.createElement("pre");
-			const src = '"<img src=x onerror=alert(1)>" # <b>bold</b>\nx := ` + "`<i>`" + `';
+			const src = '"<img src=x onerror=alert(1)>" # <b>bold</b>\nx := `+"`<i>`"+`';
 			m.highlight(pre, src);
 			return pre.querySelector("img, b, i") === null && pre.textContent.startsWith(src);
 		})`)
