@@ -3,7 +3,7 @@
 // message, the versions with their diffs and roll-back, and a dry run of
 // explainDecision.
 import { gql } from '../api.js';
-import { h, time, field, table, setText } from '../dom.js';
+import { h, time, field, table, setText, uid } from '../dom.js';
 import { errorBox, okBox, busy, show, parseJSON, mark, announce } from '../ui.js';
 import { createEditor } from '../editor.js';
 import { diffLines, hunks, changed } from '../diff.js';
@@ -117,7 +117,26 @@ function renderEditor(page) {
       if (on && focus) tab.focus();
     }
     for (const p of panels.children) p.hidden = Number(p.dataset.index) !== idx;
+    const m = st.modules[idx];
+    revert.hidden = !m || m.original === null;
+    remove.hidden = !m;
   };
+
+  // These act on the module of the selected tab.
+  const revert = h('button', { type: 'button', class: 'secondary small', id: 'revert-module', i18n: 'policy.revert_module' });
+  revert.addEventListener('click', () => {
+    const m = st.modules[st.current];
+    if (m && m.editor) { m.editor.setValue(m.original ?? ''); updateEdited(); m.editor.textarea.focus(); }
+  });
+  const remove = h('button', { type: 'button', class: 'secondary small danger', id: 'remove-module', i18n: 'policy.remove_module' });
+  remove.addEventListener('click', () => {
+    const idx = st.current;
+    const [m] = st.modules.splice(idx, 1);
+    if (m && m.original !== null) st.removed = (st.removed || 0) + 1;
+    build();
+    if (st.modules.length) select(Math.max(0, Math.min(idx, st.modules.length - 1)), true);
+    updateEdited();
+  });
 
   const build = () => {
     tablist.replaceChildren();
@@ -133,17 +152,10 @@ function renderEditor(page) {
       tab.addEventListener('click', () => select(idx, false));
       tablist.append(tab);
       if (!m.editor) {
-        m.editor = createEditor({ value: m.rego, labelKey: 'policy.editor_label', labelArgs: { path: m.path }, id: `module-editor-${idx}`, onInput: updateEdited });
+        m.editor = createEditor({ value: m.rego, labelKey: 'policy.editor_label', labelArgs: { path: m.path }, id: uid('module-editor'), onInput: updateEdited });
       }
-      const revert = h('button', { type: 'button', class: 'secondary small', i18n: 'policy.revert_module', on: { click: () => { m.editor.setValue(m.original ?? ''); updateEdited(); } } });
-      const remove = h('button', { type: 'button', class: 'secondary small danger', i18n: 'policy.remove_module', on: { click: () => {
-        st.modules.splice(idx, 1);
-        if (m.original !== null) st.removed = (st.removed || 0) + 1;
-        build(); select(Math.max(0, Math.min(idx, st.modules.length - 1)), true); updateEdited();
-      } } });
       panels.append(h('div', { role: 'tabpanel', id: panelId, class: 'tabpanel', 'aria-labelledby': tabId, dataset: { index: String(idx), path: m.path } },
-        m.editor.el,
-        h('div', { class: 'actions' }, m.original !== null ? revert : null, remove)));
+        m.editor.el));
     });
     select(Math.min(st.current, st.modules.length - 1), false);
   };
@@ -165,6 +177,7 @@ function renderEditor(page) {
   const addForm = h('form', { class: 'inline-form', id: 'add-module-form' },
     field('policy.new_module', newPath, 'policy.new_module_hint'),
     h('button', { type: 'submit', class: 'secondary', i18n: 'policy.add_module' }));
+  const addBox = h('details', { class: 'add-module' }, h('summary', { i18n: 'policy.add_module' }), addForm);
   addForm.addEventListener('submit', (e) => {
     e.preventDefault();
     const path = newPath.value.trim();
@@ -222,8 +235,11 @@ function renderEditor(page) {
 
   show(sec,
     h('h2', { id: 'modules-title', i18n: 'policy.modules' }),
-    editedNote, tablist, panels, addForm,
-    h('div', { class: 'actions' }, runButton, discard),
+    editedNote, tablist, panels,
+    h('div', { class: 'toolbar' },
+      h('div', { class: 'actions' }, runButton, discard),
+      h('div', { class: 'actions' }, revert, remove)),
+    addBox,
     testResult,
     h('h3', { i18n: 'policy.publish_title' }),
     publishForm, publishResult);
@@ -245,13 +261,22 @@ function testReport(rep) {
       h('ul', { class: 'error-details' }, rep.compileErrors.map((c) => h('li', {}, h('pre', { text: c }))))));
   }
   if (results.length) {
-    out.push(table([
+    const grid = table([
       { key: 'policy.col_package', cell: (r) => h('code', { text: r.package }) },
       { key: 'policy.col_test', cell: (r) => h('code', { text: r.name }) },
       { key: 'policy.col_result', cell: (r) => mark(r.passed) },
       { key: 'policy.col_detail', cell: (r) => (r.detail ? h('pre', { class: 'detail', text: r.detail }) : '') },
       { key: 'policy.col_ms', class: 'num', cell: (r) => r.durationMs.toFixed(1) },
-    ], results, { rowClass: (r) => (r.passed ? 'row-pass' : 'row-fail'), captionKey: 'policy.test_caption' }));
+    ], results, { rowClass: (r) => (r.passed ? 'row-pass' : 'row-fail'), captionKey: 'policy.test_caption' });
+    // Failures stay in view; the whole list folds away when they are few.
+    const failures = grid.cloneNode(true);
+    failures.querySelectorAll('tbody tr.row-pass').forEach((tr) => tr.remove());
+    failures.querySelector('caption').remove();
+    failures.querySelector('table').id = 'test-failures';
+    if (failed) out.push(failures);
+    grid.querySelector('table').id = 'test-table';
+    out.push(h('details', { class: 'all-tests' },
+      h('summary', { i18n: 'policy.all_tests', i18nArgs: { n: results.length } }), grid));
   }
   return h('div', { id: 'test-report' }, out);
 }
