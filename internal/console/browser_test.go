@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"certd/internal/demo"
 	"certd/internal/identity"
@@ -318,6 +319,15 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Error("the highlighter turned text into markup")
 		}
 
+		b.do(t, "arrow keys move between module tabs",
+			chromedp.Focus(chromedp.CSS(`#module-tabs [aria-selected=true]`)),
+			chromedp.KeyEvent(kb.ArrowRight),
+			waitFor(`document.activeElement.dataset.path === "authz_test.rego" && document.activeElement.getAttribute("aria-selected") === "true"`, "the second tab"),
+			waitFor(`!document.querySelector('.tabpanel[data-path="authz_test.rego"]').hidden`, "the second panel"),
+			chromedp.KeyEvent(kb.End),
+			waitFor(`document.activeElement.dataset.path === "objections_test.rego"`, "the last tab"),
+		)
+
 		editCases(t, "max_certificates := 100", "max_certificates := 0")
 		b.do(t, "run the tests",
 			chromedp.Click(chromedp.ID("run-tests")),
@@ -435,18 +445,20 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Run("the digital office approves a bulk analysis", func(t *testing.T) {
 		b.screenshotOnFailure(t)
 		analyst := s.Token("a1", demo.ServiceCentre, identity.RoleAnalyst)
-		office := s.Token("o1", demo.DigitalOffice, identity.RoleDigitalOffice)
-		submit := func(purpose string) string {
+		// The office user is an analyst too, with a request of their own.
+		office := s.Token("o1", demo.DigitalOffice, identity.RoleDigitalOffice, identity.RoleAnalyst)
+		submit := func(tok, purpose string) string {
 			var out struct{ SubmitBulkAnalysis struct{ ID, State string } }
-			s.Do(analyst, `mutation($in: BulkAnalysisInput!) { submitBulkAnalysis(input: $in) { id state } }`,
+			s.Do(tok, `mutation($in: BulkAnalysisInput!) { submitBulkAnalysis(input: $in) { id state } }`,
 				map[string]any{"in": map[string]any{"purpose": purpose, "groupBy": []string{"TYPE", "ISSUER"}, "validDays": 7, "maxRuns": 2}}).Decode(t, &out)
 			if out.SubmitBulkAnalysis.State != "PENDING" {
 				t.Fatalf("submitted %+v", out.SubmitBulkAnalysis)
 			}
 			return out.SubmitBulkAnalysis.ID
 		}
-		approve := submit("统计各类证照的发放数量，用于年度评估")
-		reject := submit("逐户导出全部持证人信息")
+		approve := submit(analyst, "统计各类证照的发放数量，用于年度评估")
+		reject := submit(analyst, "逐户导出全部持证人信息")
+		own := submit(office, "本办自用的证照发放数量统计分析")
 
 		b.do(t, "sign out", chromedp.Click(chromedp.ID("sign-out")), chromedp.WaitVisible(chromedp.ID("token-input")))
 		b.signIn(t, office)
@@ -458,12 +470,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		if eval[bool](t, b, `!!document.getElementById("nav-policy")`) {
 			t.Error("the digital office sees the policy page")
 		}
-		row := fmt.Sprintf(`#approvals-list tr[data-id=%s]`, js(approve))
-		b.do(t, "approve with a comment",
-			chromedp.SendKeys(chromedp.CSS(row+" .approve-comment"), "同意，仅限统计"),
+		row := fmt.Sprintf(`#approvals-list tr[data-id=%s]`, js(own))
+		b.do(t, "approving one's own request is refused",
 			chromedp.Click(chromedp.CSS(row+" button.approve")),
+			waitText("#approvals-result .error-code", "FORBIDDEN"),
+			waitText(row, "本办自用的证照发放数量统计分析"),
+		)
+		row = fmt.Sprintf(`#approvals-list tr[data-id=%s]`, js(approve))
+		b.do(t, "approve with a comment, by keyboard",
+			chromedp.SendKeys(chromedp.CSS(row+" .approve-comment"), "同意，仅限统计\r"),
 			waitText("#approvals-result", "APPROVED"),
 			waitFor(fmt.Sprintf(`!document.querySelector(%s)`, js(row)), "the approved request to leave the pending list"),
+			waitFor(`document.activeElement === document.getElementById("approvals-result")`, "focus on the result"),
 		)
 		row = fmt.Sprintf(`#approvals-list tr[data-id=%s]`, js(reject))
 		b.do(t, "reject without a reason is held by the form",
@@ -473,8 +491,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.do(t, "reject with a reason",
 			chromedp.SendKeys(chromedp.CSS(row+" .reject-reason"), "涉及个人信息，不予批准\r"),
 			waitText("#approvals-result", "REJECTED"),
-			chromedp.WaitVisible(chromedp.ID("approvals-empty")),
+			waitFor(fmt.Sprintf(`!document.querySelector(%s)`, js(row)), "the rejected request to leave the pending list"),
 		)
+		if n := eval[int](t, b, `document.querySelectorAll('#approvals-list tbody tr').length`); n != 1 {
+			t.Errorf("%d pending requests left, want only the office's own", n)
+		}
 		var out struct {
 			BulkAnalysisRequests []struct{ ID, State, DecidedBy, Comment string }
 		}
@@ -486,7 +507,7 @@ func TestConsoleInBrowser(t *testing.T) {
 				t.Errorf("approved %+v", r)
 			}
 		}
-		if states[approve] != "APPROVED" || states[reject] != "REJECTED" {
+		if states[approve] != "APPROVED" || states[reject] != "REJECTED" || states[own] != "PENDING" {
 			t.Errorf("states after the console: %v", states)
 		}
 		b.noProblems(t)
@@ -517,8 +538,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		var filed struct{ FileObjection struct{ ID string } }
 		s.Do(owner, `mutation($c: ID!) { fileObjection(certificateId: $c, fields: ["premises"], description: "经营场所地址有误") { id } }`,
 			map[string]any{"c": food}).Decode(t, &filed)
-		// The issuer reads its licences, so its access log has records.
-		s.Do(clerk, `{ certificates(first: 5) { edges { node { id data } } } }`, nil).Decode(t, &struct{}{})
+		// The issuer reads its licences, so its access log has records: more
+		// than one page of them.
+		for range 20 {
+			s.Do(clerk, `{ certificates(first: 5) { edges { node { id data } } } }`, nil).Decode(t, &struct{}{})
+		}
 
 		b.signIn(t, clerk)
 		if eval[bool](t, b, `!!document.getElementById("nav-policy") || !!document.getElementById("nav-approvals")`) {
@@ -528,6 +552,16 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.Click(chromedp.ID("nav-audit")),
 			waitFor(`document.querySelector('#audit-intact') && document.querySelector('#audit-intact').dataset.intact === "true"`, "an intact audit chain"),
 			waitText("#audit-table", "certificate.read"),
+			waitText("#audit-table caption", "Page 1: 50 record(s)"),
+		)
+		first := text(t, b, "#audit-table tbody tr")
+		b.do(t, "the next page and back",
+			chromedp.Click(chromedp.ID("audit-next")),
+			waitText("#audit-table caption", "Page 2"),
+			waitFor(fmt.Sprintf(`document.querySelector("#audit-table tbody tr").textContent !== %s`, js(first)), "other records"),
+			chromedp.Click(chromedp.ID("audit-prev")),
+			waitText("#audit-table caption", "Page 1"),
+			waitFor(fmt.Sprintf(`document.querySelector("#audit-table tbody tr").textContent === %s`, js(first)), "the first page again"),
 		)
 		b.do(t, "filter by licence",
 			setText("#filter-certificate", food),
@@ -604,6 +638,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.Click(chromedp.ID("sign-out")),
 			chromedp.WaitVisible(chromedp.ID("token-input")),
 			waitText("#page-title", "登录"),
+			waitText("#signin-result", "令牌已从本标签页清除"),
 		)
 		if tok := eval[*string](t, b, `sessionStorage.getItem("certd.console.token")`); tok != nil {
 			t.Error("sign-out left the token in sessionStorage")
@@ -612,9 +647,19 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Error("the navigation shows after sign-out")
 		}
 		b.do(t, "back to English", setText("#lang-select", "en"), waitText("#page-title", "Sign in"))
-		b.do(t, "a bad token",
+		b.do(t, "the skip link comes first and shows when focused",
+			chromedp.Navigate(b.base+"/console/"),
+			chromedp.WaitVisible(chromedp.ID("token-input")),
+			waitFor(`document.querySelector("a[href], button, input, select, textarea").id === "skip-link"`, "the skip link first"),
+			chromedp.Focus(chromedp.ID("skip-link")),
+			waitFor(`document.getElementById("skip-link").getBoundingClientRect().left >= 0`, "the visible skip link"),
+			chromedp.KeyEvent(kb.Enter),
+			waitFor(`document.activeElement.id === "main"`, "focus on the main content"),
+		)
+		b.do(t, "a bad token, signed in by keyboard",
 			chromedp.SetValue(chromedp.ID("token-input"), "not.a.token"),
-			chromedp.Click(chromedp.ID("signin-button")),
+			chromedp.Focus(chromedp.ID("token-input")),
+			chromedp.KeyEvent(kb.Enter),
 			waitText("#signin-result .error-code", "UNAUTHENTICATED"),
 		)
 		b.noProblems(t)

@@ -3,7 +3,7 @@
 import { gql, getToken, setToken, clearToken, decodeJwt, ApiError } from './api.js';
 import { h, field, clear, setText } from './dom.js';
 import { initLang, setLang, getLang, t } from './i18n.js';
-import { errorBox, announce } from './ui.js';
+import { errorBox, okBox } from './ui.js';
 import * as policy from './pages/policy.js';
 import * as approvals from './pages/approvals.js';
 import * as audit from './pages/audit.js';
@@ -25,7 +25,7 @@ const main = () => document.getElementById('main');
 
 export const allowedPages = (roles) => PAGES.filter((p) => p.roles.some((r) => roles.includes(r)));
 
-function renderSignIn(err) {
+function renderSignIn(err, noteKey) {
   state.me = null;
   document.getElementById('nav').hidden = true;
   document.getElementById('whoami').hidden = true;
@@ -53,6 +53,7 @@ function renderSignIn(err) {
   }
   clear(main()).append(form);
   if (err) result.append(errorBox(err));
+  else if (noteKey) result.append(okBox(noteKey));
   ta.focus();
 }
 
@@ -124,9 +125,8 @@ function signOut() {
   for (const p of PAGES) if (p.mod.reset) p.mod.reset();
   document.getElementById('nav-list').replaceChildren();
   history.replaceState(null, '', location.pathname);
-  announce('signout.done');
   routed = false;
-  renderSignIn();
+  renderSignIn(null, 'signout.done');
 }
 
 function init() {

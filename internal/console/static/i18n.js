@@ -79,7 +79,6 @@ export const DICT = {
   'policy.publish': ['Publish', '发布'],
   'policy.publishing': ['Publishing…', '正在发布…'],
   'policy.published': ['Version {version} is published and active.', '版本 {version} 已发布并生效。'],
-  'policy.publish_refused': ['The publish was refused.', '发布被拒绝。'],
   'policy.versions': ['Versions', '历史版本'],
   'policy.col_version': ['Version', '版本'],
   'policy.col_state': ['State', '状态'],

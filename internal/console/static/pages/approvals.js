@@ -2,7 +2,7 @@
 // PENDING ones with approve (optional comment) and reject (reason required).
 import { gql } from '../api.js';
 import { h, time, field, table } from '../dom.js';
-import { errorBox, okBox, busy, show, announce } from '../ui.js';
+import { errorBox, okBox, busy, show } from '../ui.js';
 
 const FIELDS = 'id state purpose groupBy requestedBy requesterOrg validDays maxRuns runsLeft createdAt decidedBy comment validUntil';
 const LIST_Q = `query($s: BulkAnalysisState) { bulkAnalysisRequests(state: $s) { ${FIELDS} } }`;
@@ -15,8 +15,8 @@ let stateFilter = 'PENDING';
 export function reset() { stateFilter = 'PENDING'; }
 
 export function render(root) {
-  const list = h('div', { id: 'approvals-list', 'aria-live': 'polite' });
-  const result = h('div', { id: 'approvals-result', class: 'result', 'aria-live': 'polite' });
+  const list = h('div', { id: 'approvals-list' });
+  const result = h('div', { id: 'approvals-result', class: 'result', 'aria-live': 'polite', tabindex: '-1' });
   const sel = h('select', { id: 'approvals-state' },
     h('option', { value: '', i18n: 'common.all' }),
     STATES.map((s) => h('option', { value: s, i18n: `bulk.state.${s}` })));
@@ -83,8 +83,8 @@ export function render(root) {
       const d = await gql(q, vars);
       const res = d.approveBulkAnalysis || d.rejectBulkAnalysis;
       show(result, okBox(okKey, { id: res.id, state: res.state }));
-      announce(okKey, { id: res.id, state: res.state });
       await load();
+      result.focus();
     } catch (e) {
       show(result, errorBox(e));
     }

@@ -22,7 +22,7 @@ export function reset() { filters = { certificateId: '', holderCode: '', org: ''
 export function render(root) {
   const statusPanel = h('div', { id: 'audit-status', 'aria-live': 'polite' });
   const refreshStatus = h('button', { type: 'button', class: 'secondary small', id: 'audit-status-refresh', i18n: 'common.refresh' });
-  const list = h('div', { id: 'audit-list', 'aria-live': 'polite' });
+  const list = h('div', { id: 'audit-list' });
   const pager = h('div', { class: 'pager', id: 'audit-pager' });
 
   const inputs = {

@@ -3,7 +3,7 @@
 // new version with the corrected data, REJECTED needs a note.
 import { gql } from '../api.js';
 import { h, time, field, table, uid } from '../dom.js';
-import { errorBox, okBox, busy, show, announce, parseJSON } from '../ui.js';
+import { errorBox, okBox, busy, show, parseJSON } from '../ui.js';
 
 const LIST_Q = `query($s: ObjectionState) {
   objections(state: $s) { id certificate { id type { code name } holder { code name } } filedBy filedRole fields description state resolution filedAt resolvedAt dueAt overdue correctedCertificateId caseId }
@@ -20,9 +20,9 @@ let stateFilter = 'OPEN';
 export function reset() { stateFilter = 'OPEN'; }
 
 export function render(root) {
-  const list = h('div', { id: 'objections-list', 'aria-live': 'polite' });
+  const list = h('div', { id: 'objections-list' });
   const overdueLine = h('p', { id: 'overdue-count', 'aria-live': 'polite' });
-  const result = h('div', { id: 'objections-result', class: 'result', 'aria-live': 'polite' });
+  const result = h('div', { id: 'objections-result', class: 'result', 'aria-live': 'polite', tabindex: '-1' });
   const panel = h('section', { id: 'resolve-panel', class: 'card', hidden: true, 'aria-labelledby': 'resolve-title' });
   const sel = h('select', { id: 'objections-state' },
     h('option', { value: '', i18n: 'common.all' }),
@@ -121,8 +121,8 @@ export function render(root) {
           panel.replaceChildren();
           show(result, okBox('objection.resolved', { id: r.id, state: r.state }),
             r.correctedCertificateId ? h('p', {}, h('span', { i18n: 'objection.new_version' }), ' ', h('code', { class: 'wrap', text: r.correctedCertificateId })) : null);
-          announce('objection.resolved', { id: r.id, state: r.state });
           await load();
+          result.focus();
         } catch (err) {
           show(out, errorBox(err));
         }

@@ -94,8 +94,8 @@ function renderEditor(page) {
   const sec = page.editorSection;
   const tablist = h('div', { class: 'tabs', role: 'tablist', id: 'module-tabs', i18nAria: 'policy.modules' });
   const panels = h('div', { class: 'panels' });
-  const testResult = h('div', { id: 'test-results', class: 'result', 'aria-live': 'polite' });
-  const publishResult = h('div', { id: 'publish-result', class: 'result', 'aria-live': 'polite' });
+  const testResult = h('div', { id: 'test-results', class: 'result' });
+  const publishResult = h('div', { id: 'publish-result', class: 'result', 'aria-live': 'polite', tabindex: '-1' });
   const editedNote = h('p', { id: 'edited-note', class: 'hint' });
 
   const updateEdited = () => {
@@ -194,7 +194,8 @@ function renderEditor(page) {
     try {
       const d = await gql(TEST_Q, { m: modulesInput() });
       show(testResult, testReport(d.testPolicy));
-      announce(d.testPolicy.passed ? 'policy.tests_ok' : 'policy.tests_failed');
+      const failed = d.testPolicy.results.filter((r) => !r.passed).length;
+      announce('policy.test_counts', { passed: d.testPolicy.results.length - failed, failed });
     } catch (e) {
       show(testResult, errorBox(e));
     }
@@ -216,12 +217,12 @@ function renderEditor(page) {
         message.value = '';
         renderSummary(page);
         renderEditor(page);
-        page.editorSection.querySelector('#publish-result').replaceChildren(okBox('policy.published', { version: v.version }));
-        announce('policy.published', { version: v.version });
+        const res = page.editorSection.querySelector('#publish-result');
+        res.replaceChildren(okBox('policy.published', { version: v.version }));
+        res.focus();
         loadVersions(page);
       } catch (err) {
         show(publishResult, errorBox(err));
-        announce('policy.publish_refused');
       }
     });
   });
@@ -296,8 +297,8 @@ async function loadVersions(page) {
 function renderVersions(page) {
   const sec = page.versionsSection;
   const versions = [...(st.versions || [])].sort((a, b) => b.version - a.version);
-  const rollbackResult = h('div', { id: 'rollback-result', class: 'result', 'aria-live': 'polite' });
-  const diffResult = h('div', { id: 'diff-result', class: 'result', 'aria-live': 'polite' });
+  const rollbackResult = h('div', { id: 'rollback-result', class: 'result', 'aria-live': 'polite', tabindex: '-1' });
+  const diffResult = h('div', { id: 'diff-result', class: 'result' });
 
   const rollbackCell = (v) => {
     if (v.active) return h('span', { class: 'badge pass', i18n: 'policy.active' });
@@ -318,8 +319,7 @@ function renderVersions(page) {
           renderEditor(page);
           await loadVersions(page);
           const r = page.versionsSection.querySelector('#rollback-result');
-          if (r) r.replaceChildren(okBox('policy.rolled_back', { version: d.rollbackPolicy.version }));
-          announce('policy.rolled_back', { version: d.rollbackPolicy.version });
+          if (r) { r.replaceChildren(okBox('policy.rolled_back', { version: d.rollbackPolicy.version })); r.focus(); }
         } catch (e) {
           show(rollbackResult, errorBox(e));
         }
