@@ -308,6 +308,17 @@ func TestConsoleInBrowser(t *testing.T) {
 				t.Errorf("no %s highlighted in the first module: %v", k, kinds)
 			}
 		}
+		// The overlay must use the textarea's font, or the caret drifts from
+		// the text.
+		fonts := eval[[]string](t, b, `(() => {
+			const panel = document.querySelector('.tabpanel:not([hidden])');
+			const f = (el) => { const c = getComputedStyle(el); return c.fontFamily + " " + c.fontSize + " " + c.lineHeight + " " + c.letterSpacing; };
+			const want = f(panel.querySelector('textarea'));
+			return [want, ...new Set([...panel.querySelectorAll('.editor-hl code, .editor-hl span')].map(f).filter((x) => x !== want))];
+		})()`)
+		if len(fonts) > 1 {
+			t.Errorf("the highlighted text has another font than the textarea (%s): %v", fonts[0], fonts[1:])
+		}
 		// The highlighter renders markup as text, never as elements.
 		safe := eval[bool](t, b, `import("./rego.js").then((m) => {
 			const pre = document.createElement("pre");

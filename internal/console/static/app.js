@@ -52,6 +52,7 @@ function renderSignIn(err, noteKey) {
     await start();
   }
   clear(main()).append(form);
+  document.title = `${t('signin.title')} · certd`;
   if (err) result.append(errorBox(err));
   else if (noteKey) result.append(okBox(noteKey));
   ta.focus();
@@ -135,7 +136,8 @@ function init() {
   sel.value = getLang();
   sel.addEventListener('change', () => {
     setLang(sel.value);
-    if (state.me) { const p = PAGES.find((x) => location.hash === `#/${x.id}`); if (p) document.title = `${t(p.titleKey)} · certd`; }
+    const p = state.me ? PAGES.find((x) => location.hash === `#/${x.id}`) : null;
+    document.title = `${t(p ? p.titleKey : 'signin.title')} · certd`;
   });
   document.getElementById('sign-out').addEventListener('click', signOut);
   document.getElementById('skip-link').addEventListener('click', (e) => {

@@ -259,6 +259,4 @@ export function translate(root) {
   for (const el of root.querySelectorAll('time[datetime]')) {
     if (!el.dataset.fixed) el.textContent = formatTime(el.getAttribute('datetime'));
   }
-  const title = document.querySelector('title');
-  if (title && !document.getElementById('page-title')) title.textContent = t('app.title');
 }
