@@ -94,7 +94,7 @@ func TestAuditSurvivesKill9UnderLoad(t *testing.T) {
 	}
 
 	// Every acknowledged response has its two read records, durably.
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd.db")+"?mode=ro")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd-audit.db")+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestAuditVerifyNamesAnEditedRecord(t *testing.T) {
 		t.Fatalf("verify of an untouched log: %v\n%s", err, out)
 	}
 
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd.db")+"?_pragma=busy_timeout(5000)")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd-audit.db")+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestAuditRecordsCannotBeDeleted(t *testing.T) {
 	_, url := serve(t, dir, "--demo")
 	staff := token(t, dir, "--sub", "s1", "--org", "11350100MB0000004B", "--role", "staff")
 	openCaseFor(t, url, staff, "DEL-1")
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd.db")+"?_pragma=busy_timeout(5000)")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd-audit.db")+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}

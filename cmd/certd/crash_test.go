@@ -259,7 +259,7 @@ func TestServerKill9DuringIssuanceLoad(t *testing.T) {
 		t.Fatalf("only %d licences issued before the kill", len(acked))
 	}
 
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd.db")+"?mode=ro")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd-audit.db")+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}

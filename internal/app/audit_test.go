@@ -238,7 +238,7 @@ func TestAuditFailureWithholdsData(t *testing.T) {
 		t.Fatalf("before the failure: %+v", r.Errors)
 	}
 	// Break the audit store under the running server.
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.DataDir, "certd.db")+"?_pragma=busy_timeout(5000)")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.DataDir, "certd-audit.db")+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}

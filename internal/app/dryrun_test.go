@@ -128,7 +128,7 @@ func TestAuditStatus(t *testing.T) {
 	}
 
 	// Edit one stored record behind the server's back.
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.DataDir, "certd.db")+"?_pragma=busy_timeout(5000)")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.DataDir, "certd-audit.db")+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func openStore(t testing.TB) (*sqlite.Store, string) {
 // to the file could, with the append-only triggers dropped.
 func rawDB(t testing.TB, dir string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName)+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.AuditFileName)+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,9 @@ import (
 	"certd/internal/audit"
 )
 
-// The audit log lives in audit_records and audit_checkpoints
-// (migrations/0005_audit.sql), which triggers keep append-only.
+// The audit log lives in audit_records and audit_checkpoints of its own
+// database file (audit_migrations/0001_audit.sql, audit_db.go), which
+// triggers keep append-only.
 
 var _ audit.Repository = (*Store)(nil)
 
@@ -51,7 +52,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []audit.Record, cps []audi
 	for _, c := range cps {
 		cpArgs = append(cpArgs, c.Chain, c.Seq, millis(c.At), c.KeyID, c.Signature, c.Hash, c.Final)
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return inTx(ctx, s.auditWrite, func(tx *sql.Tx) error {
 		// Full chunks share one prepared statement: SQLite parses a
 		// statement of 256 rows once per batch, not once per chunk.
 		var full *sql.Stmt
@@ -76,7 +77,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []audit.Record, cps []audi
 			}
 		}
 		if len(cps) > 0 {
-			_, err := tx.ExecContext(ctx, auditInsertSQL("audit_checkpoints", "chain, seq, at, key_id, signature, hash, final", cpColCount, len(cps)), cpArgs...)
+			_, err := tx.ExecContext(ctx, auditInsertSQL("audit_checkpoints", auditCheckpointCols, cpColCount, len(cps)), cpArgs...)
 			if err != nil {
 				return auditWriteErr(err, "checkpoint")
 			}
@@ -196,7 +197,7 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Record, 
 		limit = audit.DefaultQueryLimit
 	}
 	args = append(args, limit)
-	return list(ctx, s.read, "SELECT "+auditCols+" FROM audit_records WHERE "+strings.Join(where, " AND ")+
+	return list(ctx, s.auditRead, "SELECT "+auditCols+" FROM audit_records WHERE "+strings.Join(where, " AND ")+
 		" ORDER BY at DESC, chain DESC, seq DESC LIMIT ?", scanAuditRecord, args...)
 }
 
@@ -212,7 +213,7 @@ func (s *Store) AuditChains(ctx context.Context) ([]string, error) {
 		audit_checkpoints_chains(chain) AS (` + skip("audit_checkpoints") + `)
 		SELECT chain FROM audit_records_chains WHERE chain IS NOT NULL
 		UNION SELECT chain FROM audit_checkpoints_chains WHERE chain IS NOT NULL ORDER BY chain`
-	return list(ctx, s.read, q, func(sc interface{ Scan(...any) error }) (string, error) {
+	return list(ctx, s.auditRead, q, func(sc interface{ Scan(...any) error }) (string, error) {
 		var c string
 		return c, sc.Scan(&c)
 	})
@@ -220,13 +221,13 @@ func (s *Store) AuditChains(ctx context.Context) ([]string, error) {
 
 // AuditChain implements audit.Repository.
 func (s *Store) AuditChain(ctx context.Context, chain string, after int64, limit int) ([]audit.Record, error) {
-	return list(ctx, s.read, "SELECT "+auditCols+" FROM audit_records WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?",
+	return list(ctx, s.auditRead, "SELECT "+auditCols+" FROM audit_records WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?",
 		scanAuditRecord, chain, after, limit)
 }
 
 // AuditCheckpoints implements audit.Repository.
 func (s *Store) AuditCheckpoints(ctx context.Context, chain string) ([]audit.Checkpoint, error) {
-	return list(ctx, s.read, `SELECT chain, seq, at, key_id, signature, hash, final FROM audit_checkpoints
+	return list(ctx, s.auditRead, `SELECT chain, seq, at, key_id, signature, hash, final FROM audit_checkpoints
 		WHERE chain = ? ORDER BY seq, final`, func(sc interface{ Scan(...any) error }) (audit.Checkpoint, error) {
 		var c audit.Checkpoint
 		var at int64
@@ -238,7 +239,7 @@ func (s *Store) AuditCheckpoints(ctx context.Context, chain string) ([]audit.Che
 
 // AccessStats implements audit.Repository.
 func (s *Store) AccessStats(ctx context.Context, from, to time.Time) (map[string]audit.AccessStat, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT org, decision, count(*) FROM audit_records
+	rows, err := s.auditRead.QueryContext(ctx, `SELECT org, decision, count(*) FROM audit_records
 		WHERE kind = 'access' AND at >= ? AND at < ? GROUP BY org, decision`, millis(from), millis(to))
 	if err != nil {
 		return nil, fmt.Errorf("access statistics: %w", err)

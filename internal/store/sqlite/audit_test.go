@@ -44,7 +44,7 @@ func TestAuditAppendOnly(t *testing.T) {
 		{"INSERT OR REPLACE INTO audit_checkpoints (chain, seq, at, key_id, signature, hash, final) VALUES ('c', 1, 0, 'k', 's', 'forged', 0)", "ten years"},
 	}
 	for _, r := range refused {
-		if _, err := s.write.ExecContext(ctx, r.sql); err == nil || !strings.Contains(err.Error(), r.msg) {
+		if _, err := s.auditWrite.ExecContext(ctx, r.sql); err == nil || !strings.Contains(err.Error(), r.msg) {
 			t.Errorf("%s: %v, want an error saying %q", r.sql, err, r.msg)
 		}
 	}
@@ -54,7 +54,7 @@ func TestAuditAppendOnly(t *testing.T) {
 	}
 	// Retention: rows older than ten years may go.
 	for _, q := range []string{"DELETE FROM audit_records WHERE seq = 2", "DELETE FROM audit_checkpoints WHERE seq = 2"} {
-		if _, err := s.write.ExecContext(ctx, q); err != nil {
+		if _, err := s.auditWrite.ExecContext(ctx, q); err != nil {
 			t.Errorf("%s: %v", q, err)
 		}
 	}
@@ -73,7 +73,7 @@ func TestAuditQueryPlans(t *testing.T) {
 		"org = 'x' ORDER BY at DESC":                        "audit_records_org",
 		"at >= 3 AND at < 9 ORDER BY at DESC":               "audit_records_at",
 	} {
-		rows, err := s.read.Query("EXPLAIN QUERY PLAN SELECT * FROM audit_records WHERE " + q)
+		rows, err := s.auditRead.Query("EXPLAIN QUERY PLAN SELECT * FROM audit_records WHERE " + q)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,9 @@
-// Package sqlite is the embedded store: one SQLite file in the data
+// Package sqlite is the embedded store: two SQLite files in the data
 // directory (modernc.org/sqlite, pure Go), in WAL mode with full sync, so a
-// fresh machine runs certd with no setup. It implements the same repository
-// interfaces as the MongoDB store and passes the same conformance suite.
+// fresh machine runs certd with no setup: certd.db holds everything but
+// the audit log, which lives in certd-audit.db (audit_db.go). It
+// implements the same repository interfaces as the MongoDB store and
+// passes the same conformance suite.
 package sqlite
 
 import (
@@ -12,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -20,13 +23,30 @@ import (
 // FileName is the database file's name inside the data directory.
 const FileName = "certd.db"
 
-// Store is the SQLite store. Writes go through one connection so that
-// writers queue in Go rather than spin on SQLITE_BUSY; reads use a pool
-// that WAL lets run beside the writer.
+// AuditFileName is the name of the audit log's database file inside the
+// data directory (see AuditPath).
+const AuditFileName = "certd-audit.db"
+
+// AuditPath is the audit log's database file beside the database at path:
+// "certd-audit.db" beside "certd.db".
+func AuditPath(path string) string {
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + "-audit" + ext
+}
+
+// Store is the SQLite store. Writes go through one connection per file so
+// that writers queue in Go rather than spin on SQLITE_BUSY; reads use a
+// pool that WAL lets run beside the writer. The audit log has its own
+// file, so its group commits neither wait for nor hold the write lock of
+// licence writes, and do not empty the licence readers' page caches
+// (SQLite drops a connection's cache whenever its file changed).
 type Store struct {
-	write *pool
-	read  *pool
-	path  string
+	write      *pool
+	read       *pool
+	auditWrite *pool
+	auditRead  *pool
+	path       string
+	auditPath  string
 }
 
 // Open opens (creating if needed) the database in dataDir and applies any
@@ -39,33 +59,69 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 }
 
 // OpenFile opens the database at path.
+// The audit log's database is AuditPath(path); a database whose audit log
+// is still inside it (schema before 0009) has it moved out first.
 func OpenFile(ctx context.Context, path string) (*Store, error) {
-	// Licences and audit records are personal data: the file is the
-	// service's alone, and SQLite gives the WAL and shared-memory files
-	// the database file's mode.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	if err := createPrivate(path); err != nil {
+		return nil, err
 	}
-	f.Close()
-	if err := os.Chmod(path, 0o600); err != nil {
-		return nil, fmt.Errorf("restrict %s: %w", path, err)
-	}
-	w, err := openDB(path, 1, "immediate", 64<<10)
+	w, r, err := openPools(path, 8)
 	if err != nil {
 		return nil, err
 	}
-	r, err := openDB(path, 8, "deferred", 16<<10)
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
-	s := &Store{write: newPool(w), read: newPool(r), path: path}
+	s := &Store{write: w, read: r, path: path, auditPath: AuditPath(path)}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
+	// migrate created the audit database, or it existed before: a missing
+	// one is a lost audit log, not a new one.
+	if _, err := os.Stat(s.auditPath); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("audit log database: %w", err)
+	}
+	if err := createPrivate(s.auditPath); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.auditWrite, s.auditRead, err = openPools(s.auditPath, 4); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.migrateAudit(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// createPrivate creates the file at path if needed and makes it the
+// service's alone: licences and audit records are personal data, and
+// SQLite gives the WAL and shared-memory files the database file's mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	f.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("restrict %s: %w", path, err)
+	}
+	return nil
+}
+
+// openPools opens the writer connection and a pool of readers on path.
+func openPools(path string, readers int) (write, read *pool, err error) {
+	w, err := openDB(path, 1, "immediate", 64<<10)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := openDB(path, readers, "deferred", 16<<10)
+	if err != nil {
+		w.Close()
+		return nil, nil, err
+	}
+	return newPool(w), newPool(r), nil
 }
 
 // openDB opens a pool of conns connections with a page cache of cacheKiB
@@ -95,9 +151,15 @@ func openDB(path string, conns int, txlock string, cacheKiB int) (*sql.DB, error
 	return db, nil
 }
 
-// Close closes both pools.
+// Close closes the pools.
 func (s *Store) Close() error {
-	return errors.Join(s.write.Close(), s.read.Close())
+	var errs []error
+	for _, p := range []*pool{s.write, s.read, s.auditWrite, s.auditRead} {
+		if p != nil {
+			errs = append(errs, p.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Ping checks that the database answers a read and that the writer
@@ -107,15 +169,26 @@ func (s *Store) Ping(ctx context.Context) error {
 		return err
 	}
 	var n int
-	return s.read.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n)
+	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil {
+		return err
+	}
+	return s.auditRead.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n)
 }
 
 // Path is the database file's path.
 func (s *Store) Path() string { return s.path }
 
+// AuditPath is the audit log's database file's path.
+func (s *Store) AuditPath() string { return s.auditPath }
+
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+	return inTx(ctx, s.write, fn)
+}
+
+// inTx runs fn in a write transaction of p's writer and commits it.
+func inTx(ctx context.Context, p *pool, fn func(tx *sql.Tx) error) error {
+	tx, err := p.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
