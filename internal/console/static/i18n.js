@@ -52,6 +52,7 @@ export const DICT = {
   'policy.edited_count': ['{n} module(s) edited, not published yet.', '已修改 {n} 个模块，尚未发布。'],
   'policy.unedited': ['The modules of version {version}, unchanged.', '版本 {version} 的模块，未修改。'],
   'policy.modified': ['(modified)', '（已修改）'],
+  'policy.stale': ['Version {now} is active now; your unpublished edits are based on version {base}. Compare them with “The editor” under Versions, or discard them.', '当前生效的已是版本 {now}；您未发布的修改基于版本 {base}。可在“历史版本”中与“编辑器”比较，或放弃修改。'],
   'policy.editor_label': ['Rego source of {path}', '{path} 的 Rego 源码'],
   'policy.revert_module': ['Undo changes to this module', '撤销此模块的修改'],
   'policy.remove_module': ['Remove this module', '删除此模块'],

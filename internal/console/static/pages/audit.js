@@ -90,6 +90,7 @@ export function render(root) {
         { key: 'audit.policy', class: 'num', cell: (r) => String(r.policyVersion) },
       ], recs, { captionKey: 'audit.page_caption', captionArgs: { page: pageNo + 1, n: recs.length } });
       tbl.querySelector('table').id = 'audit-table';
+      tbl.querySelectorAll('tbody tr').forEach((tr, i) => { tr.dataset.id = recs[i].id; });
       show(list, tbl);
     }
     const prev = h('button', { type: 'button', class: 'secondary', id: 'audit-prev', i18n: 'audit.prev', disabled: pageNo === 0 });

@@ -55,6 +55,21 @@ export function render(root, _ctx) {
     renderEditor(page);
     renderVersions(page);
     loadVersions(page);
+    // Someone may have published or rolled back meanwhile.
+    gql(ACTIVE_Q).then((d) => {
+      const now = d.activePolicy;
+      if (!st || now.version === st.active.version) return;
+      const edited = st.modules.some(isModified) || st.removed;
+      if (!edited) {
+        st = { ...freshState(now), versions: st.versions };
+        renderSummary(page);
+        renderEditor(page);
+      } else {
+        renderSummary(page, now);
+        show(loadResult, h('div', { class: 'error', role: 'alert', id: 'stale-note' },
+          h('p', { i18n: 'policy.stale', i18nArgs: { now: now.version, base: st.active.version } })));
+      }
+    }).catch((e) => show(loadResult, errorBox(e)));
   } else {
     show(summary, h('p', { class: 'muted', i18n: 'common.loading' }));
     gql(ACTIVE_Q).then((d) => {
@@ -67,8 +82,7 @@ export function render(root, _ctx) {
   }
 }
 
-function renderSummary(page) {
-  const a = st.active;
+function renderSummary(page, a = st.active) {
   show(page.summary,
     h('p', {},
       h('span', { i18n: 'policy.active_version' }), ' ',
