@@ -13,7 +13,7 @@ import * as objections from './pages/objections.js';
 export const PAGES = [
   { id: 'policy', titleKey: 'nav.policy', roles: ['policy_admin'], mod: policy },
   { id: 'approvals', titleKey: 'nav.approvals', roles: ['digital_office'], mod: approvals },
-  { id: 'audit', titleKey: 'nav.audit', roles: ['issuer', 'supervisor', 'digital_office', 'policy_admin'], mod: audit },
+  { id: 'audit', titleKey: 'nav.audit', roles: ['issuer', 'supervisor', 'digital_office'], mod: audit },
   { id: 'objections', titleKey: 'nav.objections', roles: ['issuer'], mod: objections },
 ];
 
@@ -40,7 +40,7 @@ function renderSignIn(err, noteKey) {
     h('p', { i18n: 'signin.intro' }),
     field('signin.token', ta, 'signin.token_hint'),
     h('p', { class: 'hint' }, h('span', { i18n: 'signin.obtain' }), ' ',
-      h('code', { text: 'certd token --sub alice --org 11350100MB00000012 --role policy_admin' })),
+      h('code', { text: 'certd token --sub policy-admin --org 11350100MB00000012 --role policy_admin' })),
     h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'signin-button', i18n: 'signin.button' })),
     result);
   async function onSubmit(e) {
