@@ -136,6 +136,10 @@ func TestAuditMovedOutOfAnOldDatabase(t *testing.T) {
 	if err := s.auditRead.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Fatalf("audit database journal mode %q (%v), want wal", mode, err)
 	}
+	var ckpt int
+	if err := s.auditWrite.QueryRow("PRAGMA wal_autocheckpoint").Scan(&ckpt); err != nil || ckpt != 16000 {
+		t.Fatalf("audit database wal_autocheckpoint %d (%v), want 16000", ckpt, err)
+	}
 	// The writer goes on in the new file.
 	if err := s.AppendAudit(ctx, []audit.Record{{Chain: "new", Seq: 1, At: time.Now(), Kind: audit.KindAccess}}, nil); err != nil {
 		t.Fatal(err)
