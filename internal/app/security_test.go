@@ -412,7 +412,7 @@ func (e *secEnv) injection(t *testing.T) {
 					want = want.plus(delta).plus(secCounts{"history": -delta["history"], "inspections": -delta["inspections"]})
 					code := r.Code()
 					if row.bug != "" && code == "INTERNAL" {
-						t.Skipf("BUG: %s (HTTP %d)", row.bug, r.Status)
+						t.Fatalf("regression: %s (HTTP %d)", row.bug, r.Status)
 					}
 					secSane(t, r)
 					switch {
@@ -1351,7 +1351,7 @@ func (e *secEnv) aliases(t *testing.T) {
 			}
 		}
 		if answered > 100 {
-			t.Skipf("BUG (per issue 8): %d aliased verifyCertificate answered in one request; certificate.Service.Verify spends no per-request budget, so only the complexity limit (2000) bounds them", answered)
+			t.Fatalf("regression (per issue 8): %d aliased verifyCertificate answered in one request; certificate.Service.Verify spends no per-request budget, so only the complexity limit (2000) bounds them", answered)
 		}
 		if r.Code() != "FORBIDDEN" && r.Code() != "COMPLEXITY_LIMIT_EXCEEDED" {
 			t.Errorf("%d answered, %+v", answered, r.Errors[:min(len(r.Errors), 2)])
@@ -1430,7 +1430,7 @@ func (e *secEnv) aliases(t *testing.T) {
 			t.Error("the batched mutation registered its unit")
 		}
 		if r.Code() == "INTERNAL" {
-			t.Skipf("BUG: a JSON array body (or any JSON that is not an object of the GraphQL request shape) is answered HTTP %d INTERNAL: "+
+			t.Fatalf("regression: a JSON array body (or any JSON that is not an object of the GraphQL request shape) is answered HTTP %d INTERNAL: "+
 				"gqlgen's POST transport fails to decode it and server.presentError maps the code-less gqlerror to INTERNAL; want 400 INVALID_INPUT", r.Status)
 		}
 		if r.Status != 400 || r.Code() != "INVALID_INPUT" {
@@ -1451,7 +1451,7 @@ func (e *secEnv) aliases(t *testing.T) {
 					t.Errorf("%s was executed: %s", body, r.Data)
 				}
 				if r.Code() == "INTERNAL" {
-					t.Skipf("BUG: %s is answered HTTP %d INTERNAL, want 400 INVALID_INPUT (the same defect as the JSON array)", body, r.Status)
+					t.Fatalf("regression: %s is answered HTTP %d INTERNAL, want 400 INVALID_INPUT (the same defect as the JSON array)", body, r.Status)
 				}
 				if r.Status != 400 || r.Code() != "INVALID_INPUT" {
 					t.Errorf("%s: HTTP %d %+v", body, r.Status, r.Errors)
@@ -1478,7 +1478,7 @@ func (e *secEnv) aliases(t *testing.T) {
 					t.Error("the mutation registered its unit")
 				}
 				if r.Code() == "" {
-					t.Skipf("BUG: refused with HTTP %d but without extensions.code: gqlgen's handler answers \"transport not supported\" itself, past server.presentError; want 400 (or 415) INVALID_INPUT", status)
+					t.Fatalf("regression: refused with HTTP %d but without extensions.code: gqlgen's handler answers \"transport not supported\" itself, past server.presentError; want 400 (or 415) INVALID_INPUT", status)
 				}
 				if r.Code() != "INVALID_INPUT" {
 					t.Errorf("%+v", r.Errors)
@@ -1676,7 +1676,7 @@ func TestSecurityProductionSurface(t *testing.T) {
 				t.Errorf("outside production: %+v", r.Errors)
 			}
 			if r.Code() == "INTERNAL" {
-				t.Skipf("BUG: introspection in production is refused as INTERNAL (HTTP %d, logged as an internal error): gqlgen's executor returns a plain \"introspection disabled\" error "+
+				t.Fatalf("regression: introspection in production is refused as INTERNAL (HTTP %d, logged as an internal error): gqlgen's executor returns a plain \"introspection disabled\" error "+
 					"that server.presentError does not map; want a documented code such as INVALID_INPUT or FORBIDDEN", r.Status)
 			}
 			secSane(t, r)

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"certd/internal/apperr"
+	"certd/internal/authz"
 	"certd/internal/seal"
 )
 
@@ -30,6 +31,11 @@ type Verification struct {
 // that its seal is valid for its issuer's key over its stored document, and
 // whether it may be cited today.
 func (s *Service) Verify(ctx context.Context, id string) (Verification, error) {
+	// A verification counts against the request's licence budget like a
+	// read, so aliases cannot enumerate licences in bulk.
+	if err := authz.Spend(ctx, 1); err != nil {
+		return Verification{}, err
+	}
 	v := Verification{ID: id}
 	if _, err := ParseID(id); err != nil {
 		_, msg, _ := apperr.CodeOf(err)
@@ -130,6 +136,9 @@ type envelope struct {
 // seal must be valid over exactly these bytes, and the licence it names
 // must be citable today.
 func (s *Service) VerifyDocument(ctx context.Context, doc string) (Verification, error) {
+	if err := authz.Spend(ctx, 1); err != nil {
+		return Verification{}, err
+	}
 	if len(doc) > MaxDocument {
 		return Verification{Reasons: []string{"the document is larger than 256 KiB"}}, nil
 	}

@@ -37,7 +37,8 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if errors.As(err, &ge) {
 			// Errors gqlgen raised itself: parse, validation, complexity.
 			switch c, _ := ge.Extensions["code"].(string); c {
-			case string(apperr.ComplexityExceeded):
+			case string(apperr.ComplexityExceeded), string(apperr.InvalidInput):
+				// Ours, from an extension (depth limit, introspection off).
 				return gerr
 			case errcode.ParseFailed, errcode.ValidationFailed:
 				setCode(gerr, apperr.InvalidInput)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 
@@ -30,10 +31,26 @@ func writeAuthError(w http.ResponseWriter, _ *http.Request, err error) {
 	writeError(w, http.StatusUnauthorized, apperr.Unauthenticated, msg)
 }
 
-// limitBody refuses bodies over max bytes and bodies that are not JSON,
-// with INVALID_INPUT, before they reach the GraphQL handler.
+// graphQLRequest is the shape of a GraphQL-over-HTTP POST body. Variables
+// and extensions stay raw: only that they are objects is checked here.
+type graphQLRequest struct {
+	Query         string          `json:"query"`
+	OperationName *string         `json:"operationName"`
+	Variables     json.RawMessage `json:"variables"`
+	Extensions    json.RawMessage `json:"extensions"`
+}
+
+// limitBody refuses, with INVALID_INPUT and before anything executes,
+// what is not one GraphQL request: a media type other than
+// application/json (415), a body over max bytes (413), and a body that is
+// not a JSON object of the request's shape — a batch (array), a query that
+// is not a string, variables that are not an object (400).
 func limitBody(max int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType, apperr.InvalidInput, "send the request as Content-Type: application/json")
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 		var tooBig *http.MaxBytesError
 		switch {
@@ -43,14 +60,41 @@ func limitBody(max int64, next http.Handler) http.Handler {
 		case err != nil:
 			writeError(w, http.StatusBadRequest, apperr.InvalidInput, "request body could not be read")
 			return
-		case !json.Valid(body):
-			writeError(w, http.StatusBadRequest, apperr.InvalidInput, "request body is not valid JSON")
+		}
+		if msg := checkRequestShape(body); msg != "" {
+			writeError(w, http.StatusBadRequest, apperr.InvalidInput, msg)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// checkRequestShape says what is wrong with a request body, or "".
+func checkRequestShape(body []byte) string {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] != '{' {
+		if json.Valid(trimmed) {
+			return "request body must be one JSON object {query, operationName, variables}; batches are not accepted"
+		}
+		return "request body is not valid JSON"
+	}
+	var req graphQLRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) || len(trimmed) == 0 {
+			return "request body is not valid JSON"
+		}
+		return "request body does not have the shape {query: string, operationName: string, variables: object}"
+	}
+	for name, raw := range map[string]json.RawMessage{"variables": req.Variables, "extensions": req.Extensions} {
+		v := bytes.TrimLeft(raw, " \t\r\n")
+		if len(v) > 0 && v[0] != '{' && !bytes.Equal(v, []byte("null")) {
+			return name + " must be a JSON object"
+		}
+	}
+	return ""
 }
 
 // securityHeaders sets headers every response should carry.

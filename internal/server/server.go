@@ -96,7 +96,9 @@ func New(cfg Config, es graphql.ExecutableSchema, auth Authenticator, store Ping
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	gql.SetParserTokenLimit(15000)
 	gql.SetDisableSuggestion(cfg.Production)
-	if !cfg.Production {
+	if cfg.Production {
+		gql.Use(noIntrospection{})
+	} else {
 		gql.Use(extension.Introspection{})
 	}
 	gql.Use(depthLimit{max: cfg.MaxDepth})

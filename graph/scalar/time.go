@@ -1,0 +1,52 @@
+package scalar
+
+import (
+	"io"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"certd/internal/apperr"
+)
+
+// MarshalTime writes an instant as RFC 3339 with nanoseconds, as gqlgen's
+// own Time scalar does.
+func MarshalTime(t time.Time) graphql.Marshaler {
+	if t.IsZero() {
+		return graphql.Null
+	}
+	return graphql.WriterFunc(func(w io.Writer) {
+		_, _ = io.WriteString(w, strconv.Quote(t.Format(time.RFC3339Nano)))
+	})
+}
+
+// UnmarshalTime reads an RFC 3339 timestamp; anything else is
+// INVALID_INPUT (gqlgen's own scalar returns an error without a code,
+// which the client would see as INTERNAL).
+func UnmarshalTime(v any) (time.Time, error) {
+	if v == nil {
+		return time.Time{}, nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, apperr.Invalid("a Time is an RFC 3339 string, e.g. 2026-11-27T09:00:00+08:00, got %T", v)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, apperr.Invalid("%q is not an RFC 3339 time, e.g. 2026-11-27T09:00:00+08:00", truncate(s, 64))
+	}
+	return t, nil
+}
+
+// truncate shortens s to at most n bytes on a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
