@@ -93,8 +93,8 @@ func TestTwoInstancesShareOneMongoStore(t *testing.T) {
 
 	// Issued on A, read on B; issued on B (with the unit's seal key that A
 	// created, which B decrypts with the shared master key), read on A.
-	idA := issueFood(t, urlA, issuerTok, "350102198001010011", "张三")
-	idB := issueFood(t, urlB, issuerTok, "350102198503150022", "李四")
+	idA := issueFood(t, urlA, issuerTok, "350102198001010011", "示例个人甲")
+	idB := issueFood(t, urlB, issuerTok, "350102198503150022", "示例个人乙")
 	for _, c := range []struct{ id, url, on string }{{idA, urlB, "B"}, {idB, urlA, "A"}} {
 		out := public(t, c.url, map[string]any{
 			"query":     `query($id: ID!) { verifyCertificate(id: $id) { found citable sealValid state issuer { code } } }`,

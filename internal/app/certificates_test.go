@@ -114,7 +114,7 @@ func runLifecycle(t *testing.T, s *testkit.Server) {
 	}}
 	s.Do(clerk, registerType, map[string]any{"in": typeIn}).Decode(t, &struct{}{})
 
-	c := issue(t, s, clerk, issueVars(newType, "350102198001010011", "张三", "PERSON", map[string]any{"scope": "示例经营", "area": 120, "since": "2020-01-02", "chain": true}))
+	c := issue(t, s, clerk, issueVars(newType, "350102198001010011", "示例个人甲", "PERSON", map[string]any{"scope": "示例经营", "area": 120, "since": "2020-01-02", "chain": true}))
 	if c.Version != 1 || c.State != "VALID" || !c.Citable || !c.Current || c.Seal.Algorithm != "SM2-SM3" || c.Data["area"] != 120.0 {
 		t.Fatalf("issued %+v", c)
 	}
@@ -210,15 +210,15 @@ func TestIssuanceBadInput(t *testing.T) {
 		code string
 		msg  string
 	}{
-		"unknown type":         {issueVars(demo.MarketRegistry+"999", "350102198001010011", "张三", "PERSON", food), "INVALID_INPUT", "not in the catalogue"},
-		"another unit's type":  {issueVars(demo.PhysicianLicence, "350102198001010011", "张三", "PERSON", food), "FORBIDDEN", "issued by"},
-		"missing field":        {issueVars(demo.FoodLicence, "350102198001010011", "张三", "PERSON", map[string]any{"operatorName": "x"}), "INVALID_INPUT", "required"},
-		"wrong field type":     {issueVars(demo.FoodLicence, "350102198001010011", "张三", "PERSON", merge(food, "centralKitchen", "yes")), "INVALID_INPUT", "true or false"},
-		"unknown field":        {issueVars(demo.FoodLicence, "350102198001010011", "张三", "PERSON", merge(food, "$where", "1")), "INVALID_INPUT", "does not have"},
-		"bad resident id":      {issueVars(demo.FoodLicence, "350102198001010012", "张三", "PERSON", food), "INVALID_INPUT", "GB 11643"},
+		"unknown type":         {issueVars(demo.MarketRegistry+"999", "350102198001010011", "示例个人甲", "PERSON", food), "INVALID_INPUT", "not in the catalogue"},
+		"another unit's type":  {issueVars(demo.PhysicianLicence, "350102198001010011", "示例个人甲", "PERSON", food), "FORBIDDEN", "issued by"},
+		"missing field":        {issueVars(demo.FoodLicence, "350102198001010011", "示例个人甲", "PERSON", map[string]any{"operatorName": "x"}), "INVALID_INPUT", "required"},
+		"wrong field type":     {issueVars(demo.FoodLicence, "350102198001010011", "示例个人甲", "PERSON", merge(food, "centralKitchen", "yes")), "INVALID_INPUT", "true or false"},
+		"unknown field":        {issueVars(demo.FoodLicence, "350102198001010011", "示例个人甲", "PERSON", merge(food, "$where", "1")), "INVALID_INPUT", "does not have"},
+		"bad resident id":      {issueVars(demo.FoodLicence, "350102198001010012", "示例个人甲", "PERSON", food), "INVALID_INPUT", "GB 11643"},
 		"bad credit code":      {issueVars(demo.FoodLicence, "91350100MA0000001X", "某公司", "ORGANIZATION", food), "INVALID_INPUT", "GB 32100"},
-		"name not in registry": {issueVars(demo.FoodLicence, "350102198001010011", "张三丰", "PERSON", food), "INVALID_INPUT", "does not match"},
-		"data not an object":   {map[string]any{"in": map[string]any{"typeCode": demo.FoodLicence, "holder": map[string]any{"code": "350102198001010011", "name": "张三", "kind": "PERSON"}, "data": []any{1}}}, "INVALID_INPUT", "JSON object"},
+		"name not in registry": {issueVars(demo.FoodLicence, "350102198001010011", "示例个人丁", "PERSON", food), "INVALID_INPUT", "does not match"},
+		"data not an object":   {map[string]any{"in": map[string]any{"typeCode": demo.FoodLicence, "holder": map[string]any{"code": "350102198001010011", "name": "示例个人甲", "kind": "PERSON"}, "data": []any{1}}}, "INVALID_INPUT", "JSON object"},
 	}
 	for name, c := range cases {
 		r := s.Do(clerk, issueQ, c.vars)
@@ -235,7 +235,7 @@ func TestIssuanceBadInput(t *testing.T) {
 	}
 
 	weak := s.Token("clerk2", demo.MarketRegistry, identity.RoleIssuer) // amr pwd only
-	if r := s.Do(weak, issueQ, issueVars(demo.FoodLicence, "350102198001010011", "张三", "PERSON", food)); r.Code() != "FORBIDDEN" || !strings.Contains(r.Errors[0].Message, "strong authentication") {
+	if r := s.Do(weak, issueQ, issueVars(demo.FoodLicence, "350102198001010011", "示例个人甲", "PERSON", food)); r.Code() != "FORBIDDEN" || !strings.Contains(r.Errors[0].Message, "strong authentication") {
 		t.Fatalf("issuing without strong authentication: %+v", r.Errors)
 	}
 
@@ -268,7 +268,7 @@ func TestIdempotencyAndBatches(t *testing.T) {
 	s := testkit.Start(t, testkit.WithDemo())
 	clerk := s.TokenFor(identity.TokenRequest{Subject: "clerk", Org: demo.MarketRegistry, Roles: []string{identity.RoleIssuer}, AMR: []string{"cert"}, TTL: time.Hour})
 	food := map[string]any{"operatorName": "某店", "premises": "某路", "mainForm": "餐饮", "scope": "热食"}
-	vars := issueVars(demo.FoodLicence, "350102198001010011", "张三", "PERSON", food)
+	vars := issueVars(demo.FoodLicence, "350102198001010011", "示例个人甲", "PERSON", food)
 	vars["in"].(map[string]any)["idempotencyKey"] = "order-42"
 	first := issue(t, s, clerk, vars)
 	again := issue(t, s, clerk, vars)
@@ -277,7 +277,7 @@ func TestIdempotencyAndBatches(t *testing.T) {
 	}
 	var inputs []any
 	for i := range 120 {
-		in := issueVars(demo.FoodLicence, "350102198503150022", "李四", "PERSON", merge(food, "scope", fmt.Sprint("项目", i)))["in"].(map[string]any)
+		in := issueVars(demo.FoodLicence, "350102198503150022", "示例个人乙", "PERSON", merge(food, "scope", fmt.Sprint("项目", i)))["in"].(map[string]any)
 		in["idempotencyKey"] = fmt.Sprint("batch-", i)
 		in["mode"] = "OFFLINE"
 		inputs = append(inputs, in)
@@ -368,7 +368,7 @@ func nilIfEmpty(s string) any {
 func TestConcurrentChangesOneWins(t *testing.T) {
 	s := testkit.Start(t, testkit.WithDemo())
 	clerk := s.TokenFor(identity.TokenRequest{Subject: "clerk", Org: demo.MarketRegistry, Roles: []string{identity.RoleIssuer}, AMR: []string{"cert"}, TTL: time.Hour})
-	c := issue(t, s, clerk, issueVars(demo.FoodLicence, "350102198001010011", "张三", "PERSON", map[string]any{"operatorName": "某店", "premises": "某路", "mainForm": "餐饮", "scope": "热食"}))
+	c := issue(t, s, clerk, issueVars(demo.FoodLicence, "350102198001010011", "示例个人甲", "PERSON", map[string]any{"operatorName": "某店", "premises": "某路", "mainForm": "餐饮", "scope": "热食"}))
 	var wg sync.WaitGroup
 	codes := make([]string, 6)
 	for i := range codes {
@@ -405,7 +405,7 @@ func TestReadersAndExpiry(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	s := testkit.Start(t, testkit.WithDemo(), testkit.WithConfig(func(c *app.Config) { c.Now = clock }))
 	clerk := s.TokenFor(identity.TokenRequest{Subject: "clerk", Org: demo.MarketRegistry, Roles: []string{identity.RoleIssuer}, AMR: []string{"cert"}, TTL: time.Hour})
-	vars := issueVars(demo.FoodLicence, "350102198001010011", "张三", "PERSON", map[string]any{"operatorName": "某店", "premises": "某路", "mainForm": "餐饮", "scope": "热食"})
+	vars := issueVars(demo.FoodLicence, "350102198001010011", "示例个人甲", "PERSON", map[string]any{"operatorName": "某店", "premises": "某路", "mainForm": "餐饮", "scope": "热食"})
 	vars["in"].(map[string]any)["validUntil"] = "2026-11-30"
 	c := issue(t, s, clerk, vars)
 
@@ -453,13 +453,13 @@ func TestTimeliness(t *testing.T) {
 	s := testkit.Start(t, testkit.WithDemo())
 	clerk := s.TokenFor(identity.TokenRequest{Subject: "clerk", Org: demo.MarketRegistry, Roles: []string{identity.RoleIssuer}, AMR: []string{"cert"}, TTL: time.Hour})
 	food := map[string]any{"operatorName": "某店", "premises": "某路", "mainForm": "餐饮", "scope": "热食"}
-	late := issueVars(demo.FoodLicence, "350102198001010011", "张三", "PERSON", food)
+	late := issueVars(demo.FoodLicence, "350102198001010011", "示例个人甲", "PERSON", food)
 	late["in"].(map[string]any)["mode"] = "OFFLINE"
 	late["in"].(map[string]any)["businessCompletedAt"] = time.Now().Add(-72 * time.Hour).Format(time.RFC3339)
 	if c := issue(t, s, clerk, late); !c.Timeliness.Late || c.Timeliness.Mode != "OFFLINE" {
 		t.Fatalf("offline three days after completion is late: %+v", c.Timeliness)
 	}
-	stock := issueVars(demo.FoodLicence, "350102198001010011", "张三", "PERSON", food)
+	stock := issueVars(demo.FoodLicence, "350102198001010011", "示例个人甲", "PERSON", food)
 	stock["in"].(map[string]any)["mode"] = "STOCK"
 	stock["in"].(map[string]any)["businessCompletedAt"] = "2015-06-01T00:00:00Z"
 	if c := issue(t, s, clerk, stock); c.Timeliness.Late || c.Timeliness.Deadline != nil {

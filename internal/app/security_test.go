@@ -147,12 +147,12 @@ func (e *secEnv) openCase(t *testing.T, no string) string {
 
 var secFood = map[string]any{"operatorName": "某店", "premises": "某路", "mainForm": "餐饮", "scope": "热食"}
 
-// issue issues a fresh food licence to 张三 and returns its id.
+// issue issues a fresh food licence to 示例个人甲 and returns its id.
 func (e *secEnv) issue(t *testing.T) string {
 	t.Helper()
 	var out struct{ IssueCertificate struct{ ID string } }
 	e.do(t, e.clerk, `mutation($in: IssueInput!) { issueCertificate(input: $in) { id } }`,
-		issueVars(demo.FoodLicence, "350102198001010011", "张三", "PERSON", secFood)).Decode(t, &out)
+		issueVars(demo.FoodLicence, "350102198001010011", "示例个人甲", "PERSON", secFood)).Decode(t, &out)
 	return out.IssueCertificate.ID
 }
 
@@ -584,7 +584,7 @@ func (e *secEnv) injectionRows() []secRow {
 		return map[string]any{"code": code, "name": "安全测试事项", "requiredTypes": []any{demo.BusinessLicence}, "handlingUnits": []any{demo.ServiceCentre}}
 	}
 	issueIn := func(kv ...any) map[string]any {
-		return secWith(issueVars(demo.FoodLicence, "350102198001010011", "张三", "PERSON", secFood)["in"].(map[string]any), kv...)
+		return secWith(issueVars(demo.FoodLicence, "350102198001010011", "示例个人甲", "PERSON", secFood)["in"].(map[string]any), kv...)
 	}
 	const issueQ = `mutation($in: IssueInput!) { issueCertificate(input: $in) { id data } }`
 	issued := secCounts{"licences": 1, "licences VALID": 1, "history": 1}
@@ -751,7 +751,7 @@ func (e *secEnv) injectionRows() []secRow {
 		// data is checked against the template.
 		{name: "issueCertificate(typeCode)", payloads: secStrings, refuse: invalid, run: qv(e.clerk, issueQ, func(p secPayload) map[string]any { return map[string]any{"in": issueIn("typeCode", p.v)} })},
 		{name: "issueCertificate(holder.code)", payloads: secStrings, refuse: invalid, run: qv(e.clerk, issueQ, func(p secPayload) map[string]any {
-			return map[string]any{"in": issueIn("holder", map[string]any{"code": p.v, "name": "张三", "kind": "PERSON"})}
+			return map[string]any{"in": issueIn("holder", map[string]any{"code": p.v, "name": "示例个人甲", "kind": "PERSON"})}
 		})},
 		{name: "issueCertificate(holder.name)", payloads: secStrings, refuse: invalid, run: qv(e.clerk, issueQ, func(p secPayload) map[string]any {
 			return map[string]any{"in": issueIn("holder", map[string]any{"code": "350102198001010011", "name": p.v, "kind": "PERSON"})}
@@ -1521,9 +1521,9 @@ func (e *secEnv) bombs(t *testing.T) {
 		{"a 900 KiB document to verify", `query($x: String!) { verifyDocument(document: $x) { found reasons } }`, map[string]any{"x": long}, "", `"found":false,"reasons":["the document is larger than 256 KiB"]`},
 		{"a 900 KiB case number", openCaseQ, map[string]any{"in": map[string]any{"caseNo": long, "holderCode": secRestaurant, "matterCode": "350100-SP-0001"}}, "INVALID_INPUT", ""},
 		{"a 900 KiB licence field", `mutation($in: IssueInput!) { issueCertificate(input: $in) { id } }`,
-			issueVars(demo.FoodLicence, "350102198001010011", "张三", "PERSON", secWith(secFood, "scope", long)), "INVALID_INPUT", ""},
+			issueVars(demo.FoodLicence, "350102198001010011", "示例个人甲", "PERSON", secWith(secFood, "scope", long)), "INVALID_INPUT", ""},
 		{"licence data nested 5000 deep", `mutation($in: IssueInput!) { issueCertificate(input: $in) { id } }`,
-			issueVars(demo.FoodLicence, "350102198001010011", "张三", "PERSON", secWith(secFood, "scope", secNested(5000))), "INVALID_INPUT", ""},
+			issueVars(demo.FoodLicence, "350102198001010011", "示例个人甲", "PERSON", secWith(secFood, "scope", secNested(5000))), "INVALID_INPUT", ""},
 		{"policy input nested 5000 deep", `query($x: JSON!) { explainDecision(query: "data.certd.authz.allow", input: $x) { allowed } }`,
 			map[string]any{"x": map[string]any{"a": secNested(5000)}}, "", `"allowed":false`},
 	} {

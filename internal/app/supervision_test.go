@@ -21,7 +21,7 @@ func TestSupervisionReport(t *testing.T) {
 	owner := s.TokenFor(identity.TokenRequest{Subject: "co", Roles: []string{identity.RoleHolder}, Holder: "91350100MA0000001P", AMR: []string{"pwd"}, TTL: time.Hour})
 
 	// A late offline licence of the market registry.
-	late := issueVars(demo.FoodLicence, "350102198001010011", "张三", "PERSON", map[string]any{"operatorName": "某店", "premises": "某路", "mainForm": "餐饮", "scope": "热食"})
+	late := issueVars(demo.FoodLicence, "350102198001010011", "示例个人甲", "PERSON", map[string]any{"operatorName": "某店", "premises": "某路", "mainForm": "餐饮", "scope": "热食"})
 	late["in"].(map[string]any)["mode"] = "OFFLINE"
 	late["in"].(map[string]any)["businessCompletedAt"] = now.Add(-72 * time.Hour).Format(time.RFC3339)
 	issue(t, s, clerk, late)

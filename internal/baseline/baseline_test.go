@@ -140,8 +140,8 @@ func sameAnswers(t *testing.T, p *Pair) {
 		var is struct{ IssueCertificate struct{ ID string } }
 		post(t, url, p.IssuerToken, `mutation($in: IssueInput!) { issueCertificate(input: $in) { id } }`, map[string]any{"in": map[string]any{
 			"typeCode": "11350100MB00000025002",
-			"holder":   map[string]any{"code": "350102198001010011", "name": "张三", "kind": "PERSON"},
-			"data": map[string]any{"operatorName": "张三", "premises": "福州市鼓楼区示例路1号",
+			"holder":   map[string]any{"code": "350102198001010011", "name": "示例个人甲", "kind": "PERSON"},
+			"data": map[string]any{"operatorName": "示例个人甲", "premises": "福州市鼓楼区示例路1号",
 				"mainForm": "食品销售经营者", "scope": "预包装食品销售"},
 		}}, &is)
 		if is.IssueCertificate.ID == "" {

@@ -72,13 +72,13 @@ func FuzzParseID(f *testing.F) {
 func TestCanonicalIsSortedAndStable(t *testing.T) {
 	until := time.Date(2030, 12, 31, 0, 0, 0, 0, time.UTC)
 	c := &Certificate{ID: "X", TypeCode: "T", IssuerCode: "I", Version: 2, TypeVersion: 3,
-		Holder: Holder{Code: "H", Name: "张三 <&>", Kind: Person}, ValidFrom: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), ValidUntil: &until,
+		Holder: Holder{Code: "H", Name: "示例个人甲 <&>", Kind: Person}, ValidFrom: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), ValidUntil: &until,
 		IssuedAt: time.Date(2026, 3, 1, 8, 0, 0, 5e6, time.UTC), Data: map[string]any{"z": 1.5, "a": "甲", "m": true}}
 	got, err := Canonical(c, "类型", "单位")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"data":{"a":"甲","m":true,"z":1.5},"format":"certd-licence/1","holder":{"code":"H","kind":"PERSON","name":"张三 <&>"},` +
+	want := `{"data":{"a":"甲","m":true,"z":1.5},"format":"certd-licence/1","holder":{"code":"H","kind":"PERSON","name":"示例个人甲 <&>"},` +
 		`"id":"X","issuedAt":"2026-03-01T08:00:00.005Z","issuer":{"code":"I","name":"单位"},"type":{"code":"T","name":"类型","version":3},` +
 		`"validFrom":"2026-01-01","validUntil":"2030-12-31","version":2}`
 	if got != want {

@@ -14,9 +14,9 @@ import (
 // valid resident ID numbers and the company codes valid credit codes, all
 // made up for the demo.
 var Holders = []registry.Entry{
-	{Code: "350102198001010011", Kind: registry.Person, Name: "张三"},
-	{Code: "350102198503150022", Kind: registry.Person, Name: "李四"},
-	{Code: "350103199007200036", Kind: registry.Person, Name: "王五"},
+	{Code: "350102198001010011", Kind: registry.Person, Name: "示例个人甲"},
+	{Code: "350102198503150022", Kind: registry.Person, Name: "示例个人乙"},
+	{Code: "350103199007200036", Kind: registry.Person, Name: "示例个人丙"},
 	{Code: "91350100MA0000001P", Kind: registry.Organization, Name: "福州示例餐饮管理有限公司"},
 	{Code: "91350100MA0000002T", Kind: registry.Organization, Name: "福州示例建筑工程有限公司"},
 }
@@ -45,7 +45,7 @@ func seedLicences(ctx context.Context, lic *certificate.Service) error {
 		in  certificate.IssueInput
 	}{
 		{market, certificate.IssueInput{TypeCode: BusinessLicence, Holder: holder(3), IdempotencyKey: "demo-1", Data: map[string]any{
-			"entityName": "福州示例餐饮管理有限公司", "entityType": "有限责任公司", "legalRepresentative": "张三",
+			"entityName": "福州示例餐饮管理有限公司", "entityType": "有限责任公司", "legalRepresentative": "示例个人甲",
 			"legalRepresentativeId": "350102198001010011", "registeredCapital": 200, "establishedOn": "2019-05-20",
 			"address": "福州市鼓楼区示例路1号", "businessScope": "餐饮服务；食品销售",
 		}}},
@@ -54,15 +54,15 @@ func seedLicences(ctx context.Context, lic *certificate.Service) error {
 			"scope": "热食类食品制售", "centralKitchen": false,
 		}}},
 		{market, certificate.IssueInput{TypeCode: BusinessLicence, Holder: holder(4), IdempotencyKey: "demo-3", Data: map[string]any{
-			"entityName": "福州示例建筑工程有限公司", "entityType": "有限责任公司", "legalRepresentative": "李四",
+			"entityName": "福州示例建筑工程有限公司", "entityType": "有限责任公司", "legalRepresentative": "示例个人乙",
 			"legalRepresentativeId": "350102198503150022", "registeredCapital": 5000, "establishedOn": "2015-09-01",
 			"address": "福州市仓山区示例大道8号", "businessScope": "房屋建筑工程施工",
 		}}},
 		{housing, certificate.IssueInput{TypeCode: BuilderQualification, Holder: holder(4), IdempotencyKey: "demo-4", Data: map[string]any{
-			"enterpriseName": "福州示例建筑工程有限公司", "qualification": "建筑工程施工总承包二级", "technicalLead": "王五",
+			"enterpriseName": "福州示例建筑工程有限公司", "qualification": "建筑工程施工总承包二级", "technicalLead": "示例个人丙",
 		}}},
 		{health, certificate.IssueInput{TypeCode: PhysicianLicence, Holder: holder(2), IdempotencyKey: "demo-5", Data: map[string]any{
-			"name": "王五", "gender": "男", "birthDate": "1990-07-20", "practiceCategory": "临床",
+			"name": "示例个人丙", "gender": "男", "birthDate": "1990-07-20", "practiceCategory": "临床",
 			"practiceScope": "内科专业", "practiceSite": "福州市示例医院",
 		}}},
 	}

@@ -352,9 +352,9 @@ func TestRunCSVTemplateTypes(t *testing.T) {
 		return areaIsNumber(in)
 	}
 	file := writeFile(t, "stock.csv", "\xEF\xBB\xBFholderCode,holderName,area,note\n"+
-		personCode+",张三,12.5,00123\n"+
+		personCode+",示例个人甲,12.5,00123\n"+
 		orgCode+`,"Acme, Inc.",7,12345`+"\n"+
-		personCode+",李四,many,\n")
+		personCode+",示例个人乙,many,\n")
 	sum, err := Run(context.Background(), fs.options(file))
 	if err != nil {
 		t.Fatal(err)
@@ -362,7 +362,7 @@ func TestRunCSVTemplateTypes(t *testing.T) {
 	if sum.Created != 2 || sum.Rejected != 1 {
 		t.Errorf("summary = %+v", sum)
 	}
-	if r := readRejects(t, RejectsFile(file)); len(r) != 1 || r[0].Line != 4 || string(r[0].Row) != `{"holderCode":"`+personCode+`","holderName":"李四","area":"many","note":""}` {
+	if r := readRejects(t, RejectsFile(file)); len(r) != 1 || r[0].Line != 4 || string(r[0].Row) != `{"holderCode":"`+personCode+`","holderName":"示例个人乙","area":"many","note":""}` {
 		t.Errorf("rejects = %+v", r)
 	}
 

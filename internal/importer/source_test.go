@@ -109,7 +109,7 @@ func TestDetectFormat(t *testing.T) {
 func TestJSONL(t *testing.T) {
 	content := "\xEF\xBB\xBF" + `{"holder":{"code":"` + orgCode + `","name":" 福州示例 ","kind":"organization"},"data":{"area":12.5,"open":true,"name":"x"},"validFrom":"2020-01-01","validUntil":"2030-12-31","businessCompletedAt":"2019-12-30T09:00:00+08:00"}` + "\n" +
 		"\n   \r\n" +
-		`{"holderCode":"` + strings.ToLower(personX) + `","holderName":"李四","data":{"n":12345678901234567890},"idempotencyKey":"paper-42"}` + "\r\n" +
+		`{"holderCode":"` + strings.ToLower(personX) + `","holderName":"示例个人乙","data":{"n":12345678901234567890},"idempotencyKey":"paper-42"}` + "\r\n" +
 		`{"holder":{"code":"` + personCode + `"},"data":{}}` + "\n" +
 		`not json` + "\n" +
 		`[1,2]` + "\n" +
@@ -244,7 +244,7 @@ func TestJSONLResumeAtOffset(t *testing.T) {
 func TestCSV(t *testing.T) {
 	content := "\xEF\xBB\xBFholderCode, HolderName ,holderKind,validFrom,validUntil,idempotencyKey,area,open,licenceNo,note,\n" +
 		orgCode + `,"Acme, ""Ltd""",,2020-01-01,,,12.50,TRUE,00123,"two` + "\nlines\"," + "\r\n" +
-		personCode + ",张三,PERSON,,,k-1,-3e2,false,12345,,\n" +
+		personCode + ",示例个人甲,PERSON,,,k-1,-3e2,false,12345,,\n" +
 		",,,,,,,,,,\n" +
 		"\n" +
 		",nobody,,,,,1,true,1,,\n" +
@@ -438,13 +438,13 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 		return k
 	}
-	base := key(`{"holder":{"code":"` + personCode + `","name":"张三"},"data":{"a":1.50,"b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-01","businessCompletedAt":"2020-01-01T08:00:00+08:00"}`)
+	base := key(`{"holder":{"code":"` + personCode + `","name":"示例个人甲"},"data":{"a":1.50,"b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-01","businessCompletedAt":"2020-01-01T08:00:00+08:00"}`)
 	same := []string{
 		// key order, white space, number spelling, flat holder keys, an
 		// explicit kind equal to the inferred one, the same instant in
 		// another zone, surrounding spaces
-		`{"validFrom":"2020-01-01","data":{"c":{"z":2,"y":1},"b":"x","a":1.5},  "holder":{"name":"张三","code":"` + personCode + `"},"businessCompletedAt":"2020-01-01T00:00:00Z"}`,
-		`{"holderCode":" ` + personCode + `","holderName":"张三 ","holderKind":"PERSON","data":{"a":15e-1,"b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-01","businessCompletedAt":"2020-01-01T00:00:00.000Z"}`,
+		`{"validFrom":"2020-01-01","data":{"c":{"z":2,"y":1},"b":"x","a":1.5},  "holder":{"name":"示例个人甲","code":"` + personCode + `"},"businessCompletedAt":"2020-01-01T00:00:00Z"}`,
+		`{"holderCode":" ` + personCode + `","holderName":"示例个人甲 ","holderKind":"PERSON","data":{"a":15e-1,"b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-01","businessCompletedAt":"2020-01-01T00:00:00.000Z"}`,
 	}
 	for _, s := range same {
 		if k := key(s); k != base {
@@ -452,13 +452,13 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 	}
 	different := []string{
-		`{"holder":{"code":"` + personCode + `","name":"张四"},"data":{"a":1.50,"b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-01","businessCompletedAt":"2020-01-01T08:00:00+08:00"}`,
-		`{"holder":{"code":"` + personCode + `","name":"张三"},"data":{"a":1.51,"b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-01","businessCompletedAt":"2020-01-01T08:00:00+08:00"}`,
-		`{"holder":{"code":"` + personCode + `","name":"张三"},"data":{"a":"1.50","b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-01","businessCompletedAt":"2020-01-01T08:00:00+08:00"}`,
-		`{"holder":{"code":"` + personCode + `","name":"张三"},"data":{"a":1.50,"b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-02","businessCompletedAt":"2020-01-01T08:00:00+08:00"}`,
-		`{"holder":{"code":"` + personCode + `","name":"张三"},"data":{"a":1.50,"b":"x","c":{"y":1,"z":2}},"validUntil":"2020-01-01","businessCompletedAt":"2020-01-01T08:00:00+08:00"}`,
-		`{"holder":{"code":"` + personCode + `","name":"张三"},"data":{"a":1.50,"b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-01"}`,
-		`{"holder":{"code":"` + personCode + `","name":"张三","kind":"ORGANIZATION"},"data":{"a":1.50,"b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-01","businessCompletedAt":"2020-01-01T08:00:00+08:00"}`,
+		`{"holder":{"code":"` + personCode + `","name":"示例个人戊"},"data":{"a":1.50,"b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-01","businessCompletedAt":"2020-01-01T08:00:00+08:00"}`,
+		`{"holder":{"code":"` + personCode + `","name":"示例个人甲"},"data":{"a":1.51,"b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-01","businessCompletedAt":"2020-01-01T08:00:00+08:00"}`,
+		`{"holder":{"code":"` + personCode + `","name":"示例个人甲"},"data":{"a":"1.50","b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-01","businessCompletedAt":"2020-01-01T08:00:00+08:00"}`,
+		`{"holder":{"code":"` + personCode + `","name":"示例个人甲"},"data":{"a":1.50,"b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-02","businessCompletedAt":"2020-01-01T08:00:00+08:00"}`,
+		`{"holder":{"code":"` + personCode + `","name":"示例个人甲"},"data":{"a":1.50,"b":"x","c":{"y":1,"z":2}},"validUntil":"2020-01-01","businessCompletedAt":"2020-01-01T08:00:00+08:00"}`,
+		`{"holder":{"code":"` + personCode + `","name":"示例个人甲"},"data":{"a":1.50,"b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-01"}`,
+		`{"holder":{"code":"` + personCode + `","name":"示例个人甲","kind":"ORGANIZATION"},"data":{"a":1.50,"b":"x","c":{"y":1,"z":2}},"validFrom":"2020-01-01","businessCompletedAt":"2020-01-01T08:00:00+08:00"}`,
 	}
 	seen := map[string]string{base: "base"}
 	for _, s := range different {
@@ -468,8 +468,8 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 		seen[k] = s
 	}
-	other, _, _ := newBuilder("11350100MB00000038001").build(&fields{holderCode: personCode, holderName: "张三"})
-	mine, _, _ := newBuilder(testType).build(&fields{holderCode: personCode, holderName: "张三"})
+	other, _, _ := newBuilder("11350100MB00000038001").build(&fields{holderCode: personCode, holderName: "示例个人甲"})
+	mine, _, _ := newBuilder(testType).build(&fields{holderCode: personCode, holderName: "示例个人甲"})
 	if other == mine || !strings.Contains(other, ":11350100MB00000038001:") {
 		t.Errorf("keys of two types: %s, %s", other, mine)
 	}

@@ -154,8 +154,8 @@ func setup(t *testing.T) *fixture {
 	}
 	lic := func(id, issuer, holder string) certificate.Certificate {
 		return certificate.Certificate{ID: id, IssuerCode: issuer, TypeCode: "11100000000013338W011", State: certificate.Valid,
-			Current: true, Holder: certificate.Holder{Code: holder, Name: "张三", Kind: certificate.Person},
-			Data: map[string]any{"name": "张三", "address": "福州"}}
+			Current: true, Holder: certificate.Holder{Code: holder, Name: "示例个人甲", Kind: certificate.Person},
+			Data: map[string]any{"name": "示例个人甲", "address": "福州"}}
 	}
 	certs := map[string]certificate.Certificate{licA: lic(licA, issuerA, holderA), licB: lic(licB, issuerB, holderB)}
 	closed := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -211,11 +211,11 @@ func ids(os []objection.Objection) []string {
 
 func TestHolderFilesOnOwnLicence(t *testing.T) {
 	f := setup(t)
-	o, err := f.svc.File(holder, licA, []string{"name", " holder.name ", "name"}, "  名字写错了，应为张三丰  ", "")
+	o, err := f.svc.File(holder, licA, []string{"name", " holder.name ", "name"}, "  名字写错了，应为示例个人丁  ", "")
 	must(t, err)
 	if o.State != objection.Open || o.IssuerCode != issuerA || o.HolderCode != holderA || o.FiledRole != objection.RoleHolder ||
 		o.CaseID != "" || o.FiledBy != "h1" || o.Rev != 1 || !slices.Equal(o.Fields, []string{"name", "holder.name"}) ||
-		o.Description != "名字写错了，应为张三丰" {
+		o.Description != "名字写错了，应为示例个人丁" {
 		t.Fatalf("filed %+v", o)
 	}
 	// Filed Monday 1 June; 5 working days with Wednesday 10 June a
@@ -347,7 +347,7 @@ func TestResolveCorrected(t *testing.T) {
 	f := setup(t)
 	o, err := f.svc.File(holder, licA, []string{"name"}, "the name is misspelt", "")
 	must(t, err)
-	data := map[string]any{"name": "张三丰", "address": "福州"}
+	data := map[string]any{"name": "示例个人丁", "address": "福州"}
 	_, err = f.svc.Resolve(issuer, o.ID, objection.Corrected, "checked", nil)
 	wantCode(t, err, apperr.ErrInvalid)
 	_, err = f.svc.Resolve(otherIssuer, o.ID, objection.Corrected, "checked", data)

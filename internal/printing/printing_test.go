@@ -30,7 +30,7 @@ const (
 	caseID   = "0123456789abcdef0123456789abcdef"
 	issuer   = "11100000000000000A"
 	typeCode = "11100000000000000A001"
-	holderNm = "张三丰"
+	holderNm = "示例个人丁"
 	holderCd = "110101199003078515"
 )
 

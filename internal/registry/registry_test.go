@@ -17,13 +17,13 @@ func TestLoadAndCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	n, err := registry.Load(ctx, st, strings.NewReader(`{"code":"321083197812162119","name":"张三","kind":"PERSON"}
+	n, err := registry.Load(ctx, st, strings.NewReader(`{"code":"321083197812162119","name":"示例个人甲","kind":"PERSON"}
 {"code":"91310110666007217T","name":"上海某科技有限公司","kind":"ORGANIZATION"}
 `), "population")
 	if err != nil || n != 2 {
 		t.Fatalf("jsonl: %d %v", n, err)
 	}
-	n, err = registry.Load(ctx, st, strings.NewReader("\ufeffcode,name,kind\n33010219200403064X,李四,person\n"), "population")
+	n, err = registry.Load(ctx, st, strings.NewReader("\ufeffcode,name,kind\n33010219200403064X,示例个人乙,person\n"), "population")
 	if err != nil || n != 1 {
 		t.Fatalf("csv: %d %v", n, err)
 	}
@@ -35,15 +35,15 @@ func TestLoadAndCheck(t *testing.T) {
 		code, name, kind string
 		ok               bool
 	}{
-		{"321083197812162119", "张三", "PERSON", true},
-		{"321083197812162119", "张三丰", "PERSON", false},      // name differs from the registry
-		{"321083197812162119", "张三", "ORGANIZATION", false}, // kind differs
-		{"321083197812162118", "张三", "PERSON", false},       // check digit
-		{"11010519491231002X", "王五", "PERSON", true},        // valid, unknown to the registry
+		{"321083197812162119", "示例个人甲", "PERSON", true},
+		{"321083197812162119", "示例个人丁", "PERSON", false},      // name differs from the registry
+		{"321083197812162119", "示例个人甲", "ORGANIZATION", false}, // kind differs
+		{"321083197812162118", "示例个人甲", "PERSON", false},       // check digit
+		{"11010519491231002X", "示例个人丙", "PERSON", true},        // valid, unknown to the registry
 		{"91310110666007217T", "上海某科技有限公司", "ORGANIZATION", true},
 		{"91310110666007217T", "另一家公司", "ORGANIZATION", false},
 		{"91310110666007217X", "x", "ORGANIZATION", false},
-		{"33010219200403064X", "李四", "PERSON", true},
+		{"33010219200403064X", "示例个人乙", "PERSON", true},
 		{"33010219200403064X", " ", "PERSON", false},
 	}
 	for _, tc := range cases {
@@ -61,15 +61,15 @@ func TestCheckAllMatchesCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := registry.Load(ctx, st, strings.NewReader("code,name,kind\n321083197812162119,张三,PERSON\n"), "population"); err != nil {
+	if _, err := registry.Load(ctx, st, strings.NewReader("code,name,kind\n321083197812162119,示例个人甲,PERSON\n"), "population"); err != nil {
 		t.Fatal(err)
 	}
 	c := registry.NewChecker(st)
 	hs := []registry.Holder{
-		{Code: "321083197812162119", Name: "张三", Kind: "PERSON"},
-		{Code: "321083197812162119", Name: "张三丰", Kind: "PERSON"},
-		{Code: "321083197812162118", Name: "张三", Kind: "PERSON"},
-		{Code: "11010519491231002X", Name: "王五", Kind: "PERSON"},
+		{Code: "321083197812162119", Name: "示例个人甲", Kind: "PERSON"},
+		{Code: "321083197812162119", Name: "示例个人丁", Kind: "PERSON"},
+		{Code: "321083197812162118", Name: "示例个人甲", Kind: "PERSON"},
+		{Code: "11010519491231002X", Name: "示例个人丙", Kind: "PERSON"},
 	}
 	errs, err := c.CheckAll(ctx, hs)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 func auditRecord(chain string, seq int64, at time.Time) audit.Record {
 	return audit.Record{
 		Chain: chain, Seq: seq, PrevHash: fmt.Sprintf("%064x", seq-1), Hash: fmt.Sprintf("%064x", seq),
-		At: at.UTC().Truncate(time.Millisecond), Kind: audit.KindAccess, Subject: "staff-1 \"张三\"",
+		At: at.UTC().Truncate(time.Millisecond), Kind: audit.KindAccess, Subject: "staff-1 \"示例个人甲\"",
 		Org: "11100000000013338W", Roles: []string{"staff", "issuer"}, Operation: "query case",
 		Action: "certificate.read", CaseID: "case-1", MatterCode: "M001", HolderCode: "321083197812162119",
 		CertificateID: fmt.Sprintf("cert-%s-%d", chain, seq), IssuerCode: "11110000000021135M",

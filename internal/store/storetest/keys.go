@@ -38,18 +38,18 @@ func RunRegistry(t *testing.T, open func(t *testing.T) registry.Repository) {
 	r := open(t)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	must(t, r.PutRegistryEntries(ctx, []registry.Entry{
-		{Code: "321083197812162119", Kind: "PERSON", Name: "张三", Source: "population", UpdatedAt: now},
+		{Code: "321083197812162119", Kind: "PERSON", Name: "示例个人甲", Source: "population", UpdatedAt: now},
 		{Code: issuerA, Kind: "ORGANIZATION", Name: "某局", Source: "legal-entity", UpdatedAt: now},
 	}))
 	got, err := r.RegistryEntry(ctx, "321083197812162119")
 	must(t, err)
-	if got.Name != "张三" || got.Kind != "PERSON" || got.Source != "population" || !got.UpdatedAt.Equal(now) {
+	if got.Name != "示例个人甲" || got.Kind != "PERSON" || got.Source != "population" || !got.UpdatedAt.Equal(now) {
 		t.Fatalf("got %+v", got)
 	}
-	must(t, r.PutRegistryEntries(ctx, []registry.Entry{{Code: "321083197812162119", Kind: "PERSON", Name: "张三丰", UpdatedAt: now}}))
+	must(t, r.PutRegistryEntries(ctx, []registry.Entry{{Code: "321083197812162119", Kind: "PERSON", Name: "示例个人丁", UpdatedAt: now}}))
 	got, err = r.RegistryEntry(ctx, "321083197812162119")
 	must(t, err)
-	if got.Name != "张三丰" {
+	if got.Name != "示例个人丁" {
 		t.Fatalf("replace: %+v", got)
 	}
 	if _, err := r.RegistryEntry(ctx, `{"$gt":""}`); !errors.Is(err, apperr.ErrNotFound) {
@@ -58,7 +58,7 @@ func RunRegistry(t *testing.T, open func(t *testing.T) registry.Repository) {
 	must(t, r.PutRegistryEntries(ctx, nil))
 	got2, err := r.RegistryEntries(ctx, []string{"321083197812162119", issuerA, "unknown", `{"$gt":""}`})
 	must(t, err)
-	if len(got2) != 2 || got2["321083197812162119"].Name != "张三丰" || got2[issuerA].Kind != "ORGANIZATION" {
+	if len(got2) != 2 || got2["321083197812162119"].Name != "示例个人丁" || got2[issuerA].Kind != "ORGANIZATION" {
 		t.Fatalf("entries %+v", got2)
 	}
 	none, err := r.RegistryEntries(ctx, nil)

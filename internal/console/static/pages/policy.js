@@ -17,7 +17,7 @@ const ROLLBACK_Q = `mutation($v: Int!) { rollbackPolicy(version: $v) { ${VERSION
 const EXPLAIN_Q = `query($q: String!, $in: JSON!) { explainDecision(query: $q, input: $in) { allowed result explanation } }`;
 
 export const DEFAULT_QUERY = 'data.certd.authz.allow';
-const DEFAULT_INPUT = JSON.stringify({ action: 'unit.register', principal: { sub: 'alice', org: '11350100MB00000025', roles: ['issuer'] } }, null, 2);
+const DEFAULT_INPUT = JSON.stringify({ action: 'unit.register', principal: { sub: 'issuer-1', org: '11350100MB00000025', roles: ['issuer'] } }, null, 2);
 
 // The page keeps its state while the user visits other pages, so edits
 // survive navigation; sign-out resets it.
