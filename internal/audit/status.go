@@ -23,17 +23,24 @@ type Status struct {
 // Intact reports whether the verification found no problem.
 func (s Status) Intact() bool { return len(s.Problems) == 0 }
 
-// verifier runs Verify at most once per maxAge, one run at a time: a
-// caller that arrives during a run waits for it and shares its result.
+// verifier runs Verify at most once per maxAge and one run at a time.
+// A run belongs to no request: callers that arrive during it wait for it
+// (or give up when their own context ends) and share its result, and a
+// caller going away does not cut it short.
 type verifier struct {
 	repo    Repository
 	trusted []ed25519.PublicKey
 	maxAge  time.Duration
 	now     func() time.Time
 
-	mu   sync.Mutex // held during a run
-	last *Status
+	mu      sync.Mutex
+	last    *Status
+	running chan struct{} // closed when the current run ends; nil if none
+	lastErr error         // the error of the run that just ended, if any
 }
+
+// statusTimeout bounds one verification of the whole log.
+const statusTimeout = 10 * time.Minute
 
 // EnableStatus lets Status verify the log with these trusted checkpoint
 // keys (the instance's own and those of the instances it shares the store
@@ -69,15 +76,45 @@ func (l *AccessLog) Status(ctx context.Context) (Status, error) {
 
 func (v *verifier) status(ctx context.Context) (Status, error) {
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	if v.last != nil && v.now().Sub(v.last.CheckedAt) < v.maxAge {
-		return *v.last, nil
+		st := *v.last
+		v.mu.Unlock()
+		return st, nil
 	}
+	done := v.running
+	if done == nil {
+		done = make(chan struct{})
+		v.running = done
+		go v.run(context.WithoutCancel(ctx), done)
+	}
+	v.mu.Unlock()
+
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return Status{}, ctx.Err()
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.last == nil {
+		return Status{}, v.lastErr
+	}
+	return *v.last, nil
+}
+
+// run verifies the log once and publishes the result.
+func (v *verifier) run(ctx context.Context, done chan struct{}) {
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
 	at := v.now().UTC()
 	rep, err := Verify(ctx, v.repo, v.trusted)
-	if err != nil {
-		return Status{}, err
+	v.mu.Lock()
+	if err == nil {
+		v.last = &Status{Report: rep, CheckedAt: at}
+	} else if v.last == nil || v.now().Sub(v.last.CheckedAt) >= v.maxAge {
+		v.last, v.lastErr = nil, err
 	}
-	v.last = &Status{Report: rep, CheckedAt: at}
-	return *v.last, nil
+	v.running = nil
+	v.mu.Unlock()
+	close(done)
 }
