@@ -606,6 +606,25 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(row+" button.resolve")),
 			chromedp.WaitVisible(chromedp.ID("resolve-form")),
 			waitFor(`document.activeElement && document.activeElement.id === "outcome-rejected"`, "focus on the outcome"),
+		)
+		// The corrected data shows for CORRECTED only: [hidden] must win over
+		// .field's display: flex.
+		dataDisplay := `getComputedStyle(document.getElementById("resolve-data").closest(".field")).display`
+		if d := eval[string](t, b, dataDisplay); d != "none" {
+			t.Errorf("the corrected-data field shows (display %q) for REJECTED", d)
+		}
+		b.do(t, "choose CORRECTED",
+			chromedp.Click(chromedp.ID("outcome-corrected")),
+			waitFor(`document.getElementById("resolve-data").value.includes("{")`, "the licence's data to edit"),
+		)
+		if d := eval[string](t, b, dataDisplay); d != "flex" {
+			t.Errorf("the corrected-data field has display %q for CORRECTED, want flex", d)
+		}
+		b.do(t, "choose REJECTED again", chromedp.Click(chromedp.ID("outcome-rejected")))
+		if d := eval[string](t, b, dataDisplay); d != "none" {
+			t.Errorf("the corrected-data field shows (display %q) after going back to REJECTED", d)
+		}
+		b.do(t, "reject the objection",
 			chromedp.SendKeys(chromedp.ID("resolve-note"), "经核实，登记地址无误"),
 			chromedp.Click(chromedp.ID("resolve-submit")),
 			waitText("#objections-result", "REJECTED"),
