@@ -330,6 +330,21 @@ func TestConsoleInBrowser(t *testing.T) {
 		if !safe {
 			t.Error("the highlighter turned text into markup")
 		}
+		// The new-module path's pattern compiles (browsers use the v flag,
+		// where a bare / or - in a class is a syntax error and the pattern
+		// is ignored) and holds the path to *.rego.
+		mismatch := eval[map[string]bool](t, b, `(() => {
+			const el = document.getElementById("new-module-path");
+			const out = {};
+			for (const v of ["foo", "has space.rego", "extra/new_test.rego", "a-b.c.rego"]) { el.value = v; out[v] = el.validity.patternMismatch; }
+			el.value = "";
+			return out;
+		})()`)
+		for v, want := range map[string]bool{"foo": true, "has space.rego": true, "extra/new_test.rego": false, "a-b.c.rego": false} {
+			if mismatch[v] != want {
+				t.Errorf("new module path %q: patternMismatch %v, want %v", v, mismatch[v], want)
+			}
+		}
 
 		b.do(t, "arrow keys move between module tabs",
 			chromedp.Focus(chromedp.CSS(`#module-tabs [aria-selected=true]`)),

@@ -186,8 +186,9 @@ function renderEditor(page) {
     select(idx, true);
   });
 
-  // A new module, e.g. a further *_test.rego.
-  const newPath = h('input', { type: 'text', id: 'new-module-path', placeholder: 'extra.rego', autocomplete: 'off', class: 'mono', required: true, pattern: '[A-Za-z0-9_./-]+\\.rego' });
+  // A new module, e.g. a further *_test.rego. Browsers compile pattern
+  // with the v flag, where / and - in a class must be escaped.
+  const newPath = h('input', { type: 'text', id: 'new-module-path', placeholder: 'extra.rego', autocomplete: 'off', class: 'mono', required: true, pattern: '[A-Za-z0-9_.\\/\\-]+\\.rego' });
   const addForm = h('form', { class: 'inline-form', id: 'add-module-form' },
     field('policy.new_module', newPath, 'policy.new_module_hint'),
     h('button', { type: 'submit', class: 'secondary', i18n: 'policy.add_module' }));
