@@ -128,8 +128,19 @@ func TestTwoInstancesShareOneMongoStore(t *testing.T) {
 	}
 
 	// A stricter policy published on A: B enforces it within 5 seconds.
+	// listed reports whether the issuer may list; any answer but data or
+	// FORBIDDEN fails the test, so a broken instance cannot pass for one
+	// that enforces the policy.
 	listed := func(url string) bool {
-		return gql(t, url, issuerTok, `{ certificates { totalCount } }`)["errors"] == nil
+		out := gql(t, url, issuerTok, `{ certificates { totalCount } }`)
+		errs, _ := out["errors"].([]any)
+		if len(errs) == 0 {
+			return true
+		}
+		if code := dig(errs[0].(map[string]any), "extensions")["code"]; code != "FORBIDDEN" {
+			t.Fatalf("listing on %s: %v", url, errs)
+		}
+		return false
 	}
 	if !listed(urlA) || !listed(urlB) {
 		t.Fatal("issuers list their licences under the default policy")

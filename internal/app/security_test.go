@@ -1444,6 +1444,10 @@ func (e *secEnv) aliases(t *testing.T) {
 			"variables not an object": `{"query": "{ units { code } }", "variables": "x"}`,
 			"an operator as name":     `{"query": "{ units { code } }", "operationName": {"$gt": ""}}`,
 			"a list as query":         `{"query": ["{ units { code } }"]}`,
+			// Duplicate keys: the last is an object, an earlier one is not.
+			"variables twice":  `{"query": "{ units { code } }", "variables": [], "variables": {}}`,
+			"Variables cased":  `{"query": "{ units { code } }", "Variables": "110101199001011234", "variables": null}`,
+			"extensions twice": `{"query": "{ units { code } }", "extensions": 1, "extensions": {}}`,
 		} {
 			t.Run(name, func(t *testing.T) {
 				r := e.s.Post(e.office, []byte(body))

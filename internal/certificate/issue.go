@@ -173,6 +173,11 @@ func (s *Service) IssueBatch(ctx context.Context, ins []IssueInput) (BatchResult
 			res.Failed++
 		case it.Duplicate:
 			res.Duplicates++
+			// The licence may have been stored by a request whose
+			// audit record was lost with the process (the licence and
+			// the log are separate writes); the retry that finds it
+			// records the issuance, so no stored licence goes unlogged.
+			audit.Wrote(ctx, "certificate.issue", auditRef(it.Certificate), "replay: idempotency key already issued")
 		default:
 			res.Created++
 			audit.Wrote(ctx, "certificate.issue", auditRef(it.Certificate), string(it.Certificate.Timeliness.Mode))

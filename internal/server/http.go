@@ -75,10 +75,13 @@ func limitBody(max int64, next http.Handler) http.Handler {
 func checkRequestShape(body []byte) string {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] != '{' {
-		if json.Valid(trimmed) {
+		switch {
+		case !json.Valid(trimmed):
+			return "request body is not valid JSON"
+		case trimmed[0] == '[':
 			return "request body must be one JSON object {query, operationName, variables}; batches are not accepted"
 		}
-		return "request body is not valid JSON"
+		return "request body must be one JSON object {query, operationName, variables}"
 	}
 	var req graphQLRequest
 	if err := json.Unmarshal(body, &req); err != nil {
