@@ -36,7 +36,7 @@ func TestLoadAndCheck(t *testing.T) {
 		ok               bool
 	}{
 		{"321083197812162119", "示例个人甲", "PERSON", true},
-		{"321083197812162119", "示例个人丁", "PERSON", false},      // name differs from the registry
+		{"321083197812162119", "示例个人丁", "PERSON", false},       // name differs from the registry
 		{"321083197812162119", "示例个人甲", "ORGANIZATION", false}, // kind differs
 		{"321083197812162118", "示例个人甲", "PERSON", false},       // check digit
 		{"11010519491231002X", "示例个人丙", "PERSON", true},        // valid, unknown to the registry
