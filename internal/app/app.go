@@ -393,6 +393,9 @@ func calendar(cfg Config) (*certificate.Calendar, error) {
 
 // Close flushes the audit log and releases the store.
 func (a *App) Close() {
+	if a.AccessLog != nil {
+		a.AccessLog.CloseStatus()
+	}
 	if a.Audit != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := a.Audit.Close(ctx); err != nil {

@@ -25,22 +25,29 @@ func (s Status) Intact() bool { return len(s.Problems) == 0 }
 
 // verifier runs Verify at most once per maxAge and one run at a time.
 // A run belongs to no request: callers that arrive during it wait for it
-// (or give up when their own context ends) and share its result, and a
-// caller going away does not cut it short.
+// (for at most statusWait, or until their own context ends) and share its
+// result, and a caller going away does not cut it short. The next run
+// starts no sooner than maxAge after the last one ended, however long runs
+// take; a failed run is remembered for statusRetry.
 type verifier struct {
 	repo    Repository
 	trusted []ed25519.PublicKey
 	maxAge  time.Duration
 	now     func() time.Time
 
-	mu      sync.Mutex
-	last    *Status
-	running chan struct{} // closed when the current run ends; nil if none
-	lastErr error         // the error of the run that just ended, if any
+	mu        sync.Mutex
+	last      *Status
+	lastEnd   time.Time     // when the last run ended
+	lastErr   error         // the last run's error, if it failed
+	running   chan struct{} // closed when the current run ends; nil if none
+	runCancel context.CancelFunc
 }
 
-// statusTimeout bounds one verification of the whole log.
-const statusTimeout = 10 * time.Minute
+const (
+	statusTimeout = 10 * time.Minute // one verification of the whole log
+	statusWait    = 50 * time.Second // a caller waits at most this long
+	statusRetry   = 30 * time.Second // a failed run is not retried sooner
+)
 
 // EnableStatus lets Status verify the log with these trusted checkpoint
 // keys (the instance's own and those of the instances it shares the store
@@ -55,12 +62,25 @@ func (l *AccessLog) EnableStatus(trusted []ed25519.PublicKey, maxAge time.Durati
 	l.verify = &verifier{repo: l.repo, trusted: trusted, maxAge: maxAge, now: now}
 }
 
+// CloseStatus stops a verification in progress (at shutdown).
+func (l *AccessLog) CloseStatus() {
+	if v := l.verify; v != nil {
+		v.mu.Lock()
+		if v.runCancel != nil {
+			v.runCancel()
+		}
+		v.mu.Unlock()
+	}
+}
+
 // Status returns the latest verification of the whole log, verifying it
-// again when the last result is older than the configured age. It is open
-// to whoever may read some part of the access log; it tells counts and
-// the ids of broken records, never their content. Reading it is recorded.
+// again when the last one ended more than the configured age ago. It is
+// open to whoever may read some part of the access log. It tells counts
+// and, to those who may read the whole log, the ids of broken records;
+// never their content. Reading it is recorded.
 func (l *AccessLog) Status(ctx context.Context) (Status, error) {
-	if _, err := l.scope.AuditScope(ctx, "audit.read"); err != nil {
+	scope, err := l.scope.AuditScope(ctx, "audit.read")
+	if err != nil {
 		return Status{}, Refused(ctx, "audit.status", Ref{Target: "access log"}, err)
 	}
 	if l.verify == nil {
@@ -70,51 +90,72 @@ func (l *AccessLog) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
+	if scope["all"] != true && len(st.Problems) > 0 {
+		// Which records of which chains are broken is for those who may
+		// read every chain.
+		redacted := make([]Problem, len(st.Problems))
+		for i, p := range st.Problems {
+			redacted[i] = Problem{Kind: p.Kind, RecordID: "-", Detail: "details are open to those who may read the whole log"}
+		}
+		st.Problems = redacted
+	}
 	Wrote(ctx, "audit.status", Ref{Target: "access log"}, fmt.Sprintf("%d chains, %d problems", st.Chains, len(st.Problems)))
 	return st, nil
 }
 
 func (v *verifier) status(ctx context.Context) (Status, error) {
 	v.mu.Lock()
-	if v.last != nil && v.now().Sub(v.last.CheckedAt) < v.maxAge {
+	now := v.now()
+	switch {
+	case v.running != nil:
+	case v.last != nil && now.Sub(v.lastEnd) < v.maxAge:
 		st := *v.last
 		v.mu.Unlock()
 		return st, nil
+	case v.lastErr != nil && now.Sub(v.lastEnd) < statusRetry:
+		err := v.lastErr
+		v.mu.Unlock()
+		return Status{}, err
 	}
 	done := v.running
 	if done == nil {
 		done = make(chan struct{})
-		v.running = done
-		go v.run(context.WithoutCancel(ctx), done)
+		runCtx, cancel := context.WithTimeout(context.Background(), statusTimeout)
+		v.running, v.runCancel = done, cancel
+		go v.run(runCtx, cancel, done)
 	}
 	v.mu.Unlock()
 
+	wait := time.NewTimer(statusWait)
+	defer wait.Stop()
 	select {
 	case <-done:
+	case <-wait.C:
+		return Status{}, apperr.New(apperr.AuditUnavailable, "the audit log is still being verified; ask again shortly")
 	case <-ctx.Done():
 		return Status{}, ctx.Err()
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.last == nil {
+	if v.lastErr != nil {
 		return Status{}, v.lastErr
 	}
 	return *v.last, nil
 }
 
 // run verifies the log once and publishes the result.
-func (v *verifier) run(ctx context.Context, done chan struct{}) {
-	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+func (v *verifier) run(ctx context.Context, cancel context.CancelFunc, done chan struct{}) {
 	defer cancel()
 	at := v.now().UTC()
 	rep, err := Verify(ctx, v.repo, v.trusted)
 	v.mu.Lock()
-	if err == nil {
-		v.last = &Status{Report: rep, CheckedAt: at}
-	} else if v.last == nil || v.now().Sub(v.last.CheckedAt) >= v.maxAge {
-		v.last, v.lastErr = nil, err
+	v.lastEnd = v.now()
+	if err != nil {
+		v.lastErr = apperr.Wrap(err, apperr.AuditUnavailable, "the audit log could not be verified")
+	} else {
+		v.last, v.lastErr = &Status{Report: rep, CheckedAt: at}, nil
 	}
-	v.running = nil
+	v.running, v.runCancel = nil, nil
 	v.mu.Unlock()
 	close(done)
 }

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -92,5 +93,97 @@ func TestStatusSharesOneRun(t *testing.T) {
 	refused.EnableStatus(pub(key), time.Minute, nil)
 	if _, err := refused.Status(context.Background()); !apperr.CodeIs(err, apperr.Forbidden) {
 		t.Fatalf("a caller the log is closed to: %v", err)
+	}
+}
+
+// failingRepo cannot list chains.
+type failingRepo struct {
+	*audit.MemoryRepository
+	calls atomic.Int32
+}
+
+func (f *failingRepo) AuditChains(context.Context) ([]string, error) {
+	f.calls.Add(1)
+	return nil, errors.New("disk unavailable")
+}
+
+// issuerScope reads the access log of one issuing unit only.
+type issuerScope struct{}
+
+func (issuerScope) AuditScope(context.Context, string) (map[string]any, error) {
+	return map[string]any{"issuer": "11350100MB00000025"}, nil
+}
+
+// TestStatusFailuresAndScope: a failed verification is AUDIT_UNAVAILABLE
+// (its cause not shown) and not retried for a while; a slow run does not
+// make the next caller start another at once; broken record ids are shown
+// only to those who may read the whole log.
+func TestStatusFailuresAndScope(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC).UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+
+	broken := &failingRepo{MemoryRepository: audit.NewMemoryRepository()}
+	log := audit.NewAccessLog(broken, scopeAll{})
+	log.EnableStatus(nil, time.Minute, clock)
+	_, err := log.Status(context.Background())
+	if !apperr.CodeIs(err, apperr.AuditUnavailable) {
+		t.Fatalf("a store that cannot be read: %v", err)
+	}
+	if _, msg, _ := apperr.CodeOf(err); msg == "" || strings.Contains(msg, "disk") {
+		t.Errorf("the message shown: %q", msg)
+	}
+	now.Add(int64(10 * time.Second))
+	if _, err := log.Status(context.Background()); !apperr.CodeIs(err, apperr.AuditUnavailable) || broken.calls.Load() != 1 {
+		t.Fatalf("within the retry interval: %v after %d runs", err, broken.calls.Load())
+	}
+	now.Add(int64(time.Minute))
+	_, _ = log.Status(context.Background())
+	if broken.calls.Load() != 2 {
+		t.Fatalf("after the retry interval it tries again: %d runs", broken.calls.Load())
+	}
+
+	// A verification that outlasts the maximum age: the next caller gets
+	// its result rather than starting another.
+	key := newKey(t)
+	mem := audit.NewMemoryRepository()
+	w := newWriter(t, mem, key, audit.WriterOptions{})
+	appendN(t, w, 5)
+	slow := &gatedRepo{MemoryRepository: mem, gate: make(chan struct{})}
+	slowLog := audit.NewAccessLog(slow, scopeAll{})
+	slowLog.EnableStatus(pub(key), time.Minute, clock)
+	var wg sync.WaitGroup
+	wg.Go(func() { _, _ = slowLog.Status(context.Background()) })
+	for slow.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	now.Add(int64(5 * time.Minute)) // the run takes five minutes
+	close(slow.gate)
+	wg.Wait()
+	if _, err := slowLog.Status(context.Background()); err != nil || slow.calls.Load() != 1 {
+		t.Fatalf("right after a slow run: %v, %d runs", err, slow.calls.Load())
+	}
+
+	// A log with a forged record: its id is named to a supervisor, not to
+	// an issuer whose scope is one unit.
+	forged := audit.NewMemoryRepository()
+	rec := sample(1)
+	rec.Chain, rec.Seq, rec.Hash = "forged", 1, "not-the-hash"
+	if err := forged.AppendAudit(context.Background(), []audit.Record{rec}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		scope audit.Scoper
+		named bool
+	}{{scopeAll{}, true}, {issuerScope{}, false}} {
+		l := audit.NewAccessLog(forged, c.scope)
+		l.EnableStatus(nil, time.Minute, clock)
+		st, err := l.Status(context.Background())
+		if err != nil || st.Intact() || len(st.Problems) != 1 {
+			t.Fatalf("%T: %+v, %v", c.scope, st, err)
+		}
+		if named := strings.Contains(st.Problems[0].String(), "forged.1"); named != c.named {
+			t.Errorf("%T sees %q", c.scope, st.Problems[0].String())
+		}
 	}
 }
