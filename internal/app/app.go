@@ -211,7 +211,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{
 		Catalogue: a.Catalogue, Licences: a.Licences, Casework: a.Cases, Registry: a.Store,
 		PolicyAdmin: a.PolicyAdmin, Engine: a.Policy, Audit: a.AccessLog, Bulk: a.Bulk, ObjectionSvc: a.Objections, Supervision: a.Supervision,
-	}})
+	}, Complexity: graph.Complexity()})
 	sc := cfg.Limits
 	sc.Addr, sc.Production, sc.Logger = cfg.Addr, cfg.Production, cfg.Logger
 	sc.PerRequest = func(r *http.Request, id string) *http.Request {

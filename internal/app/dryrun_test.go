@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -87,6 +88,24 @@ func TestPolicyDryRun(t *testing.T) {
 	if r := s.Do(admin, testPolicyQ, map[string]any{"m": []any{}}); r.Code() != "INVALID_INPUT" {
 		t.Errorf("no modules: %+v", r.Errors)
 	}
+	// Aliases cannot multiply dry runs: each costs 500 of the 2000 a
+	// request may spend.
+	aliased := func(n int) string {
+		q := "query($m: [PolicyModuleInput!]!) {"
+		for i := range n {
+			q += fmt.Sprintf(" t%d: testPolicy(modules: $m) { passed }", i)
+		}
+		return q + " }"
+	}
+	if r := s.Do(admin, aliased(4), map[string]any{"m": bundle(t, "", "", "")}); r.Code() != "COMPLEXITY_LIMIT_EXCEEDED" {
+		t.Errorf("4 aliased dry runs: %+v", r.Errors)
+	}
+	var two map[string]struct{ Passed bool }
+	s.Do(admin, aliased(2), map[string]any{"m": bundle(t, "", "", "")}).Decode(t, &two)
+	if len(two) != 2 || !two["t0"].Passed || !two["t1"].Passed {
+		t.Errorf("2 aliased dry runs: %+v", two)
+	}
+
 	var listed struct{ Policies []struct{ Version int } }
 	s.Do(admin, `{ policies { version } }`, nil).Decode(t, &listed)
 	if len(listed.Policies) != 1 || activeVersion(t, s, admin) != 1 {

@@ -34,6 +34,10 @@ type Service struct {
 
 	testTimeout    time.Duration
 	explainTimeout time.Duration
+	// vetting admits one bundle's compile-and-test run at a time (publish
+	// or dry run), so aliased dry runs in one request, or many requests,
+	// queue instead of taking every core.
+	vetting chan struct{}
 
 	mu     sync.Mutex
 	cached *compiledVersion // the active version compiled, for Explain
@@ -55,6 +59,7 @@ func NewService(repo Repository, authz Authorizer, engine Loader, log *slog.Logg
 	return &Service{
 		repo: repo, authz: authz, engine: engine, log: log, now: time.Now,
 		testTimeout: defaultTestTimeout, explainTimeout: defaultExplainTimeout,
+		vetting: make(chan struct{}, 1),
 	}
 }
 

@@ -91,6 +91,12 @@ func checkPath(p string) error {
 // refusal is POLICY_REJECTED with the reasons as details; other errors
 // are the store's or the context's.
 func (s *Service) vet(ctx context.Context, mods []authz.Module) ([]authz.TestResult, error) {
+	select {
+	case s.vetting <- struct{}{}:
+		defer func() { <-s.vetting }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	if err := authz.Check(mods); err != nil {
 		return nil, compileRejection(err)
 	}
