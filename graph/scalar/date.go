@@ -25,7 +25,7 @@ func MarshalDate(t time.Time) graphql.Marshaler {
 func UnmarshalDate(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {
-		return time.Time{}, apperr.Invalid("a Date is a string YYYY-MM-DD, got %T", v)
+		return time.Time{}, apperr.Invalid("a Date is a string YYYY-MM-DD, got %s", jsonKind(v))
 	}
 	t, err := time.Parse(DateLayout, s)
 	if err != nil {

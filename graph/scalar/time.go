@@ -3,6 +3,7 @@ package scalar
 import (
 	"io"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -31,13 +32,30 @@ func UnmarshalTime(v any) (time.Time, error) {
 	}
 	s, ok := v.(string)
 	if !ok {
-		return time.Time{}, apperr.Invalid("a Time is an RFC 3339 string, e.g. 2026-11-27T09:00:00+08:00, got %T", v)
+		return time.Time{}, apperr.Invalid("a Time is an RFC 3339 string, e.g. 2026-11-27T09:00:00+08:00, got %s", jsonKind(v))
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	// RFC 3339 allows t and z in lower case; Go's layout wants them upper.
+	t, err := time.Parse(time.RFC3339Nano, strings.ToUpper(s))
 	if err != nil {
 		return time.Time{}, apperr.Invalid("%q is not an RFC 3339 time, e.g. 2026-11-27T09:00:00+08:00", truncate(s, 64))
 	}
 	return t, nil
+}
+
+// jsonKind names the JSON kind of a decoded value, for messages.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case bool:
+		return "a boolean"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	default:
+		return "a number"
+	}
 }
 
 // truncate shortens s to at most n bytes on a character boundary.
