@@ -453,6 +453,74 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.noProblems(t)
 	})
 
+	t.Run("big modules: the line diff is capped", func(t *testing.T) {
+		b.screenshotOnFailure(t)
+		// The diff function itself: two different 5000-line texts would need
+		// a 25-million-cell table, so they come back too large, at once; a
+		// one-line change inside 20,000 lines is still diffed, since the
+		// common head and tail are set aside first.
+		type result struct {
+			TooLarge           bool
+			OldLines, NewLines int
+			Lines, Added       int
+			Removed            int
+			At                 []int
+			Ms                 float64
+		}
+		got := eval[map[string]result](t, b, `import("./diff.js").then((m) => {
+			const lines = (n, f) => Array.from({length: n}, (_, i) => f(i)).join("\n") + "\n";
+			const run = (a, b) => {
+				const t0 = performance.now();
+				const d = m.diffLines(a, b);
+				const ms = performance.now() - t0;
+				const ls = d.lines || [];
+				const changed = ls.filter((l) => l.op !== " ");
+				return { tooLarge: d.tooLarge, oldLines: d.oldLines, newLines: d.newLines, lines: ls.length,
+					added: ls.filter((l) => l.op === "+").length, removed: ls.filter((l) => l.op === "-").length,
+					at: changed.map((l) => l.a || l.b), ms };
+			};
+			const big = lines(20000, (i) => "line " + i);
+			return {
+				different: run(lines(5000, (i) => "a" + i), lines(5000, (i) => "b" + i)),
+				oneLine: run(big, big.replace("line 12345\n", "line 12345 changed\n")),
+			};
+		})`)
+		t.Logf("diff times: %.1f ms (5000 different lines), %.1f ms (one line in 20,000)", got["different"].Ms, got["oneLine"].Ms)
+		if d := got["different"]; !d.TooLarge || d.OldLines != 5000 || d.NewLines != 5000 || d.Lines != 0 || d.Ms > 1000 {
+			t.Errorf("two different 5000-line texts: %+v, want too large at once", d)
+		}
+		if d := got["oneLine"]; d.TooLarge || d.Lines != 20001 || d.Added != 1 || d.Removed != 1 || len(d.At) != 2 || d.At[0] != 12346 || d.At[1] != 12346 || d.Ms > 2000 {
+			t.Errorf("a one-line change in 20,000 lines: %+v, want one line removed and one added at line 12346", d)
+		}
+
+		// On the page: the editor's cases.rego (about 100 lines) replaced by
+		// 45,000 other lines shows the message with the line counts instead
+		// of a diff.
+		b.do(t, "replace cases.rego with 45,000 other lines",
+			chromedp.Click(chromedp.CSS(`[role=tab][data-path="cases.rego"]`)),
+			waitFor(`!document.querySelector('.tabpanel[data-path="cases.rego"]').hidden`, "the cases.rego panel"),
+			chromedp.Evaluate[chromedp.Void](`(() => {
+				const ta = document.querySelector('.tabpanel[data-path="cases.rego"] textarea');
+				ta.value = Array.from({length: 45000}, (_, i) => "# other " + i).join("\n");
+				ta.dispatchEvent(new Event("input", {bubbles: true}));
+			})()`),
+			waitFor(`!document.querySelector('[role=tab][data-path="cases.rego"] .modified').hidden`, "the modified mark"),
+			chromedp.SetValue(chromedp.ID("diff-from"), "2"),
+			chromedp.SetValue(chromedp.ID("diff-to"), "editor"),
+			chromedp.Click(chromedp.ID("diff-button")),
+			waitText(`#diff-output .diff-module[data-path="cases.rego"] .diff-too-large`, "Too large to compare line by line"),
+		)
+		msg := text(t, b, `#diff-output .diff-module[data-path="cases.rego"] .diff-too-large`)
+		if !strings.Contains(msg, "45000 line(s) in") || !regexp.MustCompile(`\d+ line\(s\) in v2`).MatchString(msg) {
+			t.Errorf("the too-large message lacks the line counts: %q", msg)
+		}
+		b.do(t, "undo the change",
+			chromedp.Click(chromedp.ID("revert-module")),
+			waitFor(`document.querySelector('[role=tab][data-path="cases.rego"] .modified').hidden`, "no modified mark"),
+		)
+		b.noProblems(t)
+	})
+
 	t.Run("dry run explains a decision", func(t *testing.T) {
 		b.screenshotOnFailure(t)
 		in := `{"action": "unit.register", "principal": {"sub": "x", "roles": ["issuer"]}}`

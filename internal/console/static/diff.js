@@ -1,23 +1,34 @@
 // Line diff: the longest common subsequence of the lines that differ,
-// after the common head and tail are set aside. Good for policy modules
-// of a few thousand lines.
+// after the common head and tail are set aside. The LCS table has one cell
+// per pair of differing lines, so it is capped: two very different modules
+// of many thousand lines each are not diffed line by line (that would need
+// gigabytes) but reported as too large, with their line counts.
 
-// diffLines returns [{op: ' ' | '+' | '-', text, a, b}] where a and b are
-// 1-based line numbers in the old and new text (0 where the line is not
-// in that side).
-export function diffLines(oldText, newText) {
+// MAX_CELLS caps the LCS table: 4,000,000 Uint32 cells are 16 MB, and e.g.
+// 2,000 differing lines on each side.
+export const MAX_CELLS = 4000000;
+
+// diffLines compares two texts line by line. It returns {lines, tooLarge,
+// oldLines, newLines}: lines is [{op: ' ' | '+' | '-', text, a, b}] where a
+// and b are 1-based line numbers in the old and new text (0 where the line
+// is not in that side), or null when the differing middle needs more than
+// maxCells table cells (tooLarge); oldLines and newLines count the lines of
+// each text.
+export function diffLines(oldText, newText, maxCells = MAX_CELLS) {
   const a = splitLines(oldText);
   const b = splitLines(newText);
+  const res = { lines: null, tooLarge: false, oldLines: a.length, newLines: b.length };
   let head = 0;
   while (head < a.length && head < b.length && a[head] === b[head]) head += 1;
   let tail = 0;
   while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail += 1;
+  const n = a.length - head - tail;
+  const m = b.length - head - tail;
+  if (n > 0 && m > 0 && (n + 1) * (m + 1) > maxCells) { res.tooLarge = true; return res; }
   const am = a.slice(head, a.length - tail);
   const bm = b.slice(head, b.length - tail);
   const out = [];
   for (let i = 0; i < head; i += 1) out.push({ op: ' ', text: a[i], a: i + 1, b: i + 1 });
-  const n = am.length;
-  const m = bm.length;
   // lcs[i][j]: length of the LCS of am[i:] and bm[j:], row-major.
   const w = m + 1;
   const lcs = new Uint32Array((n + 1) * w);
@@ -40,7 +51,8 @@ export function diffLines(oldText, newText) {
   for (let k = 0; k < tail; k += 1) {
     out.push({ op: ' ', text: a[a.length - tail + k], a: a.length - tail + k + 1, b: b.length - tail + k + 1 });
   }
-  return out;
+  res.lines = out;
+  return res;
 }
 
 function splitLines(text) {
@@ -50,7 +62,7 @@ function splitLines(text) {
   return lines;
 }
 
-// hunks groups a diff into runs of changes with `context` unchanged lines
+// hunks groups a diff's lines into runs of changes with `context` unchanged lines
 // around them: [{lines: [...], skippedBefore}] plus the unchanged count
 // left after the last hunk.
 export function hunks(diff, context = 3) {
@@ -70,5 +82,6 @@ export function hunks(diff, context = 3) {
   return { hunks: out, skippedAfter: skipped };
 }
 
-// changed reports whether a diff has any added or removed line.
-export const changed = (diff) => diff.some((d) => d.op !== ' ');
+// changed reports whether a diff has any added or removed line (a diff
+// too large to make always has).
+export const changed = (diff) => diff.tooLarge || diff.lines.some((d) => d.op !== ' ');

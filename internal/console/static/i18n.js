@@ -98,6 +98,7 @@ export const DICT = {
   'policy.diff_added': ['added', '新增'],
   'policy.diff_removed': ['removed', '删除'],
   'policy.diff_changed': ['changed', '修改'],
+  'policy.diff_too_large': ['Too large to compare line by line: {na} line(s) in {a}, {nb} line(s) in {b}.', '内容过大，无法逐行比较：{a} 有 {na} 行，{b} 有 {nb} 行。'],
   'policy.diff_skipped': ['… {n} unchanged line(s)', '… {n} 行未变'],
   'policy.dry_title': ['Dry run', '策略试算'],
   'policy.dry_intro': ['Ask the active policy about an input, and see why it answers as it does (explainDecision). Nothing is changed.', '用一个输入询问当前生效策略，并查看其判定原因（explainDecision）。不会改变任何数据。'],

@@ -389,7 +389,13 @@ function renderDiff(a, b) {
     const d = diffLines(am.get(p) ?? '', bm.get(p) ?? '');
     if (!changed(d)) { same += 1; continue; }
     const statusKey = !am.has(p) ? 'policy.diff_added' : !bm.has(p) ? 'policy.diff_removed' : 'policy.diff_changed';
-    const { hunks: hs, skippedAfter } = hunks(d, 3);
+    if (d.tooLarge) {
+      blocks.push(h('section', { class: 'diff-module', dataset: { path: p } },
+        h('h4', {}, h('code', { text: p }), ' ', h('span', { class: 'muted', i18n: statusKey })),
+        h('p', { class: 'diff-too-large', i18n: 'policy.diff_too_large', i18nArgs: { a: a.label, na: d.oldLines, b: b.label, nb: d.newLines } })));
+      continue;
+    }
+    const { hunks: hs, skippedAfter } = hunks(d.lines, 3);
     const lines = [];
     for (const hk of hs) {
       if (hk.skippedBefore) lines.push(h('span', { class: 'diff-skip', i18n: 'policy.diff_skipped', i18nArgs: { n: hk.skippedBefore } }));
@@ -403,8 +409,8 @@ function renderDiff(a, b) {
       }
     }
     if (skippedAfter) lines.push(h('span', { class: 'diff-skip', i18n: 'policy.diff_skipped', i18nArgs: { n: skippedAfter } }));
-    const added = d.filter((l) => l.op === '+').length;
-    const removed = d.filter((l) => l.op === '-').length;
+    const added = d.lines.filter((l) => l.op === '+').length;
+    const removed = d.lines.filter((l) => l.op === '-').length;
     blocks.push(h('section', { class: 'diff-module', dataset: { path: p } },
       h('h4', {}, h('code', { text: p }), ' ', h('span', { class: 'muted', i18n: statusKey }), ' ',
         h('span', { class: 'diff-count add', text: `+${added}` }), ' ', h('span', { class: 'diff-count del', text: `−${removed}` })),
