@@ -176,5 +176,9 @@ func DecodeCursor(s string) (Cursor, error) {
 			return Cursor{}, bad
 		}
 	}
-	return Cursor{At: time.UnixMilli(ms).UTC(), Chain: parts[1], Seq: seq}, nil
+	c := Cursor{At: time.UnixMilli(ms).UTC(), Chain: parts[1], Seq: seq}
+	if EncodeCursor(c) != s {
+		return Cursor{}, bad // e.g. a leading zero: only the form handed out
+	}
+	return c, nil
 }
