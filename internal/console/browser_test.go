@@ -511,7 +511,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			waitText(`#diff-output .diff-module[data-path="cases.rego"] .diff-too-large`, "Too large to compare line by line"),
 		)
 		msg := text(t, b, `#diff-output .diff-module[data-path="cases.rego"] .diff-too-large`)
-		if !strings.Contains(msg, "45000 line(s) in") || !regexp.MustCompile(`\d+ line\(s\) in v2`).MatchString(msg) {
+		if !strings.Contains(msg, "45000 line(s) in editor") || !regexp.MustCompile(`\d+ line\(s\) in v2`).MatchString(msg) {
 			t.Errorf("the too-large message lacks the line counts: %q", msg)
 		}
 		b.do(t, "undo the change",
@@ -659,6 +659,9 @@ func TestConsoleInBrowser(t *testing.T) {
 			waitFor(`document.querySelector('#audit-intact') && document.querySelector('#audit-intact').dataset.intact === "true"`, "an intact audit chain"),
 			waitText("#audit-table", "certificate.read"),
 			waitText("#audit-table caption", "Page 1: 50 record(s)"),
+			// Kinds, operation types and decisions are labels.
+			waitText("#audit-table", "access · query certificates"),
+			waitText("#audit-table .decision", "allowed"),
 		)
 		first := eval[string](t, b, `document.querySelector("#audit-table tbody tr").dataset.id`)
 		b.do(t, "the next page and back",
@@ -733,6 +736,21 @@ func TestConsoleInBrowser(t *testing.T) {
 		if lang := eval[string](t, b, `document.documentElement.lang`); lang != "en" {
 			t.Errorf("html lang %q for an English browser", lang)
 		}
+		// Role names, the token's expiry (date and time, in the console's
+		// language) and the tab's title are labels too.
+		if got := text(t, b, "#whoami .role"); got != "issuer" {
+			t.Errorf("role chip %q", got)
+		}
+		if got := text(t, b, "#whoami .who-exp time"); !regexp.MustCompile(`\b20\d\d\b.*\d\d:\d\d:\d\d`).MatchString(got) {
+			t.Errorf("the token's expiry %q is not a date and time", got)
+		}
+		if got := eval[string](t, b, `document.title`); got != "Objections · certd" {
+			t.Errorf("document title %q", got)
+		}
+		// An answer that is not GraphQL (e.g. a proxy's 502 page) is explained.
+		if got := eval[string](t, b, `import("./ui.js").then((m) => m.errorBox({code: "HTTP_502", message: "Bad Gateway"}).textContent)`); !strings.Contains(got, "not a GraphQL response") {
+			t.Errorf("the error box of a non-GraphQL answer: %q", got)
+		}
 		b.do(t, "switch to Chinese",
 			setText("#lang-select", "zh"),
 			waitText("#nav-audit", "审计"),
@@ -745,6 +763,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		if got := text(t, b, "#page-title"); got != "异议处理" {
 			t.Errorf("page title %q in Chinese", got)
 		}
+		if got := text(t, b, "#whoami .role"); got != "发证单位" {
+			t.Errorf("role chip %q in Chinese", got)
+		}
+		if got := text(t, b, "#whoami .who-exp time"); !strings.Contains(got, "年") {
+			t.Errorf("the token's expiry %q in Chinese", got)
+		}
+		if got := eval[string](t, b, `document.title`); got != "异议 · certd" {
+			t.Errorf("document title %q in Chinese", got)
+		}
 		// The choice is remembered; the pages an issuer lacks stay hidden.
 		b.do(t, "reload", chromedp.Reload(), waitText("#nav-audit", "审计"))
 		if eval[bool](t, b, `!!document.getElementById("nav-policy")`) {
@@ -753,6 +780,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.do(t, "an issuer asking for the policy page",
 			chromedp.Navigate(b.base+"/console/#/policy"),
 			waitText("#page-title", "您的角色无权使用此页面"),
+			waitText("#page-title + p", "您的角色：发证单位。"),
 		)
 		tok := eval[string](t, b, `sessionStorage.getItem("certd.console.token") || ""`)
 		if tok == "" {
@@ -767,6 +795,9 @@ func TestConsoleInBrowser(t *testing.T) {
 			waitText("#page-title", "登录"),
 			waitText("#signin-result", "令牌已从本标签页清除"),
 		)
+		if got := eval[string](t, b, `document.title`); got != "登录 · certd" {
+			t.Errorf("document title %q on the sign-in page in Chinese", got)
+		}
 		if tok := eval[*string](t, b, `sessionStorage.getItem("certd.console.token")`); tok != nil {
 			t.Error("sign-out left the token in sessionStorage")
 		}

@@ -29,7 +29,8 @@ export const endpoint = () => new URL('../graphql', document.baseURI).toString()
 
 // gql posts a query with variables and the session's token; it resolves to
 // data, or rejects with an ApiError (code NETWORK when the server could
-// not be reached, HTTP_<status> when the answer was not GraphQL).
+// not be reached, HTTP_<status> when the answer was not GraphQL: its
+// message is the HTTP status text, and the error box explains it).
 export async function gql(query, variables = {}) {
   const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
   const tok = getToken();
@@ -47,7 +48,7 @@ export async function gql(query, variables = {}) {
   try {
     body = await resp.json();
   } catch {
-    throw new ApiError(`HTTP_${resp.status}`, resp.statusText || 'not a GraphQL response', [], resp.status);
+    throw new ApiError(`HTTP_${resp.status}`, resp.statusText || String(resp.status), [], resp.status);
   }
   if (Array.isArray(body.errors) && body.errors.length > 0) {
     const first = body.errors[0];
@@ -58,7 +59,7 @@ export async function gql(query, variables = {}) {
     for (const more of body.errors.slice(1)) details.push(more.message);
     throw new ApiError(ext.code || 'ERROR', first.message || '', details, resp.status);
   }
-  if (!resp.ok) throw new ApiError(`HTTP_${resp.status}`, resp.statusText, [], resp.status);
+  if (!resp.ok) throw new ApiError(`HTTP_${resp.status}`, resp.statusText || String(resp.status), [], resp.status);
   return body.data;
 }
 

@@ -1,7 +1,7 @@
 // The console's shell: sign-in, the role-dependent navigation, the
 // language switch and hash routing to the pages.
 import { gql, getToken, setToken, clearToken, decodeJwt, ApiError } from './api.js';
-import { h, field, clear, setText } from './dom.js';
+import { h, field, clear, setText, time, enumLabel, roleArg } from './dom.js';
 import { initLang, setLang, getLang, t } from './i18n.js';
 import { errorBox, okBox } from './ui.js';
 import * as policy from './pages/policy.js';
@@ -17,11 +17,18 @@ export const PAGES = [
   { id: 'objections', titleKey: 'nav.objections', roles: ['issuer'], mod: objections },
 ];
 
-const state = { me: null, cleanup: null };
+const state = { me: null, cleanup: null, titleKey: null };
 let routed = false; // focus moves to the page title after the first page
 
 
 const main = () => document.getElementById('main');
+
+// setTitle names the tab after a page (a dictionary key), in the current
+// language; without a key, after the console.
+function setTitle(key) {
+  state.titleKey = key || null;
+  document.title = key ? `${t(key)} · certd` : t('app.doc_title');
+}
 
 export const allowedPages = (roles) => PAGES.filter((p) => p.roles.some((r) => roles.includes(r)));
 
@@ -52,7 +59,7 @@ function renderSignIn(err, noteKey) {
     await start();
   }
   clear(main()).append(form);
-  document.title = `${t('signin.title')} · certd`;
+  setTitle('signin.title');
   if (err) result.append(errorBox(err));
   else if (noteKey) result.append(okBox(noteKey));
   ta.focus();
@@ -65,9 +72,13 @@ function renderWho(me) {
   if (me.org) parts.push(me.org);
   who.replaceChildren(
     h('span', { class: 'who-sub', text: parts.join(' · ') }), ' ',
-    h('span', { class: 'who-roles' }, me.roles.map((r) => h('span', { class: 'role', text: r }))),
+    h('span', { class: 'who-roles' }, me.roles.map((r) => {
+      const chip = enumLabel(`common.role.${r}`, r);
+      chip.className = 'role';
+      return chip;
+    })),
     claims.exp ? h('span', { class: 'who-exp' }, ' ', h('span', { i18n: 'who.expires' }), ' ',
-      h('time', { datetime: new Date(claims.exp * 1000).toISOString(), text: new Date(claims.exp * 1000).toLocaleTimeString() })) : null);
+      time(new Date(claims.exp * 1000).toISOString())) : null);
   who.hidden = false;
   document.getElementById('sign-out').hidden = false;
 }
@@ -108,12 +119,14 @@ function route() {
   const root = clear(main());
   if (!page) {
     if (!id && pages.length > 0) { location.replace(`#/${pages[0].id}`); return; }
+    const key = pages.length ? 'nav.not_allowed' : 'nav.no_pages';
     root.append(h('section', { class: 'card' },
-      h('h1', { id: 'page-title', tabindex: '-1', i18n: pages.length ? 'nav.not_allowed' : 'nav.no_pages' }),
-      h('p', { i18n: 'nav.roles_hint', i18nArgs: { roles: state.me.roles.join(', ') } })));
+      h('h1', { id: 'page-title', tabindex: '-1', i18n: key }),
+      h('p', { i18n: 'nav.roles_hint', i18nArgs: { roles: state.me.roles.map(roleArg) } })));
+    setTitle(key);
     return;
   }
-  document.title = `${t(page.titleKey)} · certd`;
+  setTitle(page.titleKey);
   state.cleanup = page.mod.render(root, { me: state.me }) || null;
   const title = document.getElementById('page-title');
   if (title && routed) title.focus();
@@ -132,12 +145,12 @@ function signOut() {
 
 function init() {
   initLang();
+  setTitle(null);
   const sel = document.getElementById('lang-select');
   sel.value = getLang();
   sel.addEventListener('change', () => {
     setLang(sel.value);
-    const p = state.me ? PAGES.find((x) => location.hash === `#/${x.id}`) : null;
-    document.title = `${t(p ? p.titleKey : 'signin.title')} · certd`;
+    setTitle(state.titleKey);
   });
   document.getElementById('sign-out').addEventListener('click', signOut);
   document.getElementById('skip-link').addEventListener('click', (e) => {

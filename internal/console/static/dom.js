@@ -1,6 +1,6 @@
 // Small DOM helpers. Text always goes in as text nodes or textContent, so
 // nothing the server or the user typed is ever parsed as HTML.
-import { t, formatTime } from './i18n.js';
+import { t, has, formatTime } from './i18n.js';
 
 // h('tag', {props}, ...children) makes an element.
 //   class: class names; text: textContent; i18n: a dictionary key (kept in
@@ -57,6 +57,15 @@ export function time(iso) {
   if (!iso) return h('span', { class: 'muted', text: '—' });
   return h('time', { datetime: iso, text: formatTime(iso) });
 }
+
+// enumLabel shows a value from the server (a role, a decision) by its
+// dictionary label when key is in the dictionary, else as it came.
+export function enumLabel(key, raw) {
+  return h('span', has(key) ? { i18n: key, dataset: { value: raw } } : { text: raw, dataset: { value: raw } });
+}
+
+// roleArg is a role as an i18n argument (see t).
+export const roleArg = (r) => ({ i18n: `common.role.${r}`, raw: r });
 
 let seq = 0;
 // uid makes an element id unique on the page.

@@ -5,6 +5,7 @@
 // without losing what the user typed.
 export const DICT = {
   'app.title': ['E-licence platform console', '电子证照共享服务平台 · 管理控制台'],
+  'app.doc_title': ['certd console', 'certd 管理控制台'],
   'skip': ['Skip to main content', '跳到主要内容'],
   'lang.label': ['Language', '语言'],
   'nav.label': ['Pages', '页面'],
@@ -35,12 +36,20 @@ export const DICT = {
   'common.pass': ['pass', '通过'],
   'common.fail': ['fail', '失败'],
   'common.actions': ['Actions', '操作'],
+  'common.role.policy_admin': ['policy admin', '策略管理员'],
+  'common.role.digital_office': ['digital office', '数字办'],
+  'common.role.issuer': ['issuer', '发证单位'],
+  'common.role.supervisor': ['supervisor', '监督人员'],
+  'common.role.analyst': ['analyst', '分析人员'],
+  'common.role.staff': ['staff', '办件人员'],
+  'common.role.holder': ['holder', '持证主体'],
 
   'err.network': ['The server could not be reached. Check the connection and try again.', '无法连接服务器，请检查网络后重试。'],
   'err.unauthenticated': ['The token was refused (expired, wrong key or malformed). Sign in with a new one.', '令牌被拒绝（已过期、密钥不符或格式错误），请使用新令牌登录。'],
   'err.forbidden': ['The server refused this for your token’s roles or unit.', '服务器按您令牌的角色或单位拒绝了此操作。'],
   'err.policy_rejected': ['The policy was not published. The reasons:', '策略未发布，原因如下：'],
   'err.invalid_json': ['The text is not valid JSON.', '文本不是有效的 JSON。'],
+  'err.not_graphql': ['The server’s answer was not a GraphQL response (a proxy or server failure?). Try again later.', '服务器的应答不是 GraphQL 响应（可能是代理或服务器故障），请稍后重试。'],
 
   'policy.title': ['Policy', '访问控制策略'],
   'policy.active_version': ['Active version', '当前生效版本'],
@@ -92,6 +101,7 @@ export const DICT = {
   'policy.diff_from': ['From', '从'],
   'policy.diff_to': ['To', '到'],
   'policy.diff_editor': ['The editor (unpublished)', '编辑器（未发布）'],
+  'policy.diff_editor_short': ['editor', '编辑器'],
   'policy.diff': ['Show diff', '显示差异'],
   'policy.diff_summary': ['{a} → {b}: {changed} module(s) changed, {same} unchanged.', '{a} → {b}：{changed} 个模块有变化，{same} 个未变。'],
   'policy.diff_none': ['No differences.', '没有差异。'],
@@ -167,6 +177,14 @@ export const DICT = {
   'audit.fields': ['Fields read', '读取字段'],
   'audit.reason': ['Reason', '原因'],
   'audit.policy': ['Policy', '策略版本'],
+  'audit.kind.access': ['access', '访问'],
+  'audit.kind.write': ['write', '写入'],
+  'audit.op.query': ['query', '查询'],
+  'audit.op.mutation': ['mutation', '变更'],
+  'audit.op.subscription': ['subscription', '订阅'],
+  'audit.op.invalid': ['invalid request', '无效请求'],
+  'audit.decision.ALLOW': ['allowed', '允许'],
+  'audit.decision.DENY': ['denied', '拒绝'],
   'audit.licence': ['licence', '证照'],
   'audit.holder': ['holder', '持证主体'],
   'audit.case': ['case', '办件'],
@@ -211,12 +229,23 @@ let lang = 'en';
 
 export const getLang = () => lang;
 
+// has reports whether the dictionary has a key.
+export const has = (key) => Object.hasOwn(DICT, key);
+
 // t looks a key up in the current language; unknown keys show themselves.
+// An argument may itself be a label, {i18n: key, raw: value} (raw when the
+// dictionary lacks key), or a list of them; so it too follows a switch.
 export function t(key, args) {
-  const entry = DICT[key];
+  const entry = has(key) ? DICT[key] : null;
   let s = entry ? entry[lang === 'zh' ? 1 : 0] : key;
-  if (args) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in args ? String(args[k]) : m));
+  if (args) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in args ? argText(args[k]) : m));
   return s;
+}
+
+function argText(v) {
+  if (Array.isArray(v)) return v.map(argText).join(lang === 'zh' ? '、' : ', ');
+  if (v && typeof v === 'object' && typeof v.i18n === 'string') return has(v.i18n) ? t(v.i18n) : String(v.raw ?? v.i18n);
+  return String(v);
 }
 
 export function formatTime(iso) {

@@ -9,7 +9,7 @@ export function errorBox(err) {
   const hintKey = {
     NETWORK: 'err.network', UNAUTHENTICATED: 'err.unauthenticated', FORBIDDEN: 'err.forbidden',
     POLICY_REJECTED: 'err.policy_rejected', INVALID_JSON: 'err.invalid_json',
-  }[code];
+  }[code] || (/^HTTP_/.test(code) ? 'err.not_graphql' : undefined);
   const details = (err && err.details) || [];
   return h('div', { class: 'error', role: 'alert', dataset: { code } },
     h('p', {}, h('strong', { class: 'error-code', text: code }), ' ',

@@ -3,7 +3,7 @@
 // token sees (issuers: their own unit's licences; supervisors and the
 // digital office: all).
 import { gql } from '../api.js';
-import { h, time, field, table } from '../dom.js';
+import { h, time, field, table, enumLabel } from '../dom.js';
 import { errorBox, busy, show, mark } from '../ui.js';
 
 const RECORDS_Q = `query($f: AccessFilter, $first: Int, $after: String) {
@@ -81,9 +81,9 @@ export function render(root) {
       const tbl = table([
         { key: 'audit.at', cell: (r) => time(r.at) },
         { key: 'audit.subject', cell: (r) => [h('span', { text: r.subject }), r.org ? [h('br', {}), h('small', { class: 'muted mono', text: r.org })] : null] },
-        { key: 'audit.roles', cell: (r) => r.roles.join(', ') },
-        { key: 'audit.action', cell: (r) => [h('code', { text: r.action }), h('br', {}), h('small', { class: 'muted', text: `${r.kind} · ${r.operation}` })] },
-        { key: 'audit.decision', cell: (r) => h('span', { class: `decision decision-${r.decision}`, text: r.decision }) },
+        { key: 'audit.roles', cell: (r) => r.roles.flatMap((x, i) => [i ? ', ' : null, enumLabel(`common.role.${x}`, x)]) },
+        { key: 'audit.action', cell: (r) => [h('code', { text: r.action }), h('br', {}), h('small', { class: 'muted' }, enumLabel(`audit.kind.${r.kind}`, r.kind), ' · ', operation(r.operation))] },
+        { key: 'audit.decision', cell: (r) => h('span', { class: `decision decision-${r.decision}` }, enumLabel(`audit.decision.${r.decision}`, r.decision)) },
         { key: 'audit.target', cell: (r) => target(r) },
         { key: 'audit.fields', cell: (r) => (r.fields.length ? h('small', { class: 'mono', text: r.fields.join(', ') }) : '') },
         { key: 'audit.reason', cell: (r) => r.reason || '' },
@@ -143,6 +143,13 @@ export function render(root) {
 
   loadStatus();
   load();
+}
+
+// operation shows e.g. "query certificates": the type in words, the root
+// fields as they are in the schema.
+function operation(op) {
+  const [type, ...fields] = op.split(' ');
+  return [enumLabel(`audit.op.${type}`, type), fields.length ? [' ', h('code', { text: fields.join(' ') })] : null];
 }
 
 function target(r) {

@@ -2,7 +2,7 @@
 // (第十七条), overdue ones marked, and the resolve form: CORRECTED issues a
 // new version with the corrected data, REJECTED needs a note.
 import { gql } from '../api.js';
-import { h, time, field, table, uid } from '../dom.js';
+import { h, time, field, table, uid, enumLabel } from '../dom.js';
 import { errorBox, okBox, busy, show, parseJSON } from '../ui.js';
 
 const LIST_Q = `query($s: ObjectionState) {
@@ -56,7 +56,7 @@ export function render(root) {
         { key: 'objection.holder', cell: (o) => [h('span', { text: o.certificate.holder.name }), h('br', {}), h('small', { class: 'mono', text: o.certificate.holder.code })] },
         { key: 'objection.fields', cell: (o) => h('code', { text: o.fields.join(', ') }) },
         { key: 'objection.description', cell: (o) => h('span', { class: 'description', text: o.description }) },
-        { key: 'objection.filed_by', cell: (o) => `${o.filedBy} (${o.filedRole})` },
+        { key: 'objection.filed_by', cell: (o) => [o.filedBy, ' (', enumLabel(`common.role.${o.filedRole}`, o.filedRole), ')'] },
         { key: 'objection.due', cell: (o) => [time(o.dueAt), o.overdue ? [' ', h('span', { class: 'badge fail overdue', i18n: 'objection.overdue' })] : null] },
         { key: 'objection.state', cell: (o) => [h('span', { class: `state state-${o.state}`, i18n: `objection.state.${o.state}` }), o.resolution ? [h('br', {}), h('small', { text: o.resolution })] : null] },
         { key: 'common.actions', cell: (o) => (o.state === 'OPEN' ? resolveButton(o) : '') },

@@ -365,7 +365,7 @@ function renderVersions(page) {
   diffForm.addEventListener('submit', (e) => {
     e.preventDefault();
     const byVersion = (val) => {
-      if (val === 'editor') return { label: 'editor', modules: modulesInput() };
+      if (val === 'editor') return { label: { i18n: 'policy.diff_editor_short' }, modules: modulesInput() };
       const v = versions.find((x) => String(x.version) === val);
       return { label: `v${v.version}`, modules: v.modules };
     };
