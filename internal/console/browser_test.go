@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -364,6 +365,21 @@ func TestConsoleInBrowser(t *testing.T) {
 		if n := eval[int](t, b, `document.querySelectorAll('#test-report tr.row-pass').length`); n < 10 {
 			t.Errorf("only %d passing tests listed", n)
 		}
+		// The button keeps focus while busy and after (a disabled button
+		// would drop it to <body>).
+		b.do(t, "focus stays on the run button",
+			waitFor(`document.activeElement && document.activeElement.id === "run-tests" && !document.activeElement.hasAttribute("aria-busy")`, "focus on the idle run button"))
+		if got := text(t, b, "#test-failures caption"); !strings.HasPrefix(got, "Failed tests (") {
+			t.Errorf("the failures table's caption is %q", got)
+		}
+		// In forced colours the highlighted overlay goes and the textarea's
+		// own text shows.
+		forced := eval[bool](t, b, `[...document.styleSheets].flatMap((s) => [...s.cssRules]).some((r) => r instanceof CSSMediaRule && r.conditionText.includes("forced-colors: active") &&
+			[...r.cssRules].some((x) => x.selectorText === ".editor-hl" && x.style.display === "none") &&
+			[...r.cssRules].some((x) => x.selectorText === ".editor-src" && x.style.color.toLowerCase() === "canvastext"))`)
+		if !forced {
+			t.Error("no forced-colors rule hides the editor overlay and shows the textarea's text")
+		}
 		// An empty message is refused by the form itself.
 		b.do(t, "publish without a message",
 			chromedp.Click(chromedp.ID("publish-button")),
@@ -426,6 +442,9 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`button.rollback[data-version="1"]`)),
 			waitFor(`document.activeElement && document.activeElement.id === "rollback-confirm"`, "the confirmation to take focus"),
 		)
+		if got := eval[string](t, b, `(() => { const g = document.getElementById("rollback-confirm").closest("[role=group]"); const l = g && document.getElementById(g.getAttribute("aria-labelledby")); return l ? l.textContent : ""; })()`); !strings.Contains(got, "Make version 1 active again?") {
+			t.Errorf("the confirmation group is labelled %q", got)
+		}
 		if v := text(t, b, "#active-version"); v != "2" {
 			t.Errorf("asking to roll back already rolled back: %q", v)
 		}
@@ -576,6 +595,16 @@ func TestConsoleInBrowser(t *testing.T) {
 		)
 		if eval[bool](t, b, `!!document.getElementById("nav-policy")`) {
 			t.Error("the digital office sees the policy page")
+		}
+		// The comment and reason fields have visible labels and are described
+		// by their request's purpose.
+		labels := eval[[]string](t, b, fmt.Sprintf(`[...document.querySelectorAll(%s)].map((el) => {
+			const l = el.labels[0];
+			const visible = !!l && l.getBoundingClientRect().width > 0;
+			return (visible ? l.textContent : "(no visible label)") + " / " + document.getElementById(el.getAttribute("aria-describedby")).textContent;
+		})`, js(fmt.Sprintf(`#approvals-list tr[data-id=%s] input`, js(approve)))))
+		if want := []string{"Comment (optional) / 统计各类证照的发放数量，用于年度评估", "Reason (required) / 统计各类证照的发放数量，用于年度评估"}; !slices.Equal(labels, want) {
+			t.Errorf("approve/reject fields: %q, want %q", labels, want)
 		}
 		row := fmt.Sprintf(`#approvals-list tr[data-id=%s]`, js(own))
 		b.do(t, "approving one's own request is refused",

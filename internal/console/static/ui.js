@@ -33,18 +33,24 @@ export function announce(key, args) {
   el.replaceChildren(p);
 }
 
-// busy disables a button while fn runs and shows a working label.
+// busy marks a button busy while fn runs: aria-disabled rather than
+// disabled, so a focused button keeps focus (a disabled one drops it to
+// <body>) and a screen reader stays where it was. A second press while
+// busy does nothing.
 export async function busy(button, fn) {
-  const was = button.disabled;
-  button.disabled = true;
+  if (isBusy(button)) return undefined;
+  button.setAttribute('aria-disabled', 'true');
   button.setAttribute('aria-busy', 'true');
   try {
     return await fn();
   } finally {
-    button.disabled = was;
+    button.removeAttribute('aria-disabled');
     button.removeAttribute('aria-busy');
   }
 }
+
+// isBusy reports whether busy is running for a button.
+export const isBusy = (button) => button.getAttribute('aria-busy') === 'true';
 
 // show replaces a region's content.
 export function show(region, ...nodes) {

@@ -1,7 +1,7 @@
 // The approvals page (the digital office): bulk-analysis requests (第十三条),
 // PENDING ones with approve (optional comment) and reject (reason required).
 import { gql } from '../api.js';
-import { h, time, field, table } from '../dom.js';
+import { h, time, field, table, uid } from '../dom.js';
 import { errorBox, okBox, busy, show } from '../ui.js';
 
 const FIELDS = 'id state purpose groupBy requestedBy requesterOrg validDays maxRuns runsLeft createdAt decidedBy comment validUntil';
@@ -38,15 +38,17 @@ export function render(root) {
       const d = await gql(LIST_Q, { s: stateFilter || null });
       const reqs = d.bulkAnalysisRequests;
       if (!reqs.length) { show(list, h('p', { class: 'muted', id: 'approvals-empty', i18n: 'approvals.none' })); return; }
+      // The comment and reason fields are described by their row's purpose.
+      const purpose = new Map(reqs.map((r) => [r.id, uid('purpose')]));
       const tbl = table([
-        { key: 'bulk.purpose', cell: (r) => r.purpose },
+        { key: 'bulk.purpose', cell: (r) => h('span', { id: purpose.get(r.id), text: r.purpose }) },
         { key: 'bulk.group_by', cell: (r) => r.groupBy.map((g) => h('span', { class: 'tag', i18n: `bulk.dim.${g}` })) },
         { key: 'bulk.requester', cell: (r) => [h('span', { text: r.requestedBy }), h('br', {}), h('small', { class: 'muted', text: r.requesterOrg })] },
         { key: 'bulk.valid_days', class: 'num', cell: (r) => String(r.validDays) },
         { key: 'bulk.max_runs', class: 'num', cell: (r) => String(r.maxRuns) },
         { key: 'bulk.created_at', cell: (r) => time(r.createdAt) },
         { key: 'bulk.state', cell: (r) => h('span', { class: `state state-${r.state}`, i18n: `bulk.state.${r.state}` }) },
-        { key: 'common.actions', cell: (r) => (r.state === 'PENDING' ? actions(r) : decided(r)) },
+        { key: 'common.actions', cell: (r) => (r.state === 'PENDING' ? actions(r, purpose.get(r.id)) : decided(r)) },
       ], reqs);
       tbl.querySelectorAll('tbody tr').forEach((tr, i) => { tr.dataset.id = reqs[i].id; });
       show(list, tbl);
@@ -59,17 +61,19 @@ export function render(root) {
     return h('span', { class: 'muted' }, r.decidedBy ? `${r.decidedBy}${r.comment ? ` — ${r.comment}` : ''}` : '');
   }
 
-  function actions(r) {
-    const comment = h('input', { type: 'text', class: 'approve-comment', autocomplete: 'off', i18nAria: 'approvals.comment_for', i18nArgs: { purpose: r.purpose }, i18nPlaceholder: 'approvals.comment' });
+  // actions are the approve and reject forms of a PENDING request, each
+  // field with a visible label and described by the request's purpose.
+  function actions(r, purposeId) {
+    const comment = h('input', { type: 'text', class: 'approve-comment', autocomplete: 'off', 'aria-describedby': purposeId });
     const approve = h('button', { type: 'submit', class: 'approve small', i18n: 'approvals.approve' });
-    const approveForm = h('form', { class: 'row-form' }, comment, approve);
+    const approveForm = h('form', { class: 'row-form' }, field('approvals.comment', comment), approve);
     approveForm.addEventListener('submit', (e) => {
       e.preventDefault();
       busy(approve, () => decide(APPROVE_Q, { id: r.id, c: comment.value.trim() || null }, 'approvals.approved'));
     });
-    const reason = h('input', { type: 'text', class: 'reject-reason', autocomplete: 'off', required: true, i18nAria: 'approvals.reason_for', i18nArgs: { purpose: r.purpose }, i18nPlaceholder: 'approvals.reason' });
+    const reason = h('input', { type: 'text', class: 'reject-reason', autocomplete: 'off', required: true, 'aria-describedby': purposeId });
     const reject = h('button', { type: 'submit', class: 'reject small danger', i18n: 'approvals.reject' });
-    const rejectForm = h('form', { class: 'row-form' }, reason, reject);
+    const rejectForm = h('form', { class: 'row-form' }, field('approvals.reason', reason), reject);
     rejectForm.addEventListener('submit', (e) => {
       e.preventDefault();
       if (!reason.value.trim()) { reason.focus(); return; }

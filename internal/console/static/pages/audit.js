@@ -4,7 +4,7 @@
 // digital office: all).
 import { gql } from '../api.js';
 import { h, time, field, table, enumLabel } from '../dom.js';
-import { errorBox, busy, show, mark } from '../ui.js';
+import { errorBox, busy, isBusy, show, mark } from '../ui.js';
 
 const RECORDS_Q = `query($f: AccessFilter, $first: Int, $after: String) {
   accessRecords(filter: $f, first: $first, after: $after) {
@@ -107,6 +107,7 @@ export function render(root) {
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
+    if (isBusy(search)) return;
     for (const [k, el] of Object.entries(inputs)) filters[k] = el.value;
     cursors = [null];
     pageNo = 0;

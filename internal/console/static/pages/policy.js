@@ -287,7 +287,7 @@ function testReport(rep) {
     // Failures stay in view; the whole list folds away when they are few.
     const failures = grid.cloneNode(true);
     failures.querySelectorAll('tbody tr.row-pass').forEach((tr) => tr.remove());
-    failures.querySelector('caption').remove();
+    setText(failures.querySelector('caption'), 'policy.failures_caption', { n: failed });
     failures.querySelector('table').id = 'test-failures';
     if (failed) out.push(failures);
     grid.querySelector('table').id = 'test-table';
@@ -322,7 +322,8 @@ function renderVersions(page) {
     btn.addEventListener('click', () => {
       const confirmBtn = h('button', { type: 'button', class: 'danger small', id: 'rollback-confirm', i18n: 'policy.rollback_confirm', i18nArgs: { version: v.version } });
       const cancel = h('button', { type: 'button', class: 'secondary small', i18n: 'common.cancel' });
-      const box = h('span', { class: 'confirm', role: 'group' }, h('span', { i18n: 'policy.rollback_question', i18nArgs: { version: v.version } }), ' ', confirmBtn, ' ', cancel);
+      const question = h('span', { id: uid('rollback-question'), i18n: 'policy.rollback_question', i18nArgs: { version: v.version } });
+      const box = h('span', { class: 'confirm', role: 'group', 'aria-labelledby': question.id }, question, ' ', confirmBtn, ' ', cancel);
       wrap.replaceChildren(box);
       confirmBtn.focus();
       cancel.addEventListener('click', () => { wrap.replaceChildren(btn); btn.focus(); });
