@@ -849,6 +849,51 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.KeyEvent(kb.Enter),
 			waitText("#signin-result .error-code", "UNAUTHENTICATED"),
 		)
+		if got := text(t, b, "#signin-result"); strings.Contains(got, "session has ended") {
+			t.Errorf("a bad token typed in is reported as an ended session: %q", got)
+		}
+		b.noProblems(t)
+	})
+
+	t.Run("a token refused mid-session leads back to sign-in", func(t *testing.T) {
+		b.screenshotOnFailure(t)
+		b.signIn(t, clerk)
+		b.do(t, "the audit page",
+			chromedp.Click(chromedp.ID("nav-audit")),
+			waitFor(`!!document.querySelector('#audit-intact')`, "the audit status"),
+		)
+		// The token stops being accepted (as when it expires): the next
+		// request is refused.
+		b.do(t, "a refused request",
+			chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem("certd.console.token", sessionStorage.getItem("certd.console.token").slice(0, -4) + "AAAA")`),
+			chromedp.Click(chromedp.ID("audit-status-refresh")),
+			chromedp.WaitVisible(chromedp.ID("token-input")),
+			waitText("#signin-result .error-lead", "the server refused your token (it has probably expired)"),
+			waitText("#signin-result .error-code", "UNAUTHENTICATED"),
+		)
+		if tok := eval[*string](t, b, `sessionStorage.getItem("certd.console.token")`); tok != nil {
+			t.Error("the refused token is still in sessionStorage")
+		}
+		if eval[bool](t, b, `!document.getElementById("nav").hidden || !document.getElementById("whoami").hidden`) {
+			t.Error("the navigation or the signed-in user still shows")
+		}
+		if got := eval[string](t, b, `document.activeElement.id`); got != "token-input" {
+			t.Errorf("focus on %q, want the token box", got)
+		}
+		// Signing in again goes back to the same page.
+		b.do(t, "sign in again",
+			chromedp.SetValue(chromedp.ID("token-input"), clerk),
+			chromedp.Click(chromedp.ID("signin-button")),
+			waitFor(`location.hash === "#/audit" && document.getElementById("page-title").dataset.i18n === "audit.title"`, "the audit page again"),
+			waitFor(`!!document.querySelector('#audit-intact')`, "the audit status"),
+		)
+		// A reload with a token that is no longer accepted says so too.
+		b.do(t, "reload with a refused token",
+			chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem("certd.console.token", "not.a.token")`),
+			chromedp.Reload(),
+			chromedp.WaitVisible(chromedp.ID("token-input")),
+			waitText("#signin-result .error-lead", "Your session has ended"),
+		)
 		b.noProblems(t)
 	})
 }

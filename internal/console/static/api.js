@@ -27,13 +27,36 @@ export class ApiError extends Error {
 
 export const endpoint = () => new URL('../graphql', document.baseURI).toString();
 
+// REFUSED is the window event gql sends when the server refuses the
+// session's token (UNAUTHENTICATED, or a bare 401), after removing the
+// token; detail is the ApiError. The shell goes back to the sign-in page.
+export const REFUSED = 'certd:token-refused';
+
+// refused forgets a token the server refused, unless another has been put
+// in its place meanwhile, and tells the shell.
+function refused(err, tok) {
+  if (!tok || getToken() !== tok) return;
+  clearToken();
+  window.dispatchEvent(new CustomEvent(REFUSED, { detail: err }));
+}
+
 // gql posts a query with variables and the session's token; it resolves to
 // data, or rejects with an ApiError (code NETWORK when the server could
 // not be reached, HTTP_<status> when the answer was not GraphQL: its
-// message is the HTTP status text, and the error box explains it).
+// message is the HTTP status text, and the error box explains it). A
+// refused token is removed first (see REFUSED).
 export async function gql(query, variables = {}) {
-  const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
   const tok = getToken();
+  try {
+    return await post(query, variables, tok);
+  } catch (e) {
+    if (e instanceof ApiError && (e.code === 'UNAUTHENTICATED' || e.status === 401)) refused(e, tok);
+    throw e;
+  }
+}
+
+async function post(query, variables, tok) {
+  const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
   if (tok) headers.Authorization = `Bearer ${tok}`;
   let resp;
   try {

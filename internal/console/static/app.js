@@ -1,6 +1,6 @@
 // The console's shell: sign-in, the role-dependent navigation, the
 // language switch and hash routing to the pages.
-import { gql, getToken, setToken, clearToken, decodeJwt, ApiError } from './api.js';
+import { gql, getToken, setToken, clearToken, decodeJwt, ApiError, REFUSED } from './api.js';
 import { h, field, clear, setText, time, enumLabel, roleArg } from './dom.js';
 import { initLang, setLang, getLang, t } from './i18n.js';
 import { errorBox, okBox } from './ui.js';
@@ -32,7 +32,9 @@ function setTitle(key) {
 
 export const allowedPages = (roles) => PAGES.filter((p) => p.roles.some((r) => roles.includes(r)));
 
-function renderSignIn(err, noteKey) {
+// renderSignIn shows the sign-in form, with an error (led by leadKey) or
+// a note under it.
+function renderSignIn(err, noteKey, leadKey) {
   state.me = null;
   document.getElementById('nav').hidden = true;
   document.getElementById('whoami').hidden = true;
@@ -56,11 +58,11 @@ function renderSignIn(err, noteKey) {
     if (!tok) return;
     setToken(tok);
     routed = true;
-    await start();
+    await start(true);
   }
   clear(main()).append(form);
   setTitle('signin.title');
-  if (err) result.append(errorBox(err));
+  if (err) result.append(errorBox(err, leadKey));
   else if (noteKey) result.append(okBox(noteKey));
   ta.focus();
 }
@@ -89,15 +91,18 @@ function renderNav(pages) {
   document.getElementById('nav').hidden = pages.length === 0;
 }
 
-async function start() {
+// start signs in with the session's token: typed in just now (signingIn),
+// or kept from before a reload, when a refusal means the session ended.
+async function start(signingIn = false) {
   if (!getToken()) { renderSignIn(); return; }
   let me;
   try {
     const data = await gql('{ me { subject name org roles amr } }');
     me = data.me;
   } catch (e) {
-    if (e instanceof ApiError && e.code === 'UNAUTHENTICATED') clearToken();
-    renderSignIn(e);
+    const refused = e instanceof ApiError && (e.code === 'UNAUTHENTICATED' || e.status === 401);
+    if (refused) clearToken();
+    renderSignIn(e, null, refused && !signingIn ? 'signin.refused' : null);
     return;
   }
   state.me = me;
@@ -133,6 +138,17 @@ function route() {
   routed = true;
 }
 
+// tokenRefused answers the server refusing the token mid-session (it
+// expired, or was revoked): back to the sign-in page with why. The page
+// stays in the address and its unpublished edits in memory, so signing in
+// again carries on.
+function tokenRefused(e) {
+  if (!state.me) return; // signing in: start shows the refusal
+  if (state.cleanup) { state.cleanup(); state.cleanup = null; }
+  document.getElementById('nav-list').replaceChildren();
+  renderSignIn(e.detail, null, 'signin.refused');
+}
+
 function signOut() {
   clearToken();
   if (state.cleanup) { state.cleanup(); state.cleanup = null; }
@@ -158,6 +174,7 @@ function init() {
     main().focus();
   });
   window.addEventListener('hashchange', route);
+  window.addEventListener(REFUSED, tokenRefused);
   setText(document.getElementById('skip-link'), 'skip');
   start();
 }

@@ -26,6 +26,7 @@ export const DICT = {
   'signin.token_hint': ['Enter signs in; Shift+Enter adds a line.', '按 Enter 登录；Shift+Enter 换行。'],
   'signin.obtain': ['In embedded mode an operator prints one with:', '嵌入模式下，运维人员可用以下命令生成：'],
   'signin.button': ['Sign in', '登录'],
+  'signin.refused': ['Your session has ended: the server refused your token (it has probably expired). Sign in again with a new one to go on; unpublished policy edits are kept.', '会话已结束：服务器拒绝了您的令牌（可能已过期）。请使用新令牌重新登录后继续；未发布的策略修改会保留。'],
 
   'common.loading': ['Loading…', '加载中…'],
   'common.refresh': ['Refresh', '刷新'],

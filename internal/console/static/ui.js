@@ -3,8 +3,9 @@ import { h, setText } from './dom.js';
 import { t } from './i18n.js';
 
 // errorBox shows an error's extensions.code, its message and each detail
-// line (e.g. the reasons a publish was refused).
-export function errorBox(err) {
+// line (e.g. the reasons a publish was refused), after a lead line
+// (a dictionary key) when given.
+export function errorBox(err, leadKey) {
   const code = err && err.code ? err.code : 'ERROR';
   const hintKey = {
     NETWORK: 'err.network', UNAUTHENTICATED: 'err.unauthenticated', FORBIDDEN: 'err.forbidden',
@@ -12,6 +13,7 @@ export function errorBox(err) {
   }[code] || (/^HTTP_/.test(code) ? 'err.not_graphql' : undefined);
   const details = (err && err.details) || [];
   return h('div', { class: 'error', role: 'alert', dataset: { code } },
+    leadKey ? h('p', { class: 'error-lead', i18n: leadKey }) : null,
     h('p', {}, h('strong', { class: 'error-code', text: code }), ' ',
       h('span', { class: 'error-message', text: err && err.message ? err.message : String(err) })),
     hintKey ? h('p', { class: 'error-hint', i18n: hintKey }) : null,
