@@ -123,6 +123,23 @@ func (b *browser) noProblems(t *testing.T) {
 	}
 }
 
+// expectProblem waits up to two seconds for a reported problem containing
+// want and removes it, failing the test when none comes.
+func (b *browser) expectProblem(t *testing.T, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		b.mu.Lock()
+		n := len(b.problems)
+		b.problems = slices.DeleteFunc(b.problems, func(p string) bool { return strings.Contains(p, want) })
+		found := len(b.problems) < n
+		b.mu.Unlock()
+		if found {
+			return
+		}
+	}
+	t.Errorf("no problem reported with %q", want)
+}
+
 // screenshotOnFailure saves a full-page PNG when t has failed by the end.
 func (b *browser) screenshotOnFailure(t *testing.T) {
 	t.Cleanup(func() {
@@ -331,6 +348,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		if !safe {
 			t.Error("the highlighter turned text into markup")
 		}
+		// Trusted Types are enforced: an HTML sink takes no plain string.
+		b.noProblems(t)
+		if got := eval[string](t, b, `(() => { try { document.createElement("div").innerHTML = "<b>x</b>"; return "assigned"; } catch (e) { return e.name; } })()`); got != "TypeError" {
+			t.Errorf("innerHTML with a string under require-trusted-types-for: %s, want a TypeError", got)
+		}
+		b.expectProblem(t, "TrustedHTML")
 		// The new-module path's pattern compiles (browsers use the v flag,
 		// where a bare / or - in a class is a syntax error and the pattern
 		// is ignored) and holds the path to *.rego.

@@ -26,11 +26,13 @@ var static embed.FS
 const Prefix = "/console/"
 
 // CSP is the Content-Security-Policy of every console response: only the
-// console's own files, no inline script or style, no framing, and fetches
-// to the same origin only (the GraphQL endpoint).
+// console's own files, no inline script or style, no framing, fetches to
+// the same origin only (the GraphQL endpoint), and Trusted Types required
+// for every HTML and script sink (the console uses none: text goes in as
+// text), so a stray innerHTML is refused by the browser.
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
-	"form-action 'none'; frame-ancestors 'none'"
+	"form-action 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'"
 
 // contentTypes names the type of every extension the console ships; a file
 // with another extension is not served.
