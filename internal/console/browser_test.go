@@ -638,7 +638,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		row = fmt.Sprintf(`#approvals-list tr[data-id=%s]`, js(approve))
 		b.do(t, "approve with a comment, by keyboard",
 			chromedp.SendKeys(chromedp.CSS(row+" .approve-comment"), "同意，仅限统计\r"),
-			waitText("#approvals-result", "APPROVED"),
+			waitText("#approvals-result", "is now Approved"),
 			waitFor(fmt.Sprintf(`!document.querySelector(%s)`, js(row)), "the approved request to leave the pending list"),
 			waitFor(`document.activeElement === document.getElementById("approvals-result")`, "focus on the result"),
 		)
@@ -649,7 +649,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		)
 		b.do(t, "reject with a reason",
 			chromedp.SendKeys(chromedp.CSS(row+" .reject-reason"), "涉及个人信息，不予批准\r"),
-			waitText("#approvals-result", "REJECTED"),
+			waitText("#approvals-result", "is now Rejected"),
 			waitFor(fmt.Sprintf(`!document.querySelector(%s)`, js(row)), "the rejected request to leave the pending list"),
 		)
 		if n := eval[int](t, b, `document.querySelectorAll('#approvals-list tbody tr').length`); n != 1 {
@@ -765,7 +765,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.do(t, "reject the objection",
 			chromedp.SendKeys(chromedp.ID("resolve-note"), "经核实，登记地址无误"),
 			chromedp.Click(chromedp.ID("resolve-submit")),
-			waitText("#objections-result", "REJECTED"),
+			waitText("#objections-result", "is now Rejected"),
 			chromedp.WaitVisible(chromedp.ID("objections-empty")),
 		)
 		var out struct {

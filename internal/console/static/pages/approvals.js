@@ -86,7 +86,7 @@ export function render(root) {
     try {
       const d = await gql(q, vars);
       const res = d.approveBulkAnalysis || d.rejectBulkAnalysis;
-      show(result, okBox(okKey, { id: res.id, state: res.state }));
+      show(result, okBox(okKey, { id: res.id, state: { i18n: `bulk.state.${res.state}`, raw: res.state } }));
       await load();
       result.focus();
     } catch (e) {

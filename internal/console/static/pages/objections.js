@@ -119,7 +119,7 @@ export function render(root) {
           const r = d.resolveObjection;
           panel.hidden = true;
           panel.replaceChildren();
-          show(result, okBox('objection.resolved', { id: r.id, state: r.state }),
+          show(result, okBox('objection.resolved', { id: r.id, state: { i18n: `objection.state.${r.state}`, raw: r.state } }),
             r.correctedCertificateId ? h('p', {}, h('span', { i18n: 'objection.new_version' }), ' ', h('code', { class: 'wrap', text: r.correctedCertificateId })) : null);
           await load();
           result.focus();
