@@ -47,6 +47,17 @@ func serveAt(t *testing.T, dataDir, addr string, args ...string) *exec.Cmd {
 	return nil
 }
 
+// openRO opens one of the data directory's SQLite files read-only.
+func openRO(t *testing.T, dir, file string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, file)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func kill9(t *testing.T, cmd *exec.Cmd) {
 	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -85,11 +96,7 @@ func verifyAll(t *testing.T, url string, ids []string) {
 // no serial number used twice.
 func checkStoreConsistency(t *testing.T, dir string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openRO(t, dir, "certd.db")
 	checks := map[string]string{
 		"a licence without seal, document or history": `SELECT count(*) FROM certificates WHERE seal = '' OR document = '' OR history IN ('', '[]', 'null')`,
 		"a lineage with two current versions":         `SELECT count(*) FROM (SELECT lineage FROM certificates WHERE current = 1 GROUP BY lineage HAVING count(*) > 1)`,
@@ -120,11 +127,7 @@ func licenceIDs(t *testing.T, dir, typeCode string) []string {
 
 func queryIDs(t *testing.T, dir, q string, args ...any) []string {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openRO(t, dir, "certd.db")
 	rows, err := db.Query(q, args...)
 	if err != nil {
 		t.Fatal(err)
@@ -188,11 +191,7 @@ func TestServerKill9DuringImport(t *testing.T) {
 	// Every stored licence's issuance is in the log, including those whose
 	// first request died with the server after the licence was stored: the
 	// importer's retry found them and recorded the replay.
-	adb, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd-audit.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adb.Close()
+	adb := openRO(t, dir, "certd-audit.db")
 	logged := map[string]bool{}
 	rs, err := adb.Query(`SELECT DISTINCT certificate_id FROM audit_records WHERE action = 'certificate.issue'`)
 	if err != nil {
@@ -227,11 +226,7 @@ func TestServerKill9DuringImport(t *testing.T) {
 
 func countLicencesDirect(t *testing.T, dir string) int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openRO(t, dir, "certd.db")
 	var n int
 	if err := db.QueryRow(`SELECT count(*) FROM certificates WHERE type_code = '11350100MB00000025002' AND current = 1`).Scan(&n); err != nil {
 		t.Fatal(err)
@@ -308,11 +303,7 @@ func TestServerKill9DuringIssuanceLoad(t *testing.T) {
 		t.Fatalf("only %d licences issued before the kill", len(acked))
 	}
 
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd-audit.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openRO(t, dir, "certd-audit.db")
 	var ids []string
 	for reqID, id := range acked {
 		var n int

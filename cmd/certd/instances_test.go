@@ -287,7 +287,7 @@ func dig(v map[string]any, path ...string) map[string]any {
 }
 
 // noIssuerListing is the default policy with certificate listing denied
-// to issuers (as in TestSecondProcessPicksUpAPublishedPolicy).
+// to issuers; the module's test of issuer listing goes too.
 func noIssuerListing(t *testing.T) []map[string]any {
 	t.Helper()
 	mods, err := authz.DefaultModules()

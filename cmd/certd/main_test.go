@@ -48,32 +48,12 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// serve starts `certd serve` and waits until /readyz answers.
+// serve starts `certd serve` on a free loopback port and waits until
+// /readyz answers.
 func serve(t *testing.T, dataDir string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, append([]string{"serve", "--data-dir", dataDir, "--addr", addr}, args...)...)
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return cmd, "http://" + addr
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("certd did not become ready; logs:\n%s", logs.String())
-	return nil, ""
+	return serveAt(t, dataDir, addr, args...), "http://" + addr
 }
 
 func token(t *testing.T, dataDir string, args ...string) string {
