@@ -8,7 +8,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
+	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // The hash chain.
@@ -120,19 +123,160 @@ func canonicalCheckpointOf(c *Checkpoint) canonCheckpoint {
 // CanonicalRecord returns the bytes a record's Hash covers: every field
 // but Hash (see the encoding above).
 func CanonicalRecord(r *Record) []byte {
-	b, err := json.Marshal(canonicalRecordOf(r))
-	if err != nil {
-		panic("audit: canonical record: " + err.Error()) // strings and ints always marshal
+	return appendCanonicalRecord(nil, r)
+}
+
+// appendCanonicalRecord appends r's canonical bytes to b. It writes what
+// encoding/json's Marshal of canonicalRecordOf(r) writes, byte for byte
+// (TestCanonicalRecordMatchesJSON, FuzzCanonicalRecord), without
+// reflection or allocations beyond growing b: the sealer hashes every
+// record with it.
+func appendCanonicalRecord(b []byte, r *Record) []byte {
+	b = append(b, `{"type":"record","v":`...)
+	b = strconv.AppendInt(b, canonicalVersion, 10)
+	b = append(b, `,"chain":`...)
+	b = appendJSONString(b, r.Chain)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendInt(b, r.Seq, 10)
+	b = append(b, `,"prevHash":`...)
+	b = appendJSONString(b, r.PrevHash)
+	b = append(b, `,"at":"`...)
+	b = r.At.UTC().Truncate(time.Millisecond).AppendFormat(b, timeLayout) // digits, '-', ':', '.', 'T', 'Z': nothing to escape
+	b = append(b, `","kind":`...)
+	b = appendJSONString(b, r.Kind)
+	b = append(b, `,"subject":`...)
+	b = appendJSONString(b, r.Subject)
+	b = append(b, `,"org":`...)
+	b = appendJSONString(b, r.Org)
+	b = append(b, `,"roles":`...)
+	b = appendJSONStrings(b, r.Roles)
+	b = append(b, `,"operation":`...)
+	b = appendJSONString(b, r.Operation)
+	b = append(b, `,"action":`...)
+	b = appendJSONString(b, r.Action)
+	b = append(b, `,"caseId":`...)
+	b = appendJSONString(b, r.CaseID)
+	b = append(b, `,"matterCode":`...)
+	b = appendJSONString(b, r.MatterCode)
+	b = append(b, `,"holderCode":`...)
+	b = appendJSONString(b, r.HolderCode)
+	b = append(b, `,"certificateId":`...)
+	b = appendJSONString(b, r.CertificateID)
+	b = append(b, `,"issuerCode":`...)
+	b = appendJSONString(b, r.IssuerCode)
+	b = append(b, `,"fields":`...)
+	b = appendJSONStrings(b, r.Fields)
+	b = append(b, `,"decision":`...)
+	b = appendJSONString(b, r.Decision)
+	b = append(b, `,"reason":`...)
+	b = appendJSONString(b, r.Reason)
+	b = append(b, `,"policyVersion":`...)
+	b = strconv.AppendInt(b, int64(r.PolicyVersion), 10)
+	b = append(b, `,"requestId":`...)
+	b = appendJSONString(b, r.RequestID)
+	b = append(b, `,"client":`...)
+	b = appendJSONString(b, r.Client)
+	return append(b, '}')
+}
+
+// appendJSONStrings appends l as a JSON array of strings, nil as [].
+func appendJSONStrings(b []byte, l []string) []byte {
+	b = append(b, '[')
+	for i, s := range l {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
 	}
-	return b
+	return append(b, ']')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s quoted as encoding/json's Marshal quotes it
+// (HTML escaping on): ", \ and control characters escaped (\b, \f, \n,
+// \r, \t by name, others as \u00XX), <, > and & as \u003c, \u003e,
+// \u0026, U+2028 and U+2029 as \u2028 and \u2029, and each byte of
+// invalid UTF-8 as \ufffd.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // RecordHash computes a record's Hash from its PrevHash and content.
 func RecordHash(r *Record) string {
-	h := sha256.New()
-	h.Write([]byte(r.PrevHash))
-	h.Write(CanonicalRecord(r))
-	return hex.EncodeToString(h.Sum(nil))
+	var h recordHasher
+	return h.hash(r)
+}
+
+// recordHasher computes RecordHash reusing its hash state and buffer:
+// the sealer keeps one.
+type recordHasher struct {
+	h   hash.Hash
+	buf []byte
+}
+
+func (rh *recordHasher) hash(r *Record) string {
+	if rh.h == nil {
+		rh.h = sha256.New()
+	}
+	rh.h.Reset()
+	rh.buf = append(rh.buf[:0], r.PrevHash...)
+	rh.buf = appendCanonicalRecord(rh.buf, r)
+	rh.h.Write(rh.buf)
+	var sum [sha256.Size]byte
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], rh.h.Sum(sum[:0]))
+	if cap(rh.buf) > 64<<10 {
+		rh.buf = nil // one huge record does not pin its buffer
+	}
+	return string(out[:])
 }
 
 // GenesisHash is the PrevHash of a chain's first record.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // sealer is the state of the goroutine that links records into the
@@ -15,6 +16,8 @@ type sealer struct {
 	head  string // the Hash of record seq
 	cur   batch  // gathered, sealed, not yet handed over
 	first time.Time
+	hash  recordHasher
+	last  int // records in the last batch handed over: the next one's capacity
 }
 
 // newChain starts a new chain with a random id.
@@ -74,6 +77,9 @@ func (s *sealer) add(w *Writer, r *appendReq) {
 	if len(s.cur.reqs) == 0 {
 		s.first = r.at
 		s.cur.chain = s.chain
+		if s.cur.recs == nil {
+			s.cur.recs = make([]Record, 0, max(s.last, len(r.recs)))
+		}
 	}
 	now := w.opts.Now()
 	for i := range r.recs {
@@ -86,6 +92,7 @@ func (s *sealer) add(w *Writer, r *appendReq) {
 // handover returns the batch being gathered, for the storer.
 func (s *sealer) handover() *batch {
 	b := s.cur
+	s.last = len(b.recs)
 	return &b
 }
 
@@ -135,15 +142,23 @@ func (s *sealer) seal(r *Record, now time.Time) {
 	r.At = r.At.UTC().Truncate(time.Millisecond)
 	for _, p := range []*string{&r.Kind, &r.Subject, &r.Org, &r.Operation, &r.Action, &r.CaseID, &r.MatterCode,
 		&r.HolderCode, &r.CertificateID, &r.IssuerCode, &r.Decision, &r.Reason, &r.RequestID, &r.Client} {
-		*p = strings.ToValidUTF8(*p, "\uFFFD")
+		validUTF8(p)
 	}
 	for _, l := range [][]string{r.Roles, r.Fields} {
 		for i := range l {
-			l[i] = strings.ToValidUTF8(l[i], "\uFFFD")
+			validUTF8(&l[i])
 		}
 	}
 	s.seq++
 	r.Chain, r.Seq, r.PrevHash = s.chain, s.seq, s.head
-	r.Hash = RecordHash(r)
+	r.Hash = s.hash.hash(r)
 	s.head = r.Hash
+}
+
+// validUTF8 replaces invalid UTF-8 in *p with U+FFFD, leaving valid
+// strings (nearly all) alone without ToValidUTF8's rune by rune scan.
+func validUTF8(p *string) {
+	if !utf8.ValidString(*p) {
+		*p = strings.ToValidUTF8(*p, "\uFFFD")
+	}
 }
