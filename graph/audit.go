@@ -2,7 +2,9 @@ package graph
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -36,7 +38,8 @@ func AuditFields(ctx context.Context, next graphql.Resolver) (any, error) {
 	if t == nil {
 		return res, err
 	}
-	c, path := owner(fc)
+	var buf [4]string
+	c, path := owner(fc, buf[:0])
 	if c == nil || notLicenceData[path[0]] {
 		return res, err
 	}
@@ -44,35 +47,77 @@ func AuditFields(ctx context.Context, next graphql.Resolver) (any, error) {
 	if len(path) == 1 && path[0] == "data" {
 		m, _ := res.(map[string]any)
 		for k := range m {
-			t.Read(ref, "data."+k)
+			t.Read(ref, fieldPaths.join("data", k))
 		}
 		return res, err
 	}
-	t.Read(ref, strings.Join(path, "."))
+	switch len(path) {
+	case 1:
+		t.Read(ref, path[0])
+	case 2:
+		t.Read(ref, fieldPaths.join(path[0], path[1]))
+	default:
+		t.Read(ref, strings.Join(path, "."))
+	}
 	return res, err
 }
 
 // owner finds the licence a field belongs to and the field's path below
-// it, e.g. ["holder", "name"]. gqlgen keeps each resolved object in its
-// field's context (a list element's in an index context, by pointer).
-func owner(fc *graphql.FieldContext) (*certificate.Certificate, []string) {
-	var path []string
+// it, e.g. ["holder", "name"], appended to buf. gqlgen keeps each resolved
+// object in its field's context (a list element's in an index context, by
+// pointer).
+func owner(fc *graphql.FieldContext, buf []string) (*certificate.Certificate, []string) {
+	path := buf // leaf first, reversed before returning
 	for f := fc; f != nil; f = f.Parent {
 		if f != fc {
 			switch r := f.Result.(type) {
 			case *certificate.Certificate:
+				slices.Reverse(path)
 				return r, path
 			case **certificate.Certificate:
 				if *r != nil {
+					slices.Reverse(path)
 					return *r, path
 				}
 			}
 		}
 		if f.Index == nil && f.Field.Field != nil {
-			path = append([]string{f.Field.Name}, path...)
+			path = append(path, f.Field.Name)
 		}
 	}
 	return nil, nil
+}
+
+// fieldPaths keeps the two-part field paths ("holder.name", "data.address")
+// built so far, so that recording a read does not build the same string
+// for every licence of every request.
+var fieldPaths = pathCache{m: map[[2]string]string{}}
+
+// maxFieldPaths bounds fieldPaths: licence data keys come from the
+// catalogue's types, a few hundred; past the bound paths are built anew.
+const maxFieldPaths = 4096
+
+type pathCache struct {
+	mu sync.RWMutex
+	m  map[[2]string]string
+}
+
+// join returns a + "." + b.
+func (c *pathCache) join(a, b string) string {
+	k := [2]string{a, b}
+	c.mu.RLock()
+	p, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return p
+	}
+	p = a + "." + b
+	c.mu.Lock()
+	if len(c.m) < maxFieldPaths {
+		c.m[[2]string{strings.Clone(a), strings.Clone(b)}] = p
+	}
+	c.mu.Unlock()
+	return p
 }
 
 // Appender stores audit records durably.

@@ -2,7 +2,7 @@ package audit
 
 import (
 	"context"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,17 +27,25 @@ type Trail struct {
 	mu        sync.Mutex
 	base      Record
 	operation string
-	reads     map[string]*Record // by licence id (and case)
-	order     []string
+	reads     map[readKey]*Record
+	order     []*Record // reads in the order first seen
 	other     []Record
 	matters   map[string]string // case id → matter code
 	version   func() int
 }
 
+// readKey is what a read record is about: a licence, read through a case
+// or not.
+type readKey struct{ certificateID, caseID string }
+
+// fieldsCap is the room a read record starts with for its fields: a
+// licence's fields read by one request usually fit.
+const fieldsCap = 16
+
 // NewTrail starts the trail of a request: base carries who (Subject, Org,
 // Roles), RequestID and Client; version reports the policy version.
 func NewTrail(base Record, version func() int) *Trail {
-	return &Trail{base: base, reads: map[string]*Record{}, matters: map[string]string{}, version: version}
+	return &Trail{base: base, version: version}
 }
 
 type trailKey struct{}
@@ -80,6 +88,9 @@ func (t *Trail) Case(caseID, matterCode string) {
 		return
 	}
 	t.mu.Lock()
+	if t.matters == nil {
+		t.matters = map[string]string{}
+	}
 	t.matters[caseID] = matterCode
 	t.mu.Unlock()
 }
@@ -89,14 +100,18 @@ func (t *Trail) Read(ref Ref, field string) {
 	if t == nil || ref.CertificateID == "" {
 		return
 	}
-	key := ref.CertificateID + "\x00" + ref.CaseID
+	key := readKey{ref.CertificateID, ref.CaseID}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r, ok := t.reads[key]
 	if !ok {
+		if t.reads == nil {
+			t.reads = map[readKey]*Record{}
+		}
 		r = t.record(KindAccess, "certificate.read", ref, Allow, "")
+		r.Fields = make([]string, 0, fieldsCap)
 		t.reads[key] = r
-		t.order = append(t.order, key)
+		t.order = append(t.order, r)
 	}
 	for _, f := range r.Fields {
 		if f == field {
@@ -157,11 +172,17 @@ func (t *Trail) Records(at time.Time) []Record {
 		v = t.version()
 	}
 	out := make([]Record, 0, len(t.order)+len(t.other))
-	for _, k := range t.order {
-		r := *t.reads[k]
-		r.Fields = append([]string(nil), r.Fields...)
-		sort.Strings(r.Fields)
-		out = append(out, r)
+	n := 0
+	for _, r := range t.order {
+		n += len(r.Fields)
+	}
+	fields := make([]string, 0, n) // the sorted copies of every read's fields, in one allocation
+	for _, r := range t.order {
+		c := *r
+		fields = append(fields, r.Fields...)
+		c.Fields = fields[len(fields)-len(r.Fields) : len(fields) : len(fields)]
+		slices.Sort(c.Fields)
+		out = append(out, c)
 	}
 	out = append(out, t.other...)
 	for i := range out {

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -151,10 +150,15 @@ func (w *Writer) Append(ctx context.Context, recs []Record) error {
 		return nil
 	}
 	req := &appendReq{recs: make([]Record, len(recs)), at: time.Now(), done: make(chan error, 1)}
+	n := 0
+	for i := range recs {
+		n += len(recs[i].Roles) + len(recs[i].Fields)
+	}
+	strs := make([]string, 0, n) // the copies of every Roles and Fields, in one allocation
 	for i := range recs {
 		req.recs[i] = recs[i]
-		req.recs[i].Roles = slices.Clone(recs[i].Roles)
-		req.recs[i].Fields = slices.Clone(recs[i].Fields)
+		req.recs[i].Roles, strs = cloneInto(strs, recs[i].Roles)
+		req.recs[i].Fields, strs = cloneInto(strs, recs[i].Fields)
 	}
 	w.mu.RLock()
 	if w.closed {
@@ -181,6 +185,16 @@ func (w *Writer) Append(ctx context.Context, recs []Record) error {
 	case <-ctx.Done():
 		return unavailable(ctx.Err())
 	}
+}
+
+// cloneInto copies l to the end of buf, which has room for it, and
+// returns the copy (nil for nil, like slices.Clone) and buf.
+func cloneInto(buf, l []string) (clone, rest []string) {
+	if l == nil {
+		return nil, buf
+	}
+	buf = append(buf, l...)
+	return buf[len(buf)-len(l) : len(buf) : len(buf)], buf
 }
 
 // Close stores what is pending, writes the chain's Final checkpoint and
