@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -37,7 +36,7 @@ func UnmarshalTime(v any) (time.Time, error) {
 	// RFC 3339 allows t and z in lower case; Go's layout wants them upper.
 	t, err := time.Parse(time.RFC3339Nano, strings.ToUpper(s))
 	if err != nil {
-		return time.Time{}, apperr.Invalid("%q is not an RFC 3339 time, e.g. 2026-11-27T09:00:00+08:00", truncate(s, 64))
+		return time.Time{}, apperr.Invalid("%q is not an RFC 3339 time, e.g. 2026-11-27T09:00:00+08:00", apperr.Truncate(s, 64))
 	}
 	return t, nil
 }
@@ -56,15 +55,4 @@ func jsonKind(v any) string {
 	default:
 		return "a number"
 	}
-}
-
-// truncate shortens s to at most n bytes on a character boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
 }

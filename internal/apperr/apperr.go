@@ -6,6 +6,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Code is a stable extensions.code value from the public contract.
@@ -123,4 +124,17 @@ func defaultMessage(c Code) string {
 func CodeIs(err error, code Code) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Code == code
+}
+
+// Truncate shortens s to at most n bytes on a character boundary, adding
+// "..." when it cut something: for values quoted in client messages.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

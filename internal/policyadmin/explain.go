@@ -37,7 +37,7 @@ var certdRoot = ast.MustParseRef("data.certd")
 // policy's reasons (data.certd.authz.reasons). An evaluation error or
 // timeout is a denial, as in the engine, and is explained as such.
 func (s *Service) Explain(ctx context.Context, query string, input map[string]any) (Decision, error) {
-	if err := s.authz.Authorize(ctx, ActionExplain, map[string]any{"query": truncate(query, maxQueryLen)}); err != nil {
+	if err := s.authz.Authorize(ctx, ActionExplain, map[string]any{"query": apperr.Truncate(query, maxQueryLen)}); err != nil {
 		return Decision{}, err
 	}
 	ref, err := parseQuery(query)
@@ -87,7 +87,7 @@ func (s *Service) headline(ref ast.Ref, result any, version int, evalErr error, 
 	case timedOut:
 		return fmt.Sprintf("%s: evaluation did not finish within %s, which is a denial (policy version %d)", ref, s.explainTimeout, version)
 	case evalErr != nil:
-		return truncate(fmt.Sprintf("%s: evaluation error, which is a denial (policy version %d): %v", ref, version, evalErr), 500)
+		return apperr.Truncate(fmt.Sprintf("%s: evaluation error, which is a denial (policy version %d): %v", ref, version, evalErr), 500)
 	case result == nil:
 		return fmt.Sprintf("%s is undefined (policy version %d)", ref, version)
 	}
@@ -95,7 +95,7 @@ func (s *Service) headline(ref ast.Ref, result any, version int, evalErr error, 
 	if err != nil {
 		b = []byte(fmt.Sprint(result))
 	}
-	return fmt.Sprintf("%s = %s (policy version %d)", ref, truncate(string(b), 200), version)
+	return fmt.Sprintf("%s = %s (policy version %d)", ref, apperr.Truncate(string(b), 200), version)
 }
 
 // reasons evaluates data.certd.authz.reasons, one "reason: " line each.
@@ -112,7 +112,7 @@ func (s *Service) reasons(ctx context.Context, c *ast.Compiler, input map[string
 	var out []string
 	for _, v := range set {
 		if r, ok := v.(string); ok {
-			out = append(out, "reason: "+truncate(r, 200))
+			out = append(out, "reason: "+apperr.Truncate(r, 200))
 		}
 	}
 	sort.Strings(out)
@@ -339,7 +339,7 @@ func (rt *ruleTrace) line(prefix string) string {
 func ruleName(r *ast.Rule) string {
 	name := r.Head.Ref().String()
 	if r.Default && r.Head.Value != nil {
-		name = "default " + name + " := " + truncate(r.Head.Value.String(), 40)
+		name = "default " + name + " := " + apperr.Truncate(r.Head.Value.String(), 40)
 	}
 	return name + " (" + loc(r.Location) + ")"
 }
@@ -354,7 +354,7 @@ func exprText(e *ast.Expr) string {
 	if e.Location != nil && len(e.Location.Text) > 0 {
 		text = string(e.Location.Text)
 	}
-	return loc(e.Location) + ": " + truncate(strings.Join(strings.Fields(text), " "), maxExprText)
+	return loc(e.Location) + ": " + apperr.Truncate(strings.Join(strings.Fields(text), " "), maxExprText)
 }
 
 func loc(l *ast.Location) string {

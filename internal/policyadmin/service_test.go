@@ -213,7 +213,7 @@ func TestPublishRejected(t *testing.T) {
 			if !strings.Contains(all, c.want) {
 				t.Fatalf("refusal does not mention %q: %s", c.want, all)
 			}
-			t.Logf("%s: %s", c.name, truncate(all, 300))
+			t.Logf("%s: %s", c.name, apperr.Truncate(all, 300))
 			assertUnchanged(t, en)
 		})
 	}
@@ -222,13 +222,6 @@ func TestPublishRejected(t *testing.T) {
 	if _, _, details := apperr.CodeOf(err); len(details) == 0 {
 		t.Fatal("a syntax error is refused without details")
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
 
 func nonTests(mods []authz.Module) []authz.Module {

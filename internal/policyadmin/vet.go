@@ -73,14 +73,14 @@ func checkInput(modules []authz.Module, message string) ([]authz.Module, string,
 // as "authz.rego" or "licences/issue_test.rego".
 func checkPath(p string) error {
 	if p == "" || len(p) > maxPathLen || !utf8.ValidString(p) {
-		return apperr.Invalid("module path %q must have 1 to %d characters", truncate(p, 80), maxPathLen)
+		return apperr.Invalid("module path %q must have 1 to %d characters", apperr.Truncate(p, 80), maxPathLen)
 	}
 	if !strings.HasSuffix(p, ".rego") || len(p) == len(".rego") {
-		return apperr.Invalid("module path %q must end in .rego", truncate(p, 80))
+		return apperr.Invalid("module path %q must end in .rego", apperr.Truncate(p, 80))
 	}
 	for seg := range strings.SplitSeq(p, "/") {
 		if !pathSegmentRE.MatchString(seg) {
-			return apperr.Invalid("module path %q must be relative, with segments of letters, digits, '_', '-' and '.' not starting with '.'", truncate(p, 80))
+			return apperr.Invalid("module path %q must be relative, with segments of letters, digits, '_', '-' and '.' not starting with '.'", apperr.Truncate(p, 80))
 		}
 	}
 	return nil
@@ -216,7 +216,7 @@ func rejected(details []string, format string, args ...any) error {
 		details = append(details[:maxDetails:maxDetails], fmt.Sprintf("... and %d more", len(details)-maxDetails))
 	}
 	for i, d := range details {
-		details[i] = truncate(d, maxDetailLen)
+		details[i] = apperr.Truncate(d, maxDetailLen)
 	}
 	e.Details = details
 	return e
@@ -230,16 +230,4 @@ func compileRejection(err error) error {
 		return err
 	}
 	return rejected(append([]string(nil), ce.Errors...), "the policy does not compile")
-}
-
-// truncate shortens s to at most n bytes on a character boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
 }
