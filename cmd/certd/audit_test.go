@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
+	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -50,45 +48,18 @@ func TestAuditSurvivesKill9UnderLoad(t *testing.T) {
 	caseID := openCaseFor(t, url, staff, "LOAD-1")
 	body, _ := json.Marshal(map[string]any{"query": `query($id: ID!) { case(id: $id) { certificates { id state data } } }`, "variables": map[string]any{"id": caseID}})
 
-	var mu sync.Mutex
 	var acked []string // request ids of responses that carried licence data
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client := &http.Client{Timeout: 5 * time.Second}
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				req, _ := http.NewRequest("POST", url+"/graphql", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+staff)
-				resp, err := client.Do(req)
-				if err != nil {
-					return // the server is gone
-				}
-				raw, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err == nil && bytes.Contains(raw, []byte(`"certificates":[{`)) {
-					mu.Lock()
-					acked = append(acked, resp.Header.Get("X-Request-Id"))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	stop := untilKilled(url, staff, 16, func(*rand.Rand) []byte { return body }, func(id string, raw []byte) {
+		if bytes.Contains(raw, []byte(`"certificates":[{`)) {
+			acked = append(acked, id)
+		}
+	})
 	time.Sleep(1500 * time.Millisecond)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = cmd.Process.Wait()
-	close(stop)
-	wg.Wait()
+	stop()
 	if len(acked) < 50 {
 		t.Fatalf("only %d responses before the kill", len(acked))
 	}

@@ -5,14 +5,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -254,51 +252,21 @@ func TestServerKill9DuringIssuanceLoad(t *testing.T) {
 	issuer := token(t, dir, "--sub", "i1", "--org", "11350100MB00000025", "--role", "issuer", "--amr", "cert")
 
 	const issueQ = `mutation($in: IssueInput!) { issueCertificate(input: $in) { id } }`
-	var mu sync.Mutex
 	acked := map[string]string{} // request id → licence id
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(w), 7))
-			client := &http.Client{Timeout: 5 * time.Second}
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				id := loadgen.ResidentID(rng)
-				body, _ := json.Marshal(map[string]any{"query": issueQ, "variables": map[string]any{"in": map[string]any{
-					"typeCode": "11350100MB00000025002",
-					"holder":   map[string]any{"code": id, "name": "压测" + id[14:], "kind": "PERSON"},
-					"data": map[string]any{"operatorName": "压测经营者" + id[14:], "premises": "福州市鼓楼区压测路1号",
-						"mainForm": "食品销售经营者", "scope": "预包装食品销售"},
-				}}})
-				req, _ := http.NewRequest("POST", url+"/graphql", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+issuer)
-				resp, err := client.Do(req)
-				if err != nil {
-					return // the server is gone
-				}
-				raw, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				var out struct {
-					Data struct{ IssueCertificate *struct{ ID string } }
-				}
-				if err == nil && json.Unmarshal(raw, &out) == nil && out.Data.IssueCertificate != nil {
-					mu.Lock()
-					acked[resp.Header.Get("X-Request-Id")] = out.Data.IssueCertificate.ID
-					mu.Unlock()
-				}
-			}
-		})
-	}
+	stop := untilKilled(url, issuer, 8, func(rng *rand.Rand) []byte {
+		body, _ := json.Marshal(map[string]any{"query": issueQ, "variables": map[string]any{"in": loadgen.IssueInput(rng)}})
+		return body
+	}, func(id string, raw []byte) {
+		var out struct {
+			Data struct{ IssueCertificate *struct{ ID string } }
+		}
+		if json.Unmarshal(raw, &out) == nil && out.Data.IssueCertificate != nil {
+			acked[id] = out.Data.IssueCertificate.ID
+		}
+	})
 	time.Sleep(1500 * time.Millisecond)
 	kill9(t, srv)
-	close(stop)
-	wg.Wait()
+	stop()
 	if len(acked) < 20 {
 		t.Fatalf("only %d licences issued before the kill", len(acked))
 	}

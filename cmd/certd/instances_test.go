@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,7 +93,7 @@ func TestTwoInstancesShareOneMongoStore(t *testing.T) {
 	idA := issueFood(t, urlA, issuerTok, "350102198001010011", "示例个人甲")
 	idB := issueFood(t, urlB, issuerTok, "350102198503150022", "示例个人乙")
 	for _, c := range []struct{ id, url, on string }{{idA, urlB, "B"}, {idB, urlA, "A"}} {
-		out := public(t, c.url, map[string]any{
+		out := post(t, c.url, "", map[string]any{
 			"query":     `query($id: ID!) { verifyCertificate(id: $id) { found citable sealValid state issuer { code } } }`,
 			"variables": map[string]any{"id": c.id},
 		})
@@ -113,7 +110,7 @@ func TestTwoInstancesShareOneMongoStore(t *testing.T) {
 		if data, _ := got["data"].(map[string]any); doc == "" || data["scope"] != "热食类食品制售" {
 			t.Fatalf("the issuer reads %s on %s: %v", c.id, c.on, out)
 		}
-		out = public(t, c.url, map[string]any{
+		out = post(t, c.url, "", map[string]any{
 			"query":     `query($d: String!) { verifyDocument(document: $d) { sealValid citable } }`,
 			"variables": map[string]any{"d": doc},
 		})
@@ -260,22 +257,6 @@ func issueFood(t *testing.T, url, tok, code, name string) string {
 		t.Fatalf("issue at %s: %v", url, out)
 	}
 	return id
-}
-
-// public posts a GraphQL request without a token.
-func public(t *testing.T, url string, body map[string]any) map[string]any {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	resp, err := http.Post(url+"/graphql", "application/json", bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // dig returns the object at path in a decoded response, or nil.

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -74,8 +76,15 @@ func token(t *testing.T, dataDir string, args ...string) string {
 
 func gql(t *testing.T, url, tok, query string) map[string]any {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"query": query})
-	req, _ := http.NewRequest("POST", url+"/graphql", bytes.NewReader(body))
+	return post(t, url, tok, map[string]any{"query": query})
+}
+
+// post sends a GraphQL request, with the token when tok is not empty, and
+// returns the decoded response.
+func post(t *testing.T, url, tok string, body map[string]any) map[string]any {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", url+"/graphql", bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -91,6 +100,47 @@ func gql(t *testing.T, url, tok, query string) map[string]any {
 		t.Fatalf("%s", raw)
 	}
 	return out
+}
+
+// untilKilled sends requests from n clients until the server goes away
+// or the returned stop is called (stop waits for the clients). body makes
+// each request's body from the client's own random source; ack is called,
+// one call at a time, with every answer's request id and body.
+func untilKilled(url, tok string, n int, body func(rng *rand.Rand) []byte, ack func(requestID string, raw []byte)) (stop func()) {
+	done := make(chan struct{})
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			client := &http.Client{Timeout: 5 * time.Second}
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("POST", url+"/graphql", bytes.NewReader(body(rng)))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+tok)
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				raw, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil {
+					mu.Lock()
+					ack(resp.Header.Get("X-Request-Id"), raw)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }
 
 func TestCatalogueSurvivesKill9(t *testing.T) {

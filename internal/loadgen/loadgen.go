@@ -261,7 +261,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 				case OpVerify:
 					q, vars = verifyQuery, map[string]any{"id": ids[rng.IntN(len(ids))]}
 				case OpIssue:
-					token, q, vars = o.IssuerToken, issueQuery, map[string]any{"in": issueInput(rng)}
+					token, q, vars = o.IssuerToken, issueQuery, map[string]any{"in": IssueInput(rng)}
 				}
 				t0 := time.Now()
 				_, err := c.do(runCtx, token, q, vars)
@@ -327,8 +327,8 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 	return sorted[rank-1]
 }
 
-// issueInput is a food licence for a random valid resident ID.
-func issueInput(rng *rand.Rand) map[string]any {
+// IssueInput is a food licence for a random valid resident ID.
+func IssueInput(rng *rand.Rand) map[string]any {
 	id := ResidentID(rng)
 	return map[string]any{
 		"typeCode": foodType,
