@@ -28,7 +28,7 @@ func (s *Service) Test(ctx context.Context, modules []authz.Module) (TestReport,
 	if err := s.authz.Authorize(ctx, ActionExplain, map[string]any{"modules": len(modules), "dryRun": "test"}); err != nil {
 		return TestReport{}, err
 	}
-	mods, _, err := checkInput(modules, "dry run")
+	mods, err := checkModules(modules)
 	if err != nil {
 		return TestReport{}, err
 	}

@@ -43,30 +43,36 @@ func checkInput(modules []authz.Module, message string) ([]authz.Module, string,
 	case n > maxMessage:
 		return nil, "", apperr.Invalid("the message has %d characters; at most %d", n, maxMessage)
 	}
+	mods, err := checkModules(modules)
+	return mods, message, err
+}
+
+// checkModules validates a bundle's modules and returns a copy of them.
+func checkModules(modules []authz.Module) ([]authz.Module, error) {
 	if len(modules) == 0 || len(modules) > maxModules {
-		return nil, "", apperr.Invalid("a policy has 1 to %d modules, not %d", maxModules, len(modules))
+		return nil, apperr.Invalid("a policy has 1 to %d modules, not %d", maxModules, len(modules))
 	}
 	seen := make(map[string]bool, len(modules))
 	size := 0
 	out := make([]authz.Module, len(modules))
 	for i, m := range modules {
 		if err := checkPath(m.Path); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		if seen[m.Path] {
-			return nil, "", apperr.Invalid("module path %q appears twice", m.Path)
+			return nil, apperr.Invalid("module path %q appears twice", m.Path)
 		}
 		seen[m.Path] = true
 		if !utf8.ValidString(m.Rego) {
-			return nil, "", apperr.Invalid("module %s is not valid UTF-8", m.Path)
+			return nil, apperr.Invalid("module %s is not valid UTF-8", m.Path)
 		}
 		size += len(m.Path) + len(m.Rego)
 		out[i] = m
 	}
 	if size > maxBundleBytes {
-		return nil, "", apperr.Invalid("the policy has %d bytes; at most %d", size, maxBundleBytes)
+		return nil, apperr.Invalid("the policy has %d bytes; at most %d", size, maxBundleBytes)
 	}
-	return out, message, nil
+	return out, nil
 }
 
 // checkPath accepts relative slash-separated paths ending in .rego, such
