@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -25,52 +26,53 @@ func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.Operat
 	if oc.Operation == nil {
 		return nil
 	}
-	if n := depth(oc.Operation.SelectionSet, oc.Doc.Fragments, 0, map[string]bool{}); n > d.max {
+	if n := depth(oc.Operation.SelectionSet, oc.Doc.Fragments); n > d.max {
 		return &gqlerror.Error{
-			Message:    "query is nested too deeply: depth " + itoa(n) + ", limit " + itoa(d.max),
+			Message:    "query is nested too deeply: depth " + strconv.Itoa(n) + ", limit " + strconv.Itoa(d.max),
 			Extensions: map[string]any{"code": string(apperr.ComplexityExceeded)},
 		}
 	}
 	return nil
 }
 
-func depth(set ast.SelectionSet, frags ast.FragmentDefinitionList, level int, visiting map[string]bool) int {
-	deepest := level
-	for _, sel := range set {
-		var d int
-		switch s := sel.(type) {
-		case *ast.Field:
-			if len(s.SelectionSet) == 0 {
-				d = level + 1
-			} else {
-				d = depth(s.SelectionSet, frags, level+1, visiting)
-			}
-		case *ast.InlineFragment:
-			d = depth(s.SelectionSet, frags, level, visiting)
-		case *ast.FragmentSpread:
-			if visiting[s.Name] {
-				continue // a cycle; validation rejects it
-			}
-			if f := frags.ForName(s.Name); f != nil {
-				visiting[s.Name] = true
-				d = depth(f.SelectionSet, frags, level, visiting)
-				delete(visiting, s.Name)
-			}
-		}
-		deepest = max(deepest, d)
-	}
+// depth is how deeply the fields of set nest: 1 for top-level fields only.
+func depth(set ast.SelectionSet, frags ast.FragmentDefinitionList) int {
+	deepest := 0
+	walkFields(set, frags, 1, map[string]bool{}, func(_ *ast.Field, level int) bool {
+		deepest = max(deepest, level)
+		return true
+	})
 	return deepest
 }
 
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
+// walkFields calls visit with every field of set and its nesting level
+// (fields of set are at level), following inline fragments and fragment
+// spreads; a spread inside its own fragment is a cycle, which validation
+// rejects, and is not followed. It stops, returning false, as soon as
+// visit returns false.
+func walkFields(set ast.SelectionSet, frags ast.FragmentDefinitionList, level int, visiting map[string]bool, visit func(f *ast.Field, level int) bool) bool {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if !visit(s, level) || !walkFields(s.SelectionSet, frags, level+1, visiting, visit) {
+				return false
+			}
+		case *ast.InlineFragment:
+			if !walkFields(s.SelectionSet, frags, level, visiting, visit) {
+				return false
+			}
+		case *ast.FragmentSpread:
+			f := frags.ForName(s.Name)
+			if visiting[s.Name] || f == nil {
+				continue
+			}
+			visiting[s.Name] = true
+			ok := walkFields(f.SelectionSet, frags, level, visiting, visit)
+			delete(visiting, s.Name)
+			if !ok {
+				return false
+			}
+		}
 	}
-	var b [20]byte
-	i := len(b)
-	for ; n > 0; n /= 10 {
-		i--
-		b[i] = byte('0' + n%10)
-	}
-	return string(b[i:])
+	return true
 }

@@ -25,35 +25,17 @@ var _ interface {
 func (noIntrospection) ExtensionName() string                   { return "NoIntrospection" }
 func (noIntrospection) Validate(graphql.ExecutableSchema) error { return nil }
 func (noIntrospection) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if oc.Operation == nil || !introspects(oc.Operation.SelectionSet, oc.Doc.Fragments, map[string]bool{}) {
+	if oc.Operation == nil {
+		return nil
+	}
+	found := !walkFields(oc.Operation.SelectionSet, oc.Doc.Fragments, 1, map[string]bool{}, func(f *ast.Field, _ int) bool {
+		return f.Name != "__schema" && f.Name != "__type"
+	})
+	if !found {
 		return nil
 	}
 	return &gqlerror.Error{
 		Message:    "introspection is disabled on this server",
 		Extensions: map[string]any{"code": string(apperr.InvalidInput)},
 	}
-}
-
-func introspects(set ast.SelectionSet, frags ast.FragmentDefinitionList, seen map[string]bool) bool {
-	for _, sel := range set {
-		switch s := sel.(type) {
-		case *ast.Field:
-			if s.Name == "__schema" || s.Name == "__type" || introspects(s.SelectionSet, frags, seen) {
-				return true
-			}
-		case *ast.InlineFragment:
-			if introspects(s.SelectionSet, frags, seen) {
-				return true
-			}
-		case *ast.FragmentSpread:
-			if seen[s.Name] {
-				continue
-			}
-			seen[s.Name] = true
-			if f := frags.ForName(s.Name); f != nil && introspects(f.SelectionSet, frags, seen) {
-				return true
-			}
-		}
-	}
-	return false
 }
