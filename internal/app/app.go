@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -417,11 +416,7 @@ func (a *App) Close() {
 func auditTrust(own ed25519.PrivateKey, files []string) ([]ed25519.PublicKey, error) {
 	keys := []ed25519.PublicKey{own.Public().(ed25519.PublicKey)}
 	for _, path := range files {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("%w: audit trust key: %v", ErrConfig, err)
-		}
-		k, err := audit.ParsePublicKey(data)
+		k, err := audit.ReadPublicKeyFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("%w: audit trust key %s: %v", ErrConfig, path, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"certd/internal/keyfile"
@@ -62,4 +63,14 @@ func ParsePublicKey(data []byte) (ed25519.PublicKey, error) {
 		return nil, fmt.Errorf("audit: public key is %T, want Ed25519", k)
 	}
 	return pub, nil
+}
+
+// ReadPublicKeyFile reads an Ed25519 public key from a PKIX "PUBLIC KEY"
+// PEM file, such as `certd audit key` prints.
+func ReadPublicKeyFile(path string) (ed25519.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePublicKey(data)
 }

@@ -95,12 +95,12 @@ func (f *auditStoreFlags) keys() ([]ed25519.PublicKey, []string, error) {
 		return nil, nil, err
 	}
 	for _, path := range f.TrustKey {
-		data, err := os.ReadFile(path)
-		if err != nil {
+		k, err := audit.ReadPublicKeyFile(path)
+		var unreadable *fs.PathError
+		switch {
+		case errors.As(err, &unreadable):
 			return nil, nil, err
-		}
-		k, err := audit.ParsePublicKey(data)
-		if err != nil {
+		case err != nil:
 			return nil, nil, fmt.Errorf("%w: --trust-key %s: %v", app.ErrConfig, path, err)
 		}
 		keys, from = append(keys, k), append(from, path)
