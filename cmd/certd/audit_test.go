@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -55,10 +54,7 @@ func TestAuditSurvivesKill9UnderLoad(t *testing.T) {
 		}
 	})
 	time.Sleep(1500 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_, _ = cmd.Process.Wait()
+	kill9(t, cmd)
 	stop()
 	if len(acked) < 50 {
 		t.Fatalf("only %d responses before the kill", len(acked))

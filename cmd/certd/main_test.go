@@ -50,6 +50,15 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// kill9 kills a process without warning and reaps it.
+func kill9(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = cmd.Process.Wait()
+}
+
 // serve starts `certd serve` on a free loopback port and waits until
 // /readyz answers.
 func serve(t *testing.T, dataDir string, args ...string) (*exec.Cmd, string) {
@@ -152,10 +161,7 @@ func TestCatalogueSurvivesKill9(t *testing.T) {
 		t.Fatalf("register: %v", out["errors"])
 	}
 	// The response was sent: the unit is committed. Kill without warning.
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_, _ = cmd.Process.Wait()
+	kill9(t, cmd)
 
 	_, url = serve(t, dir, "--demo")
 	out = gql(t, url, office, `{ unit(code: "91350100MA0000001P") { name createdBy } units { code } }`)
