@@ -8,31 +8,13 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"certd/internal/app"
 	"certd/internal/cli"
+	"certd/internal/testkit"
 )
-
-// syncBuffer is a buffer the command writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestBaselineCommand serves the baseline with `certd baseline` over a
 // demo data directory until cancelled, and refuses a non-loopback address.
@@ -51,7 +33,7 @@ func TestBaselineCommand(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &testkit.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Run(ctx, []string{"baseline", "--data-dir", dir, "--addr", "127.0.0.1:0"}, cli.Env{Stdout: out, Stderr: io.Discard})

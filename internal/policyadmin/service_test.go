@@ -1,7 +1,6 @@
 package policyadmin_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"certd/internal/identity"
 	"certd/internal/policyadmin"
 	"certd/internal/store/sqlite"
+	"certd/internal/testkit"
 )
 
 // roleAuthorizer allows policy admins and nobody else. It stands in for
@@ -51,7 +51,7 @@ type env struct {
 	store  *sqlite.Store
 	engine *authz.Engine
 	svc    *policyadmin.Service
-	log    *syncBuffer
+	log    *testkit.SyncBuffer
 }
 
 // newEnv opens the SQLite store at path (a fresh one when path is ""),
@@ -71,7 +71,7 @@ func newEnv(t *testing.T, path string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := &syncBuffer{}
+	buf := &testkit.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(buf, nil))
 	svc := policyadmin.NewService(st, roleAuthorizer{}, e, log)
 	if err := svc.Bootstrap(ctx); err != nil {
@@ -629,22 +629,4 @@ func equalModules(a, b []authz.Module) bool {
 		}
 	}
 	return true
-}
-
-// syncBuffer is a log sink that is safe to read while the watcher writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
