@@ -30,6 +30,7 @@ import (
 	"certd/internal/identity"
 	"certd/internal/store/ferrettest"
 	"certd/internal/testkit"
+	"certd/internal/text"
 )
 
 // The security tests attack a real certd from the outside, over HTTP with
@@ -499,13 +500,17 @@ func secLast(key string, path ...any) func(t *testing.T, p secPayload, r *testki
 }
 
 // secPadded makes a hostile string long enough for a field with a
-// minimum length, keeping its start.
+// minimum length (text.Weight), keeping its start.
 func secPadded(min int, ps []secPayload) []secPayload {
 	out := make([]secPayload, len(ps))
 	for i, p := range ps {
 		v := p.v.(string)
-		for utf8.RuneCountInString(v) < min {
-			v += p.v.(string)
+		for utf8.RuneCountInString(v) < min || text.Weight(v) < min {
+			if text.Weight(p.v.(string)) == 0 {
+				v += "字" // punctuation alone says nothing; text.Check refuses it
+			} else {
+				v += p.v.(string)
+			}
 		}
 		out[i] = secPayload{p.name, v}
 	}
@@ -801,7 +806,7 @@ func (e *secEnv) injectionRows() []secRow {
 		}},
 		// One licence per row, changed again and again: each change is a
 		// new version, so the row follows the current one.
-		{name: "changeCertificate(reason)", payloads: secStrings, accept: secLast("reason", "certificate", "history"), run: func(t *testing.T, p secPayload) (*testkit.Response, secCounts) {
+		{name: "changeCertificate(reason)", payloads: secPadded(1, secStrings), accept: secLast("reason", "certificate", "history"), run: func(t *testing.T, p secPayload) (*testkit.Response, secCounts) {
 			id, made := changeReason(t)
 			r := e.s.Do(e.clerk, `mutation($c: ID!, $x: String!) { changeCertificate(id: $c, data: {operatorName: "x", premises: "x", mainForm: "x", scope: "x"}, reason: $x) { id } }`, map[string]any{"c": id, "x": p.v})
 			if r.Code() != "" {
@@ -817,7 +822,7 @@ func (e *secEnv) injectionRows() []secRow {
 			run: qv(e.clerk, `mutation($c: ID!, $x: Date!) { renewCertificate(id: $c, validUntil: $x) { id } }`, func(p secPayload) map[string]any { return map[string]any{"c": e.food, "x": p.v} })},
 		{name: "setCertificateState(id)", payloads: secStrings, refuse: invalid, run: q(e.clerk, `mutation($x: ID!) { setCertificateState(id: $x, action: REVOKE, reason: "x") { id } }`)},
 		// One licence, suspended and resumed in turn.
-		{name: "setCertificateState(reason)", payloads: secStrings, accept: secLast("reason", "certificate", "history"), run: func(t *testing.T, p secPayload) (*testkit.Response, secCounts) {
+		{name: "setCertificateState(reason)", payloads: secPadded(1, secStrings), accept: secLast("reason", "certificate", "history"), run: func(t *testing.T, p secPayload) (*testkit.Response, secCounts) {
 			id, made := stateVictim(t)
 			action, moved := "SUSPEND", secCounts{"licences VALID": -1, "licences SUSPENDED": 1, "history": 1}
 			if suspended {
@@ -868,7 +873,7 @@ func (e *secEnv) injectionRows() []secRow {
 			run: q(e.staff, `mutation($x: ID!) { recordPaperSubmission(caseId: $x, typeCode: "`+demo.BusinessLicence+`", reason: "纸质") { id } }`)},
 		{name: "recordPaperSubmission(typeCode)", payloads: secStrings, refuse: invalid,
 			run: qv(e.staff, `mutation($c: ID!, $x: ID!) { recordPaperSubmission(caseId: $c, typeCode: $x, reason: "纸质") { id } }`, func(p secPayload) map[string]any { return map[string]any{"c": e.caseID, "x": p.v} })},
-		{name: "recordPaperSubmission(reason)", payloads: secStrings, accept: func(t *testing.T, p secPayload, r *testkit.Response) {
+		{name: "recordPaperSubmission(reason)", payloads: secPadded(1, secStrings), accept: func(t *testing.T, p secPayload, r *testkit.Response) {
 			ps, _ := secGet(t, r, "case", "paperSubmissions").([]any)
 			if len(ps) == 0 || ps[len(ps)-1].(map[string]any)["reason"] != p.v {
 				t.Errorf("paper reasons %v, want the last %q", ps, p.v)
@@ -917,7 +922,7 @@ func (e *secEnv) injectionRows() []secRow {
 			run: qv(e.staff, `mutation($c: ID!, $x: ID) { fileObjection(certificateId: $c, fields: ["premises"], description: "经营场所地址有误", caseId: $x) { id } }`, func(p secPayload) map[string]any { return map[string]any{"c": e.food, "x": p.v} })},
 		{name: "resolveObjection(id)", payloads: secStrings, refuse: []string{"NOT_FOUND", "INVALID_INPUT"},
 			run: q(e.clerk, `mutation($x: ID!) { resolveObjection(id: $x, outcome: REJECTED, note: "不属实") { id } }`)},
-		{name: "resolveObjection(note)", payloads: secStrings, accept: secVerbatim("resolveObjection", "resolution"), run: func(t *testing.T, p secPayload) (*testkit.Response, secCounts) {
+		{name: "resolveObjection(note)", payloads: secPadded(1, secStrings), accept: secVerbatim("resolveObjection", "resolution"), run: func(t *testing.T, p secPayload) (*testkit.Response, secCounts) {
 			id := e.fileObjection(t)
 			made := secCounts{"objections": 1, "objections OPEN": 1}
 			r := e.s.Do(e.clerk, `mutation($o: ID!, $x: String!) { resolveObjection(id: $o, outcome: REJECTED, note: $x) { resolution } }`, map[string]any{"o": id, "x": p.v})
@@ -944,7 +949,7 @@ func (e *secEnv) injectionRows() []secRow {
 			return r, secCounts{"bulk": 1, "bulk PENDING": 1}.plus(ifOK(r, secCounts{"bulk PENDING": -1, "bulk APPROVED": 1}))
 		}},
 		{name: "rejectBulkAnalysis(id)", payloads: secStrings, refuse: []string{"NOT_FOUND", "INVALID_INPUT"}, run: q(e.office, `mutation($x: ID!) { rejectBulkAnalysis(id: $x, reason: "用途不明确") { id } }`)},
-		{name: "rejectBulkAnalysis(reason)", payloads: secStrings, accept: secVerbatim("rejectBulkAnalysis", "comment"), run: func(t *testing.T, p secPayload) (*testkit.Response, secCounts) {
+		{name: "rejectBulkAnalysis(reason)", payloads: secPadded(1, secStrings), accept: secVerbatim("rejectBulkAnalysis", "comment"), run: func(t *testing.T, p secPayload) (*testkit.Response, secCounts) {
 			id := e.submitBulk(t)
 			r := e.s.Do(e.office, `mutation($b: ID!, $x: String!) { rejectBulkAnalysis(id: $b, reason: $x) { comment } }`, map[string]any{"b": id, "x": p.v})
 			return r, secCounts{"bulk": 1, "bulk PENDING": 1}.plus(ifOK(r, secCounts{"bulk PENDING": -1, "bulk REJECTED": 1}))

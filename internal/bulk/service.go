@@ -15,6 +15,7 @@ import (
 	"certd/internal/audit"
 	"certd/internal/certificate"
 	"certd/internal/identity"
+	"certd/internal/text"
 )
 
 // Authorizer is the part of the authorization engine the service uses
@@ -127,9 +128,9 @@ var certStates = []certificate.State{certificate.Valid, certificate.Suspended, c
 
 // validate checks an application and returns it as a request.
 func validate(in SubmitInput) (Request, error) {
-	purpose := strings.TrimSpace(in.Purpose)
-	if n := utf8.RuneCountInString(purpose); n < MinPurpose || n > MaxPurpose {
-		return Request{}, apperr.Invalid("purpose must be %d to %d characters", MinPurpose, MaxPurpose)
+	purpose, err := text.Check("the purpose", in.Purpose, MinPurpose, MaxPurpose)
+	if err != nil {
+		return Request{}, err
 	}
 	if len(in.GroupBy) < 1 || len(in.GroupBy) > MaxDimensions {
 		return Request{}, apperr.Invalid("groupBy must name 1 to %d dimensions", MaxDimensions)
@@ -149,7 +150,6 @@ func validate(in SubmitInput) (Request, error) {
 		return Request{}, apperr.Invalid("maxRuns must be 1 to %d", MaxRunsLimit)
 	}
 	f := in.Filter
-	var err error
 	if f.Types, err = codes("types", f.Types); err != nil {
 		return Request{}, err
 	}
@@ -301,8 +301,8 @@ func (s *Service) Approve(ctx context.Context, id, comment string) (Request, err
 
 // Reject rejects a PENDING request with a reason.
 func (s *Service) Reject(ctx context.Context, id, reason string) (Request, error) {
-	if strings.TrimSpace(reason) == "" {
-		return Request{}, apperr.Invalid("a rejection needs a reason")
+	if _, err := text.Required("a rejection's reason", reason, MaxPurpose); err != nil {
+		return Request{}, err
 	}
 	return s.decide(ctx, id, "bulk.reject", Rejected, reason)
 }
@@ -312,9 +312,8 @@ func (s *Service) decide(ctx context.Context, id, action string, to State, comme
 	if err != nil {
 		return Request{}, err
 	}
-	comment = strings.TrimSpace(comment)
-	if utf8.RuneCountInString(comment) > MaxPurpose {
-		return Request{}, apperr.Invalid("the comment must be at most %d characters", MaxPurpose)
+	if comment, err = text.Check("the comment", comment, 0, MaxPurpose); err != nil {
+		return Request{}, err
 	}
 	r, err := s.load(ctx, id)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"certd/internal/codes"
 	"certd/internal/identity"
 	"certd/internal/registry"
+	"certd/internal/text"
 )
 
 // Catalogue is what cases read of the catalogue, without authorization.
@@ -414,9 +415,8 @@ func (s *Service) RecordPaper(ctx context.Context, caseID, typeCode, reason stri
 	if !c.Open() {
 		return Case{}, apperr.Conflictf("case %s is closed", c.CaseNo)
 	}
-	reason = strings.TrimSpace(reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 500 {
-		return Case{}, apperr.Invalid("reason must be 1 to 500 characters")
+	if reason, err = text.Required("the reason", reason, 500); err != nil {
+		return Case{}, err
 	}
 	m, err := s.cat.LookupMatter(ctx, c.MatterCode)
 	if err != nil {

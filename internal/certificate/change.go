@@ -5,25 +5,22 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"certd/internal/apperr"
 	"certd/internal/audit"
 	"certd/internal/identity"
+	"certd/internal/text"
 )
 
 // maxReason bounds reasons and notes.
 const maxReason = 500
 
 func checkReason(what, s string, required bool) (string, error) {
-	s = strings.TrimSpace(s)
-	if required && s == "" {
-		return "", apperr.Invalid("%s is required", what)
+	min := 0
+	if required {
+		min = 1
 	}
-	if utf8.RuneCountInString(s) > maxReason {
-		return "", apperr.Invalid("%s is longer than %d characters", what, maxReason)
-	}
-	return s, nil
+	return text.Check("the "+what, s, min, maxReason)
 }
 
 // current loads the version id names, authorizes action on it and

@@ -8,13 +8,13 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"certd/internal/apperr"
 	"certd/internal/audit"
 	"certd/internal/cases"
 	"certd/internal/certificate"
 	"certd/internal/identity"
+	"certd/internal/text"
 )
 
 // Licences reads and corrects licences (*certificate.Service implements
@@ -102,12 +102,9 @@ func validate(fields []string, description string) ([]string, string, error) {
 			out = append(out, f)
 		}
 	}
-	description = strings.TrimSpace(description)
-	if !utf8.ValidString(description) {
-		return nil, "", apperr.Invalid("the description is not valid UTF-8")
-	}
-	if n := utf8.RuneCountInString(description); n < MinDescription || n > MaxDescription {
-		return nil, "", apperr.Invalid("the description must be %d to %d characters", MinDescription, MaxDescription)
+	description, err := text.Check("the description", description, MinDescription, MaxDescription)
+	if err != nil {
+		return nil, "", err
 	}
 	return out, description, nil
 }
@@ -262,14 +259,16 @@ func (s *Service) Resolve(ctx context.Context, id string, outcome State, note st
 	if err != nil {
 		return Objection{}, err
 	}
-	note = strings.TrimSpace(note)
+	minNote := 0
+	if outcome == Rejected {
+		minNote = 1 // a rejection says why
+	}
+	if note, err = text.Check("the note", note, minNote, MaxNote); err != nil {
+		return Objection{}, err
+	}
 	switch {
 	case outcome != Corrected && outcome != Rejected:
 		return Objection{}, apperr.Invalid("the outcome must be CORRECTED or REJECTED")
-	case utf8.RuneCountInString(note) > MaxNote:
-		return Objection{}, apperr.Invalid("the note must be at most %d characters", MaxNote)
-	case outcome == Rejected && note == "":
-		return Objection{}, apperr.Invalid("a rejection needs a note")
 	case outcome == Corrected && len(correctedData) == 0:
 		return Objection{}, apperr.Invalid("a correction needs correctedData")
 	case outcome == Rejected && len(correctedData) > 0:

@@ -12,6 +12,7 @@ import (
 
 	"certd/internal/apperr"
 	"certd/internal/authz"
+	"certd/internal/text"
 )
 
 // Limits on a published bundle.
@@ -34,14 +35,9 @@ var pathSegmentRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 // checkInput validates a publish request and returns copies of the
 // modules and the trimmed message.
 func checkInput(modules []authz.Module, message string) ([]authz.Module, string, error) {
-	message = strings.TrimSpace(message)
-	switch n := utf8.RuneCountInString(message); {
-	case !utf8.ValidString(message):
-		return nil, "", apperr.Invalid("the message is not valid UTF-8")
-	case n == 0:
-		return nil, "", apperr.Invalid("a message saying what changed is required")
-	case n > maxMessage:
-		return nil, "", apperr.Invalid("the message has %d characters; at most %d", n, maxMessage)
+	message, err := text.Required("a message saying what changed", message, maxMessage)
+	if err != nil {
+		return nil, "", err
 	}
 	mods, err := checkModules(modules)
 	return mods, message, err
