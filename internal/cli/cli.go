@@ -44,12 +44,19 @@ type Env struct {
 // cancelled, and returns the process exit code.
 func Run(ctx context.Context, args []string, env Env) int {
 	var cli root
+	// kong asks to exit after printing help (--help, -h): remember it and
+	// run nothing, instead of going on to run the command.
+	exit := -1
 	parser, err := kong.New(&cli,
 		kong.Name("certd"),
 		kong.Description("certd: the city's e-licence sharing platform (电子证照共享服务平台)."),
 		kong.UsageOnError(),
 		kong.Writers(env.Stdout, env.Stderr),
-		kong.Exit(func(int) {}),
+		kong.Exit(func(code int) {
+			if exit < 0 {
+				exit = code
+			}
+		}),
 		kong.BindTo(ctx, (*context.Context)(nil)),
 		kong.Bind(env),
 	)
@@ -58,9 +65,12 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return ExitError
 	}
 	kctx, err := parser.Parse(args)
+	if exit >= 0 {
+		return exit
+	}
 	if err != nil {
-		if len(args) == 0 || isHelp(args) {
-			return ExitOK
+		if len(args) == 0 {
+			return Run(ctx, []string{"--help"}, env)
 		}
 		fmt.Fprintln(env.Stderr, "certd:", err)
 		return ExitConfig
@@ -77,15 +87,6 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return ExitError
 	}
 	return ExitOK
-}
-
-func isHelp(args []string) bool {
-	for _, a := range args {
-		if a == "-h" || a == "--help" {
-			return true
-		}
-	}
-	return false
 }
 
 // Main is the whole of cmd/certd.
