@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"certd/internal/loadgen"
+	"certd/internal/demo"
 )
 
 // serveAt starts `certd serve` on addr and waits until /readyz answers.
@@ -245,7 +245,7 @@ func TestServerKill9DuringIssuanceLoad(t *testing.T) {
 	const issueQ = `mutation($in: IssueInput!) { issueCertificate(input: $in) { id } }`
 	acked := map[string]string{} // request id → licence id
 	stop := untilKilled(url, issuer, 8, func(rng *rand.Rand) []byte {
-		body, _ := json.Marshal(map[string]any{"query": issueQ, "variables": map[string]any{"in": loadgen.IssueInput(rng)}})
+		body, _ := json.Marshal(map[string]any{"query": issueQ, "variables": map[string]any{"in": demo.FoodLicenceRequest(rng.IntN(20_000_000))}})
 		return body
 	}, func(id string, raw []byte) {
 		var out struct {

@@ -12,19 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"certd/internal/codes"
+	"certd/internal/demo"
 )
-
-// residentID makes the n-th valid resident ID number of the test data.
-func residentID(n int) string {
-	base := fmt.Sprintf("350102%s%03d", time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n%20000).Format("20060102"), n%1000)
-	for _, c := range "0123456789X" {
-		if id := base + string(c); codes.ValidResidentID(id) {
-			return id
-		}
-	}
-	panic("no check character")
-}
 
 // writeStock writes n rows of 食品经营许可证 stock licences as CSV, with
 // one bad row every badEvery rows (0 for none).
@@ -33,7 +22,7 @@ func writeStock(t *testing.T, path string, n, badEvery int) {
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"holderCode", "holderName", "holderKind", "validUntil", "operatorName", "premises", "mainForm", "scope", "centralKitchen"})
 	for i := range n {
-		row := []string{residentID(i), fmt.Sprintf("个体户%05d", i), "PERSON", "2030-12-31",
+		row := []string{demo.ResidentID(i), fmt.Sprintf("个体户%05d", i), "PERSON", "2030-12-31",
 			fmt.Sprintf("示例小吃店%05d", i), fmt.Sprintf("福州市台江区示例街%d号", i), "餐饮服务经营者", "热食类食品制售", "false"}
 		if badEvery > 0 && i%badEvery == badEvery-1 {
 			row[8] = "maybe" // not a boolean

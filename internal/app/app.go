@@ -63,9 +63,6 @@ type Config struct {
 	// the other instances sharing the store, trusted when auditStatus
 	// verifies the log; the instance's own key is always trusted.
 	AuditTrustKeys []string
-	// AuditOff leaves the field audit out. Only benchmarks set it, to
-	// measure what the audit costs; certd serve has no such flag.
-	AuditOff bool
 	// ObjectionDueDays is how many working days an issuing unit has to
 	// answer an objection; default 5.
 	ObjectionDueDays int
@@ -215,19 +212,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	sc.Addr, sc.Production, sc.Logger = cfg.Addr, cfg.Production, cfg.Logger
 	sc.PerRequest = func(r *http.Request, id string) *http.Request {
 		ctx := authz.WithBudget(r.Context(), a.Policy.MaxCertificates())
-		if !cfg.AuditOff {
-			base := audit.Record{RequestID: id, Client: server.ClientAddress(r), Subject: "anonymous", Roles: []string{}}
-			if p, ok := identity.FromContext(ctx); ok {
-				base.Subject, base.Org, base.Roles = p.Subject, p.Org, p.Roles
-			}
-			ctx = audit.WithTrail(ctx, audit.NewTrail(base, a.Policy.Version))
+		base := audit.Record{RequestID: id, Client: server.ClientAddress(r), Subject: "anonymous", Roles: []string{}}
+		if p, ok := identity.FromContext(ctx); ok {
+			base.Subject, base.Org, base.Roles = p.Subject, p.Org, p.Roles
 		}
+		ctx = audit.WithTrail(ctx, audit.NewTrail(base, a.Policy.Version))
 		return r.WithContext(ctx)
 	}
-	if !cfg.AuditOff {
-		sc.FieldMiddleware = graph.AuditFields
-		sc.ResponseMiddleware = graph.AuditGate(a.Audit, time.Now, server.OperationLabel)
-	}
+	sc.FieldMiddleware = graph.AuditFields
+	sc.ResponseMiddleware = graph.AuditGate(a.Audit, time.Now, server.OperationLabel)
 	sc.Authenticated = map[string]http.Handler{printing.Pattern: printing.Handler(printing.Deps{
 		Licences: a.Licences, Cases: a.Cases, Types: a.Catalogue, Units: a.Catalogue,
 		VerifyURL: verifyURL, Today: a.Licences.Today, Loc: cal.Loc, Logger: a.log,

@@ -108,7 +108,7 @@ func seedLicencesOfManyHolders(tb testing.TB, s *testkit.Server, n int) {
 			k := done + i
 			name := fmt.Sprintf("个体经营者%06d", k)
 			batch[i] = certificate.IssueInput{TypeCode: demo.FoodLicence, Mode: certificate.Stock,
-				Holder: certificate.Holder{Code: benchResidentID(k), Name: name, Kind: certificate.Person},
+				Holder: certificate.Holder{Code: demo.ResidentID(k), Name: name, Kind: certificate.Person},
 				Data: map[string]any{"operatorName": name, "premises": fmt.Sprintf("福州市鼓楼区示例路%d号", k),
 					"mainForm": "餐饮服务经营者", "scope": "热食类食品制售"}}
 		}
@@ -126,20 +126,6 @@ func seedLicencesOfManyHolders(tb testing.TB, s *testkit.Server, n int) {
 		}
 		done += len(batch)
 	}
-}
-
-// benchResidentID is the k-th of distinct valid resident ID numbers (GB
-// 11643): Fuzhou Gulou district, born 1950-01-01 plus k/1000 days,
-// sequence k%1000, with its check character.
-func benchResidentID(k int) string {
-	birth := time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, k/1000)
-	id := fmt.Sprintf("350102%s%03d", birth.Format("20060102"), k%1000)
-	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i, w := range weights {
-		sum += int(id[i]-'0') * w
-	}
-	return id + string("10X98765432"[sum%11])
 }
 
 // reportCaseLatencies reports the nearest-rank p50 and p99 of the

@@ -30,8 +30,6 @@ type root struct {
 	Import   importCmd   `cmd:"" help:"Import stock licences (第十一条) from a JSONL or CSV file through a running server."`
 	Audit    auditCmd    `cmd:"" help:"Verify and export the tamper-evident audit log (第十八条)."`
 	Report   reportCmd   `cmd:"" help:"Write the supervision report (第十九条) of a period as CSV."`
-	Load     loadCmd     `cmd:"" help:"Drive a realistic request mix at a server on this machine and print throughput and latency percentiles."`
-	Baseline baselineCmd `cmd:"" hidden:"" help:"Serve the bare gqlgen baseline of the load figures (no authorization, no audit) on loopback."`
 }
 
 // Env is where commands write and what they read besides flags.

@@ -19,11 +19,22 @@ func ValidCreditCode(s string) bool {
 	if len(s) != 18 {
 		return false
 	}
+	c, ok := CreditCodeCheck(s[:17])
+	return ok && s[17] == c
+}
+
+// CreditCodeCheck returns the check character of the first 17 characters
+// of a unified social credit code; ok is false when one is not of its
+// alphabet (digits and upper-case letters but I, O, S, V, Z).
+func CreditCodeCheck(body17 string) (check byte, ok bool) {
+	if len(body17) != 17 {
+		return 0, false
+	}
 	sum := 0
 	for i := 0; i < 17; i++ {
-		v := strings.IndexByte(creditAlphabet, s[i])
+		v := strings.IndexByte(creditAlphabet, body17[i])
 		if v < 0 {
-			return false
+			return 0, false
 		}
 		sum += v * creditWeights[i]
 	}
@@ -31,7 +42,7 @@ func ValidCreditCode(s string) bool {
 	if c == 31 {
 		c = 0
 	}
-	return s[17] == creditAlphabet[c]
+	return creditAlphabet[c], true
 }
 
 var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
@@ -44,19 +55,28 @@ func ValidResidentID(s string) bool {
 	if len(s) != 18 {
 		return false
 	}
-	sum := 0
-	for i := 0; i < 17; i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return false
-		}
-		sum += int(c-'0') * idWeights[i]
-	}
-	if s[17] != idChecks[sum%11] {
+	if c, ok := ResidentIDCheck(s[:17]); !ok || s[17] != c {
 		return false
 	}
 	birth, err := time.Parse("20060102", s[6:14])
 	return err == nil && birth.Year() >= 1850 && !birth.After(time.Now())
+}
+
+// ResidentIDCheck returns the check character of the first 17 digits of
+// a resident identity number; ok is false when they are not 17 digits.
+func ResidentIDCheck(body17 string) (check byte, ok bool) {
+	if len(body17) != 17 {
+		return 0, false
+	}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		c := body17[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		sum += int(c-'0') * idWeights[i]
+	}
+	return idChecks[sum%11], true
 }
 
 const mod3736Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -7,7 +7,7 @@
 // The generated executor (generated.go) is committed; regenerate it from
 // the repository root with
 //
-//	go tool gqlgen generate --config internal/baseline/gqlgen.yml
+//	go tool gqlgen generate --config cmd/certd-bench/internal/baseline/gqlgen.yml
 package baseline
 
-//go:generate go -C ../.. tool gqlgen generate --config internal/baseline/gqlgen.yml
+//go:generate go -C ../../../.. tool gqlgen generate --config cmd/certd-bench/internal/baseline/gqlgen.yml

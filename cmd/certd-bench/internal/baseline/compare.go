@@ -13,10 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"certd/cmd/certd-bench/internal/loadgen"
 	"certd/internal/app"
 	"certd/internal/demo"
 	"certd/internal/identity"
-	"certd/internal/loadgen"
 )
 
 // The demo holder whose licences the load mix reads (see loadgen).

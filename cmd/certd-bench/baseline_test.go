@@ -1,4 +1,4 @@
-package baseline_test
+package main
 
 import (
 	"bytes"
@@ -12,11 +12,10 @@ import (
 	"time"
 
 	"certd/internal/app"
-	"certd/internal/cli"
 	"certd/internal/testkit"
 )
 
-// TestBaselineCommand serves the baseline with `certd baseline` over a
+// TestBaselineCommand serves the baseline with `certd-bench baseline` over a
 // demo data directory until cancelled, and refuses a non-loopback address.
 func TestBaselineCommand(t *testing.T) {
 	dir := t.TempDir()
@@ -27,8 +26,8 @@ func TestBaselineCommand(t *testing.T) {
 	a.Close()
 
 	var errs bytes.Buffer
-	if code := cli.Run(context.Background(), []string{"baseline", "--data-dir", dir, "--addr", "0.0.0.0:8081"},
-		cli.Env{Stdout: io.Discard, Stderr: &errs}); code != cli.ExitConfig || !strings.Contains(errs.String(), "loopback") {
+	if code := run(context.Background(), []string{"baseline", "--data-dir", dir, "--addr", "0.0.0.0:8081"},
+		env{Stdout: io.Discard, Stderr: &errs}); code != exitConfig || !strings.Contains(errs.String(), "loopback") {
 		t.Fatalf("non-loopback address: exit %d, %q", code, errs.String())
 	}
 
@@ -36,7 +35,7 @@ func TestBaselineCommand(t *testing.T) {
 	out := &testkit.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- cli.Run(ctx, []string{"baseline", "--data-dir", dir, "--addr", "127.0.0.1:0"}, cli.Env{Stdout: out, Stderr: io.Discard})
+		done <- run(ctx, []string{"baseline", "--data-dir", dir, "--addr", "127.0.0.1:0"}, env{Stdout: out, Stderr: io.Discard})
 	}()
 	url := ""
 	re := regexp.MustCompile(`http://127\.0\.0\.1:\d+/graphql`)
@@ -57,7 +56,7 @@ func TestBaselineCommand(t *testing.T) {
 		t.Errorf("verify: HTTP %d %s", resp.StatusCode, body)
 	}
 	cancel()
-	if code := <-done; code != cli.ExitOK {
+	if code := <-done; code != exitOK {
 		t.Fatalf("exit %d after cancel", code)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"certd/internal/loadgen"
+	"certd/cmd/certd-bench/internal/loadgen"
 )
 
 // TestLoadAgainstBaseline drives loadgen's mix at certd and at the bare

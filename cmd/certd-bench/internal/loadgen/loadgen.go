@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"certd/internal/demo"
 )
 
 // Operation names of the mix.
@@ -38,7 +40,8 @@ const (
 
 	loadHolder = "91350100MA0000001P"
 	loadMatter = "350100-SP-0002"
-	foodType   = "11350100MB00000025002"
+	// issueHolders is how many made-up people issuance picks from.
+	issueHolders = 20_000_000
 )
 
 // DefaultMix is the operation weights used when Options.Mix is empty.
@@ -261,7 +264,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 				case OpVerify:
 					q, vars = verifyQuery, map[string]any{"id": ids[rng.IntN(len(ids))]}
 				case OpIssue:
-					token, q, vars = o.IssuerToken, issueQuery, map[string]any{"in": IssueInput(rng)}
+					token, q, vars = o.IssuerToken, issueQuery, map[string]any{"in": demo.FoodLicenceRequest(rng.IntN(issueHolders))}
 				}
 				t0 := time.Now()
 				_, err := c.do(runCtx, token, q, vars)
@@ -325,37 +328,6 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 		rank = 1
 	}
 	return sorted[rank-1]
-}
-
-// IssueInput is a food licence for a random valid resident ID.
-func IssueInput(rng *rand.Rand) map[string]any {
-	id := ResidentID(rng)
-	return map[string]any{
-		"typeCode": foodType,
-		"holder":   map[string]any{"code": id, "name": "压测" + id[14:], "kind": "PERSON"},
-		"data": map[string]any{
-			"operatorName": "压测经营者" + id[14:], "premises": "福州市鼓楼区压测路1号",
-			"mainForm": "食品销售经营者", "scope": "预包装食品销售",
-		},
-	}
-}
-
-// ResidentID returns a random valid resident ID number (GB 11643) of
-// Fuzhou Gulou district, born 1950-01-01 to about 2004.
-func ResidentID(rng *rand.Rand) string {
-	birth := time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rng.IntN(20000))
-	body := fmt.Sprintf("350102%s%03d", birth.Format("20060102"), rng.IntN(1000))
-	return body + string(CheckChar(body))
-}
-
-// CheckChar is the GB 11643 check character of the first 17 digits.
-func CheckChar(body17 string) byte {
-	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i, w := range weights {
-		sum += int(body17[i]-'0') * w
-	}
-	return "10X98765432"[sum%11]
 }
 
 // Print writes r as a fixed-width table.

@@ -1191,7 +1191,7 @@ func (ec *executionContext) _Query_me(ctx context.Context, field graphql.Collect
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *Me) graphql.Marshaler {
-			return ec.marshalNMe2ᚖcertdᚋinternalᚋbaselineᚐMe(ctx, selections, v)
+			return ec.marshalNMe2ᚖcertdᚋcmdᚋcertdᚑbenchᚋinternalᚋbaselineᚐMe(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3641,7 +3641,7 @@ func (ec *executionContext) marshalNJSON2map(ctx context.Context, sel ast.Select
 	return res
 }
 
-func (ec *executionContext) marshalNMe2ᚖcertdᚋinternalᚋbaselineᚐMe(ctx context.Context, sel ast.SelectionSet, v *Me) graphql.Marshaler {
+func (ec *executionContext) marshalNMe2ᚖcertdᚋcmdᚋcertdᚑbenchᚋinternalᚋbaselineᚐMe(ctx context.Context, sel ast.SelectionSet, v *Me) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Me!")
 		return graphql.Null

@@ -3,7 +3,6 @@ package loadgen
 import (
 	"bytes"
 	"context"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -94,17 +93,7 @@ func TestRefusesNonLoopback(t *testing.T) {
 	}
 }
 
-func TestResidentIDAndPercentile(t *testing.T) {
-	if c := CheckChar("11010519491231002"); c != 'X' {
-		t.Errorf("check char %c, want X", c) // GB 11643 sample 11010519491231002X
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 100 {
-		id := ResidentID(rng)
-		if len(id) != 18 || CheckChar(id[:17]) != id[17] {
-			t.Fatalf("bad id %s", id)
-		}
-	}
+func TestPercentile(t *testing.T) {
 	d := []time.Duration{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	if percentile(d, 50) != 5 || percentile(d, 95) != 10 || percentile(d, 99) != 10 || percentile(nil, 50) != 0 {
 		t.Error("percentile")

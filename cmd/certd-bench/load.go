@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"certd/cmd/certd-bench/internal/loadgen"
+)
+
+type loadCmd struct {
+	Server      string        `required:"" env:"CERTD_SERVER" help:"Base URL of the server on this machine, e.g. http://127.0.0.1:8080; only loopback addresses are accepted."`
+	StaffToken  string        `required:"" env:"CERTD_STAFF_TOKEN" help:"Bearer token of staff of a unit handling matter 350100-SP-0002 (case reads)."`
+	HolderToken string        `required:"" env:"CERTD_HOLDER_TOKEN" help:"Bearer token of holder 91350100MA0000001P (holder reads)."`
+	IssuerToken string        `required:"" env:"CERTD_ISSUER_TOKEN" help:"Bearer token of an issuer of the food licence, amr cert (issuance)."`
+	Concurrency int           `default:"32" help:"Requests in flight."`
+	Duration    time.Duration `default:"10s" help:"How long to drive load (at most 10m)."`
+}
+
+// Run drives the mix at the server and prints the report.
+func (c *loadCmd) Run(ctx context.Context, e env) error {
+	if c.Concurrency <= 0 {
+		return configError("--concurrency must be positive, not %d", c.Concurrency)
+	}
+	if c.Duration <= 0 || c.Duration > loadgen.MaxDuration {
+		return configError("--duration must be in (0, %s], not %s", loadgen.MaxDuration, c.Duration)
+	}
+	if err := loadgen.CheckLoopback(c.Server); err != nil {
+		return codeError{code: exitConfig, err: err}
+	}
+	rep, err := loadgen.Run(ctx, loadgen.Options{
+		Server: c.Server, StaffToken: c.StaffToken, HolderToken: c.HolderToken, IssuerToken: c.IssuerToken,
+		Concurrency: c.Concurrency, Duration: c.Duration,
+	})
+	if err != nil {
+		return err
+	}
+	rep.Print(e.Stdout)
+	return nil
+}
