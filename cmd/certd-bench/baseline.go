@@ -10,6 +10,7 @@ import (
 
 	"certd/cmd/certd-bench/internal/baseline"
 	"certd/cmd/certd-bench/internal/loadgen"
+	"certd/internal/cli"
 )
 
 // baselineCmd serves the bare gqlgen baseline (internal/baseline) over a
@@ -23,7 +24,7 @@ type baselineCmd struct {
 }
 
 // Run serves the baseline until ctx is cancelled.
-func (c *baselineCmd) Run(ctx context.Context, e env) error {
+func (c *baselineCmd) Run(ctx context.Context, e cli.Env) error {
 	if loadgen.CheckLoopback("http://"+c.Addr) != nil {
 		return configError("--addr %q: the baseline checks no token, so it listens only on a loopback address (127.0.0.1, ::1, localhost)", c.Addr)
 	}

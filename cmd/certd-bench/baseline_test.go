@@ -6,12 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"certd/internal/app"
+	"certd/internal/cli"
 	"certd/internal/testkit"
 )
 
@@ -27,7 +29,7 @@ func TestBaselineCommand(t *testing.T) {
 
 	var errs bytes.Buffer
 	if code := run(context.Background(), []string{"baseline", "--data-dir", dir, "--addr", "0.0.0.0:8081"},
-		env{Stdout: io.Discard, Stderr: &errs}); code != exitConfig || !strings.Contains(errs.String(), "loopback") {
+		cli.Env{Stdout: io.Discard, Stderr: &errs}); code != cli.ExitConfig || !strings.Contains(errs.String(), "loopback") {
 		t.Fatalf("non-loopback address: exit %d, %q", code, errs.String())
 	}
 
@@ -35,7 +37,7 @@ func TestBaselineCommand(t *testing.T) {
 	out := &testkit.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"baseline", "--data-dir", dir, "--addr", "127.0.0.1:0"}, env{Stdout: out, Stderr: io.Discard})
+		done <- run(ctx, []string{"baseline", "--data-dir", dir, "--addr", "127.0.0.1:0"}, cli.Env{Stdout: out, Stderr: io.Discard})
 	}()
 	url := ""
 	re := regexp.MustCompile(`http://127\.0\.0\.1:\d+/graphql`)
@@ -56,7 +58,26 @@ func TestBaselineCommand(t *testing.T) {
 		t.Errorf("verify: HTTP %d %s", resp.StatusCode, body)
 	}
 	cancel()
-	if code := <-done; code != exitOK {
+	if code := <-done; code != cli.ExitOK {
 		t.Fatalf("exit %d after cancel", code)
+	}
+}
+
+// TestHelpRunsNothing: --help on each command prints its help and exits
+// 0 without serving or driving anything (a command that ran would report
+// its cancelled context or its missing flags on stderr).
+func TestHelpRunsNothing(t *testing.T) {
+	t.Chdir(t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, cmd := range []string{"baseline", "load"} {
+		var out, errs bytes.Buffer
+		if code := run(ctx, []string{cmd, "--help"}, cli.Env{Stdout: &out, Stderr: &errs}); code != cli.ExitOK ||
+			!strings.Contains(out.String(), "certd-bench "+cmd) || errs.Len() > 0 {
+			t.Errorf("%s --help: exit %d, stdout %q, stderr %q", cmd, code, out.String(), errs.String())
+		}
+	}
+	if entries, _ := os.ReadDir("."); len(entries) > 0 {
+		t.Errorf("--help left %d files behind, e.g. %s", len(entries), entries[0].Name())
 	}
 }

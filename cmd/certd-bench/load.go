@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"certd/cmd/certd-bench/internal/loadgen"
+	"certd/internal/cli"
 )
 
 type loadCmd struct {
@@ -17,7 +18,7 @@ type loadCmd struct {
 }
 
 // Run drives the mix at the server and prints the report.
-func (c *loadCmd) Run(ctx context.Context, e env) error {
+func (c *loadCmd) Run(ctx context.Context, e cli.Env) error {
 	if c.Concurrency <= 0 {
 		return configError("--concurrency must be positive, not %d", c.Concurrency)
 	}
@@ -25,7 +26,7 @@ func (c *loadCmd) Run(ctx context.Context, e env) error {
 		return configError("--duration must be in (0, %s], not %s", loadgen.MaxDuration, c.Duration)
 	}
 	if err := loadgen.CheckLoopback(c.Server); err != nil {
-		return codeError{code: exitConfig, err: err}
+		return cli.ExitCode(cli.ExitConfig, err)
 	}
 	rep, err := loadgen.Run(ctx, loadgen.Options{
 		Server: c.Server, StaffToken: c.StaffToken, HolderToken: c.HolderToken, IssuerToken: c.IssuerToken,

@@ -41,13 +41,30 @@ type Env struct {
 // Run parses args and runs the chosen command until it ends or ctx is
 // cancelled, and returns the process exit code.
 func Run(ctx context.Context, args []string, env Env) int {
-	var cli root
+	return RunProgram(ctx, Program{Name: "certd",
+		Description: "certd: the city's e-licence sharing platform (电子证照共享服务平台).", Tree: &root{}}, args, env)
+}
+
+// Program is a command line: its name, its description and its tree of
+// kong commands (a pointer to a struct of `cmd:""` fields whose Run
+// methods take a context.Context and an Env). certd and certd-bench are
+// both one.
+type Program struct {
+	Name, Description string
+	Tree              any
+}
+
+// RunProgram parses args against prog's tree and runs the chosen command
+// until it ends or ctx is cancelled, and returns the process exit code:
+// ExitConfig for bad flags and app.ErrConfig, the code of an error made
+// by ExitCode, ExitError for any other error.
+func RunProgram(ctx context.Context, prog Program, args []string, env Env) int {
 	// kong asks to exit after printing help (--help, -h): remember it and
 	// run nothing, instead of going on to run the command.
 	exit := -1
-	parser, err := kong.New(&cli,
-		kong.Name("certd"),
-		kong.Description("certd: the city's e-licence sharing platform (电子证照共享服务平台)."),
+	parser, err := kong.New(prog.Tree,
+		kong.Name(prog.Name),
+		kong.Description(prog.Description),
 		kong.UsageOnError(),
 		kong.Writers(env.Stdout, env.Stderr),
 		kong.Exit(func(code int) {
@@ -59,7 +76,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		kong.Bind(env),
 	)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "certd:", err)
+		fmt.Fprintln(env.Stderr, prog.Name+":", err)
 		return ExitError
 	}
 	kctx, err := parser.Parse(args)
@@ -68,13 +85,13 @@ func Run(ctx context.Context, args []string, env Env) int {
 	}
 	if err != nil {
 		if len(args) == 0 {
-			return Run(ctx, []string{"--help"}, env)
+			return RunProgram(ctx, prog, []string{"--help"}, env)
 		}
-		fmt.Fprintln(env.Stderr, "certd:", err)
+		fmt.Fprintln(env.Stderr, prog.Name+":", err)
 		return ExitConfig
 	}
 	if err := kctx.Run(); err != nil {
-		fmt.Fprintln(env.Stderr, "certd:", err)
+		fmt.Fprintln(env.Stderr, prog.Name+":", err)
 		var ee exitError
 		if errors.As(err, &ee) {
 			return ee.code
@@ -86,6 +103,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 	}
 	return ExitOK
 }
+
+// ExitCode is err with the exit code RunProgram returns for it.
+func ExitCode(code int, err error) error { return exitError{code: code, err: err} }
 
 // Main is the whole of cmd/certd.
 func Main(ctx context.Context) int {
