@@ -26,6 +26,7 @@ import (
 	"certd/internal/demo"
 	"certd/internal/identity"
 	"certd/internal/keyring"
+	"certd/internal/lease"
 	"certd/internal/objection"
 	"certd/internal/policyadmin"
 	"certd/internal/printing"
@@ -57,6 +58,10 @@ type Config struct {
 	TimeZone      string           // the city's time zone; default Asia/Shanghai
 	CalendarFile  string           // holidays and make-up working days, JSON
 	SweepInterval time.Duration    // expiry sweeps; default 30s, negative disables
+	// LeaseTTL is how long a background job's lease lasts unless its
+	// holder renews it (lease.DefaultTTL if 0): another instance takes
+	// the job over within about that long after the holder stops.
+	LeaseTTL time.Duration
 	Now           func() time.Time // the clock; nil means time.Now (tests set it)
 	PolicyPoll    time.Duration    // how often to look for a newly published policy; default 1s
 	// AuditTrustKeys are PEM files of further audit public keys, those of
@@ -82,6 +87,7 @@ type Store interface {
 	objection.Repository
 	keyring.Repository
 	registry.Repository
+	lease.Repository
 	Ping(ctx context.Context) error
 }
 
@@ -107,6 +113,9 @@ type App struct {
 	Cases       *cases.Service
 	Keyring     *keyring.Keyring
 	Server      *server.Server
+	// Background runs the jobs that must run once per cluster, each under
+	// its lease.
+	Background *lease.Runner
 
 	closeStore func() error
 	sweepEvery time.Duration
@@ -172,6 +181,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if a.sweepEvery == 0 {
 		a.sweepEvery = 30 * time.Second
 	}
+	a.Background = lease.NewRunner(a.Store, lease.NewOwner(), cfg.LeaseTTL, nil, a.log)
 
 	if cfg.Demo {
 		seeded, err := demo.Seed(ctx, demo.Services{Catalogue: a.Catalogue, Licences: a.Licences, Store: a.Store})
@@ -237,6 +247,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		"GET /console":  console.Handler(), // redirects to /console/
 		"GET /console/": console.Handler(),
 	}
+	sc.Collectors = append(sc.Collectors, a.Background.Collectors()...)
 	a.Server = server.New(sc, es, a.Verifier, a.Store)
 	ok = true
 	return a, nil
@@ -326,15 +337,19 @@ func (a *App) Run(ctx context.Context, ready func(net.Addr)) error {
 	return err
 }
 
-// RunBackground sweeps expired licences and picks up policies published
-// by other instances until ctx is done.
+// SweepJob names the lease of the licence sweep (repairs and expiry).
+const SweepJob = "licence-sweep"
+
+// RunBackground runs the background work until ctx is done: the licence
+// sweep once per cluster, under its lease (whichever instance holds it),
+// and on every instance the watch for policies published by others.
 func (a *App) RunBackground(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		if a.sweepEvery > 0 {
-			a.Licences.RunSweeper(ctx, a.sweepEvery, a.log)
+			a.Background.Run(ctx, SweepJob, a.sweepEvery, a.Licences.SweepJob(a.log))
 		}
 	}()
 	go func() {

@@ -2,10 +2,12 @@ package certificate
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"certd/internal/apperr"
+	"certd/internal/lease"
 )
 
 // Sweep finishes interrupted writes and marks current licences past their
@@ -43,20 +45,16 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	}
 }
 
-// RunSweeper sweeps every interval until ctx is done.
-func (s *Service) RunSweeper(ctx context.Context, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("licence sweep failed", "err", err)
-		} else if n > 0 {
-			log.Info("licences expired", "count", n)
+// SweepJob is one sweep as a background job run under its lease: it
+// logs what it expired and returns it as the lease's note. The sweep's
+// writes are conditioned on each licence's revision, so a stale lease
+// holder's write to a licence the new holder changed is refused.
+func (s *Service) SweepJob(log *slog.Logger) func(ctx context.Context, l lease.Lease) (string, error) {
+	return func(ctx context.Context, l lease.Lease) (string, error) {
+		n, err := s.Sweep(ctx)
+		if n > 0 {
+			log.Info("licences expired", "count", n, "lease_token", l.Token)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+		return fmt.Sprintf("expired %d", n), err
 	}
 }

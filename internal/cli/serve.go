@@ -29,6 +29,7 @@ type serveCmd struct {
 	ObjectionDays int           `name:"objection-due-days" default:"5" env:"CERTD_OBJECTION_DUE_DAYS" help:"Working days an issuing unit has to answer an objection."`
 	PolicyPoll    time.Duration `name:"policy-poll" default:"1s" env:"CERTD_POLICY_POLL" help:"How often to look for a policy published by another instance."`
 	SweepInterval time.Duration `name:"sweep-interval" default:"30s" env:"CERTD_SWEEP_INTERVAL" help:"How often licences past their validity are marked EXPIRED."`
+	LeaseTTL      time.Duration `name:"lease-ttl" default:"30s" env:"CERTD_LEASE_TTL" help:"How long the lease of a background job (the licence sweep) lasts unless renewed; of the instances sharing a store, the lease holder runs the job, and another takes over within about this long after it stops."`
 
 	MaxBodyBytes  int64  `default:"1048576" env:"CERTD_MAX_BODY_BYTES" help:"Largest request body accepted."`
 	MaxDepth      int    `default:"12" env:"CERTD_MAX_DEPTH" help:"Deepest query nesting accepted."`
@@ -44,7 +45,7 @@ func (c *serveCmd) Run(ctx context.Context, env Env) error {
 	a, err := app.New(ctx, app.Config{
 		Addr: c.Addr, DataDir: c.DataDir, MongoURI: c.MongoURI, Demo: c.Demo, Production: c.Production,
 		JWTPublicKeys: c.JWTPublicKey, JWKSFile: c.JWKSFile, JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience,
-		AuditTrustKeys: c.AuditTrustKey, MasterKey: c.MasterKey, TimeZone: c.TimeZone, CalendarFile: c.Calendar, SweepInterval: c.SweepInterval, PolicyPoll: c.PolicyPoll, ObjectionDueDays: c.ObjectionDays,
+		AuditTrustKeys: c.AuditTrustKey, MasterKey: c.MasterKey, TimeZone: c.TimeZone, CalendarFile: c.Calendar, SweepInterval: c.SweepInterval, LeaseTTL: c.LeaseTTL, PolicyPoll: c.PolicyPoll, ObjectionDueDays: c.ObjectionDays,
 		Limits: server.Config{MaxBodyBytes: c.MaxBodyBytes, MaxDepth: c.MaxDepth, MaxComplexity: c.MaxComplexity},
 		Logger: log,
 	})

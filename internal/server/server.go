@@ -46,6 +46,9 @@ type Config struct {
 	// Public are further routes served without authentication, e.g.
 	// GET /verify.
 	Public map[string]http.Handler
+	// Collectors are further Prometheus series served at /metrics, e.g.
+	// the background jobs' runs and leases.
+	Collectors []prometheus.Collector
 }
 
 // Defaults for the request limits.
@@ -89,6 +92,7 @@ func New(cfg Config, es graphql.ExecutableSchema, auth Authenticator, store Ping
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(cfg.Collectors...)
 	m := newMetrics(reg)
 
 	gql := handler.New(es)

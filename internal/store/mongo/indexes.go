@@ -146,6 +146,12 @@ func Indexes() []Index {
 			Keys:    bson.D{{Key: "at", Value: -1}},
 			Purpose: "every record in a time range, newest first (QueryAudit by time, exports)",
 		},
+		// Leases of background work (leases.go).
+		{
+			Collection: leasesColl, Name: "name_gen",
+			Keys:    bson.D{{Key: "name", Value: 1}, {Key: "gen", Value: -1}},
+			Purpose: "a lease's newest generation (every lease read), and the older ones to remove",
+		},
 		{
 			Collection: auditCheckpointsColl, Name: "chain_seq_final", Unique: true,
 			Keys:    bson.D{{Key: "chain", Value: 1}, {Key: "seq", Value: 1}, {Key: "final", Value: 1}},

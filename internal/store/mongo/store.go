@@ -62,6 +62,8 @@ type Store struct {
 	certs, idemKeys, serials, sealKeys, registry *mongo.Collection
 
 	policyVersions, policyRevs *mongo.Collection
+
+	leases *mongo.Collection
 }
 
 // Option configures Open.
@@ -119,6 +121,8 @@ func Open(ctx context.Context, uri string, opts ...Option) (*Store, error) {
 
 		policyVersions: db.Collection(policyVersionsColl),
 		policyRevs:     db.Collection(policyRevsColl),
+
+		leases: db.Collection(leasesColl),
 	}
 	if err := s.Ping(ctx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))

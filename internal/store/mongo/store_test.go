@@ -19,6 +19,7 @@ import (
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
 	"certd/internal/keyring"
+	"certd/internal/lease"
 	"certd/internal/registry"
 	"certd/internal/store/ferrettest"
 	"certd/internal/store/mongo"
@@ -369,4 +370,8 @@ func TestStaleClaimIsRemoved(t *testing.T) {
 	if n, err := claims.CountDocuments(ctx, bson.D{}); err != nil || n != 0 {
 		t.Fatalf("claims left after the update: %d, %v", n, err)
 	}
+}
+
+func TestLeases(t *testing.T) {
+	storetest.RunLeases(t, func(t *testing.T) lease.Repository { return open(t) })
 }

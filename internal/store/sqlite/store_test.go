@@ -9,6 +9,7 @@ import (
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
 	"certd/internal/keyring"
+	"certd/internal/lease"
 	"certd/internal/registry"
 	"certd/internal/store/storetest"
 )
@@ -88,4 +89,8 @@ func TestRegistryConformance(t *testing.T) {
 
 func TestCaseConformance(t *testing.T) {
 	storetest.RunCases(t, func(t *testing.T) cases.Repository { return openTemp(t) })
+}
+
+func TestLeaseConformance(t *testing.T) {
+	storetest.RunLeases(t, func(t *testing.T) lease.Repository { return openTemp(t) })
 }
