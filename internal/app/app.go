@@ -55,15 +55,11 @@ type Config struct {
 	// 32 bytes). Empty: a key file in the data directory, which production
 	// refuses.
 	MasterKey     string
-	TimeZone      string        // the city's time zone; default Asia/Shanghai
-	CalendarFile  string        // holidays and make-up working days, JSON
-	SweepInterval time.Duration // expiry sweeps; default 30s, negative disables
-	// LeaseTTL is how long a background job's lease lasts unless its
-	// holder renews it (lease.DefaultTTL if 0): another instance takes
-	// the job over within about that long after the holder stops.
-	LeaseTTL   time.Duration
-	Now        func() time.Time // the clock; nil means time.Now (tests set it)
-	PolicyPoll time.Duration    // how often to look for a newly published policy; default 1s
+	TimeZone      string           // the city's time zone; default Asia/Shanghai
+	CalendarFile  string           // holidays and make-up working days, JSON
+	SweepInterval time.Duration    // expiry sweeps; default 30s, negative disables
+	Now           func() time.Time // the clock; nil means time.Now (tests set it)
+	PolicyPoll    time.Duration    // how often to look for a newly published policy; default 1s
 	// AuditTrustKeys are PEM files of further audit public keys, those of
 	// the other instances sharing the store, trusted when auditStatus
 	// verifies the log; the instance's own key is always trusted.
@@ -71,6 +67,10 @@ type Config struct {
 	// ObjectionDueDays is how many working days an issuing unit has to
 	// answer an objection; default 5.
 	ObjectionDueDays int
+	// LeaseTTL is how long a background job's lease lasts unless its
+	// holder renews it (lease.DefaultTTL if 0): another instance takes
+	// the job over within about that long after the holder stops.
+	LeaseTTL time.Duration
 
 	Limits server.Config // body, depth and complexity limits; Addr and Production are taken from above
 	Logger *slog.Logger
