@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,10 @@ import (
 // serveAt starts `certd serve` on addr and waits until /readyz answers.
 func serveAt(t *testing.T, dataDir, addr string, args ...string) *exec.Cmd {
 	t.Helper()
+	if !slices.Contains(args, "--metrics-addr") {
+		// Tests run several servers at once: none takes the default port.
+		args = append(args, "--metrics-addr", "127.0.0.1:0")
+	}
 	cmd := exec.Command(bin, append([]string{"serve", "--data-dir", dataDir, "--addr", addr}, args...)...)
 	var logs bytes.Buffer
 	cmd.Stderr = &logs

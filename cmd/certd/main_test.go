@@ -219,17 +219,36 @@ func TestTokenRefusesUnknownRole(t *testing.T) {
 	}
 }
 
+// TestEnvironmentVariables starts certd configured by environment
+// variables only, and checks the first log line says, for a person, where
+// GraphiQL, the console and the metrics are; metrics are served there and
+// not on the API's address.
 func TestEnvironmentVariables(t *testing.T) {
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr, maddr := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "CERTD_ADDR="+addr, "CERTD_DATA_DIR="+dir, "CERTD_DEMO=true")
+	cmd.Env = append(os.Environ(), "CERTD_ADDR="+addr, "CERTD_DATA_DIR="+dir, "CERTD_DEMO=true", "CERTD_METRICS_ADDR="+maddr)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() }()
 	sc := bufio.NewScanner(stderr)
+	if !sc.Scan() {
+		t.Fatal("certd logged nothing")
+	}
+	var first struct{ Msg, GraphiQL, Console, Metrics string }
+	if err := json.Unmarshal(sc.Bytes(), &first); err != nil {
+		t.Fatalf("first log line %s: %v", sc.Text(), err)
+	}
+	for _, want := range []string{"GraphiQL http://" + addr + "/", "console http://" + addr + "/console/", "metrics http://" + maddr + "/metrics"} {
+		if !strings.Contains(first.Msg, want) {
+			t.Errorf("the first log line does not say %q: %s", want, first.Msg)
+		}
+	}
+	if first.Metrics != "http://"+maddr+"/metrics" || first.GraphiQL != "http://"+addr+"/" {
+		t.Errorf("first log line attributes: %+v", first)
+	}
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "certd listening") {
 			if !strings.Contains(sc.Text(), addr) {
@@ -238,10 +257,28 @@ func TestEnvironmentVariables(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, "certd.db")); err != nil {
 				t.Fatalf("CERTD_DATA_DIR ignored: %v", err)
 			}
+			go func() { _, _ = io.Copy(io.Discard, stderr) }()
+			if code, body := get(t, first.Metrics); code != 200 || !strings.Contains(body, "go_goroutines") {
+				t.Errorf("metrics at %s: %d %.200s", first.Metrics, code, body)
+			}
+			if code, _ := get(t, "http://"+addr+"/metrics"); code != 404 {
+				t.Errorf("metrics on the API's address: %d, want 404", code)
+			}
 			return
 		}
 	}
 	t.Fatal("certd exited before listening")
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 func TestBadFlagsExitWithUsage(t *testing.T) {

@@ -92,7 +92,10 @@ func TestLimits(t *testing.T) {
 		if code, body := s.Get("/readyz"); code != 200 || body != "ready\n" {
 			t.Fatalf("readyz %d %q", code, body)
 		}
-		_, metrics := s.Get("/metrics")
+		metrics := s.Metrics()
+		if code, _ := s.Get("/metrics"); code != 404 {
+			t.Errorf("metrics on the API's address: %d, want 404 (they are served on --metrics-addr)", code)
+		}
 		for _, want := range []string{`certd_graphql_requests_total{code="OK",operation="query matters"}`, `certd_graphql_requests_total{code="INVALID_INPUT"`, "certd_graphql_request_duration_seconds_bucket"} {
 			if !strings.Contains(metrics, want) {
 				t.Errorf("metrics lack %s", want)

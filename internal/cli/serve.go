@@ -2,10 +2,13 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"certd/internal/app"
+	"certd/internal/console"
 	"certd/internal/server"
 )
 
@@ -34,6 +37,7 @@ type serveCmd struct {
 	MaxBodyBytes  int64  `default:"1048576" env:"CERTD_MAX_BODY_BYTES" help:"Largest request body accepted."`
 	MaxDepth      int    `default:"12" env:"CERTD_MAX_DEPTH" help:"Deepest query nesting accepted."`
 	MaxComplexity int    `default:"2000" env:"CERTD_MAX_COMPLEXITY" help:"Highest query complexity accepted."`
+	MetricsAddr   string `name:"metrics-addr" default:"127.0.0.1:9464" env:"CERTD_METRICS_ADDR" help:"Serve Prometheus metrics (GET /metrics) on this address, apart from the API; keep it on loopback or a monitoring network; 'off' serves none."`
 	DebugAddr     string `name:"debug-addr" env:"CERTD_DEBUG_ADDR" help:"Serve Go profiling endpoints (/debug/pprof/) on this address; off by default, bind to loopback."`
 	LogLevel      string `default:"info" enum:"debug,info,warn,error" env:"CERTD_LOG_LEVEL" help:"Log level (debug, info, warn, error)."`
 }
@@ -42,14 +46,36 @@ func (c *serveCmd) Run(ctx context.Context, env Env) error {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.LogLevel))
 	log := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	// Listen first, so that the first line of the log says where
+	// everything is, and a port in use stops certd before it opens the
+	// store.
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (--addr): %w", c.Addr, err)
+	}
+	var mln net.Listener
+	if c.MetricsAddr != "off" && c.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", c.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (--metrics-addr; 'off' serves no metrics): %w", c.MetricsAddr, err)
+		}
+	}
+	msg, where := announce(ln.Addr(), mln, c.Production)
+	log.Info(msg, where...)
+	limits := server.Config{MaxBodyBytes: c.MaxBodyBytes, MaxDepth: c.MaxDepth, MaxComplexity: c.MaxComplexity,
+		Listener: ln, MetricsListener: mln}
 	a, err := app.New(ctx, app.Config{
 		Addr: c.Addr, DataDir: c.DataDir, MongoURI: c.MongoURI, Demo: c.Demo, Production: c.Production,
 		JWTPublicKeys: c.JWTPublicKey, JWKSFile: c.JWKSFile, JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience,
 		AuditTrustKeys: c.AuditTrustKey, MasterKey: c.MasterKey, TimeZone: c.TimeZone, CalendarFile: c.Calendar, SweepInterval: c.SweepInterval, LeaseTTL: c.LeaseTTL, PolicyPoll: c.PolicyPoll, ObjectionDueDays: c.ObjectionDays,
-		Limits: server.Config{MaxBodyBytes: c.MaxBodyBytes, MaxDepth: c.MaxDepth, MaxComplexity: c.MaxComplexity},
+		Limits: limits,
 		Logger: log,
 	})
 	if err != nil {
+		ln.Close()
+		if mln != nil {
+			mln.Close()
+		}
 		return err
 	}
 	defer a.Close()
@@ -57,4 +83,35 @@ func (c *serveCmd) Run(ctx context.Context, env Env) error {
 		go server.RunDebug(ctx, c.DebugAddr, log)
 	}
 	return a.Run(ctx, nil)
+}
+
+// announce says, for a person, where GraphiQL, the console and the
+// metrics are: the message of the server's first log line and the same
+// addresses as attributes.
+func announce(api net.Addr, metrics net.Listener, production bool) (string, []any) {
+	base := "http://" + hostPort(api)
+	graphiql := base + "/"
+	if production {
+		graphiql = "off (--production)"
+	}
+	mURL := "off (--metrics-addr off)"
+	if metrics != nil {
+		mURL = "http://" + hostPort(metrics.Addr()) + "/metrics"
+	}
+	consoleURL := base + console.Prefix
+	msg := "certd starting: GraphiQL " + graphiql + " · console " + consoleURL + " · API " + base + "/graphql · metrics " + mURL
+	return msg, []any{"graphiql", graphiql, "console", consoleURL, "graphql", base + "/graphql", "metrics", mURL}
+}
+
+// hostPort is addr as a person would type it in a browser on this
+// machine: an unspecified address (0.0.0.0, ::) becomes localhost.
+func hostPort(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -26,12 +26,20 @@ import (
 
 // Config holds the HTTP server's settings.
 type Config struct {
-	Addr          string
-	Production    bool // no GraphiQL, no introspection
-	MaxBodyBytes  int64
-	MaxDepth      int
-	MaxComplexity int
-	Logger        *slog.Logger
+	Addr string
+	// Listener, when set, is where Run serves instead of listening on
+	// Addr (certd serve listens first, to say where everything is).
+	Listener net.Listener
+	// MetricsAddr is where Run serves Prometheus's GET /metrics, apart
+	// from the API so the public cannot read it; "" serves no metrics.
+	// MetricsListener, when set, is used instead of listening on it.
+	MetricsAddr     string
+	MetricsListener net.Listener
+	Production      bool // no GraphiQL, no introspection
+	MaxBodyBytes    int64
+	MaxDepth        int
+	MaxComplexity   int
+	Logger          *slog.Logger
 	// PerRequest, when set, prepares each GraphQL request (the app gives
 	// every request its licence budget and audit trail there); it runs
 	// after authentication.
@@ -73,6 +81,7 @@ type Pinger interface {
 type Server struct {
 	cfg     Config
 	handler http.Handler
+	metrics http.Handler
 	log     *slog.Logger
 }
 
@@ -151,26 +160,77 @@ func New(cfg Config, es graphql.ExecutableSchema, auth Authenticator, store Ping
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if !cfg.Production {
 		mux.Handle("GET /{$}", playground.Handler("certd", "/graphql"))
 	}
-	return &Server{cfg: cfg, handler: securityHeaders(mux), log: cfg.Logger}
+	metrics := http.NewServeMux()
+	metrics.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return &Server{cfg: cfg, handler: securityHeaders(mux), metrics: securityHeaders(metrics), log: cfg.Logger}
 }
 
 // Handler is the server's root handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// MetricsHandler serves GET /metrics, which Run serves on MetricsAddr.
+func (s *Server) MetricsHandler() http.Handler { return s.metrics }
+
 // Run listens on cfg.Addr and serves until ctx is cancelled, then shuts
 // down gracefully, letting requests in flight finish for up to 20 seconds.
 // ready, when not nil, receives the bound address once listening.
 func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	ln, mln := s.cfg.Listener, s.cfg.MetricsListener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+		}
 	}
-	srv := &http.Server{
-		Handler:           s.handler,
+	if mln == nil && s.cfg.MetricsAddr != "" {
+		var err error
+		if mln, err = net.Listen("tcp", s.cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (--metrics-addr): %w", s.cfg.MetricsAddr, err)
+		}
+	}
+	srv := s.httpServer(s.handler)
+	var msrv *http.Server
+	attrs := []any{"addr", ln.Addr().String(), "production", s.cfg.Production}
+	if mln != nil {
+		msrv = s.httpServer(s.metrics)
+		attrs = append(attrs, "metrics", mln.Addr().String())
+	}
+	s.log.Info("certd listening", attrs...)
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	if msrv != nil {
+		go func() { errc <- msrv.Serve(mln) }()
+	}
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if msrv != nil {
+		_ = msrv.Shutdown(sctx)
+	}
+	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
+		err = fmt.Errorf("shutdown: %w", serr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -178,25 +238,4 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	s.log.Info("certd listening", "addr", ln.Addr().String(), "production", s.cfg.Production)
-	if ready != nil {
-		ready(ln.Addr())
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	s.log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }

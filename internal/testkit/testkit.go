@@ -159,6 +159,18 @@ func (s *Server) Get(path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// Metrics is what GET /metrics answers on the metrics address, which
+// certd serves apart from the API (--metrics-addr).
+func (s *Server) Metrics() string {
+	s.t.Helper()
+	rec := httptest.NewRecorder()
+	s.App.Server.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		s.t.Fatalf("metrics: %d", rec.Code)
+	}
+	return rec.Body.String()
+}
+
 // WithConfig lets a test change any setting.
 func WithConfig(f func(*app.Config)) Option { return Option(f) }
 
