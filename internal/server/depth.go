@@ -50,11 +50,21 @@ func depth(set ast.SelectionSet, frags ast.FragmentDefinitionList) int {
 // spreads; a spread inside its own fragment is a cycle, which validation
 // rejects, and is not followed. It stops, returning false, as soon as
 // visit returns false.
+//
+// __Type.ofType does not nest: it unwraps a list or non-null type, one
+// object, never a list, so a chain of them cannot fan out. The standard
+// introspection query of graphql-js (which GraphiQL and code generators
+// send) nests nine of them in its TypeRef fragment; counted, they would
+// make it depth 15.
 func walkFields(set ast.SelectionSet, frags ast.FragmentDefinitionList, level int, visiting map[string]bool, visit func(f *ast.Field, level int) bool) bool {
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
-			if !visit(s, level) || !walkFields(s.SelectionSet, frags, level+1, visiting, visit) {
+			next := level + 1
+			if s.Name == "ofType" && s.ObjectDefinition != nil && s.ObjectDefinition.Name == "__Type" {
+				next = level
+			}
+			if !visit(s, level) || !walkFields(s.SelectionSet, frags, next, visiting, visit) {
 				return false
 			}
 		case *ast.InlineFragment:

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 )
@@ -48,6 +49,24 @@ func TestIntrospectionIsFoundAnywhere(t *testing.T) {
 		oc := &graphql.OperationContext{Doc: doc, Operation: doc.Operations[0]}
 		if got := ext.MutateOperationContext(t.Context(), oc) != nil; got != refused {
 			t.Errorf("%s: refused %v, want %v", q, got, refused)
+		}
+	}
+}
+
+func TestOfTypeDoesNotNest(t *testing.T) {
+	schema := gqlparser.MustLoadSchema(&ast.Source{Input: "type Query { a: T } type T { ofType: T, n: Int }"})
+	for q, want := range map[string]int{
+		`{ __schema { types { ofType { ofType { ofType { name } } } } } }`: 3,
+		`{ __schema { types { fields { type { ofType { name } } } } } }`:   5,
+		// A field of the application's own that happens to be called ofType nests.
+		`{ a { ofType { ofType { n } } } }`: 4,
+	} {
+		doc, errs := gqlparser.LoadQueryWithRules(schema, q, nil)
+		if errs != nil {
+			t.Fatalf("%s: %v", q, errs)
+		}
+		if got := depth(doc.Operations[0].SelectionSet, doc.Fragments); got != want {
+			t.Errorf("%s: depth %d, want %d", q, got, want)
 		}
 	}
 }
