@@ -22,8 +22,12 @@ type root struct {
 
 // run runs the command line args; it returns the process exit code.
 func run(ctx context.Context, args []string, env cli.Env) int {
-	return cli.RunProgram(ctx, cli.Program{Name: "certd-bench",
-		Description: "certd-bench: certd's benchmark tools, never deployed (docs/load.md).", Tree: &root{}}, args, env)
+	return cli.RunProgram(ctx, program(), args, env)
+}
+
+func program() cli.Program {
+	return cli.Program{Name: "certd-bench",
+		Description: "certd-bench: certd's benchmark tools, never deployed (docs/load.md).", Tree: &root{}}
 }
 
 func configError(format string, args ...any) error {

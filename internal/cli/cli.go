@@ -41,8 +41,33 @@ type Env struct {
 // Run parses args and runs the chosen command until it ends or ctx is
 // cancelled, and returns the process exit code.
 func Run(ctx context.Context, args []string, env Env) int {
-	return RunProgram(ctx, Program{Name: "certd",
-		Description: "certd: the city's e-licence sharing platform (电子证照共享服务平台).", Tree: &root{}}, args, env)
+	return RunProgram(ctx, Certd(), args, env)
+}
+
+// Certd is certd's command line.
+func Certd() Program {
+	return Program{Name: "certd", Description: "certd: the city's e-licence sharing platform (电子证照共享服务平台).", Tree: &root{}}
+}
+
+// CommandPaths lists every command of prog, e.g. "serve" and "audit
+// verify", hidden ones included.
+func CommandPaths(prog Program) ([]string, error) {
+	parser, err := kong.New(prog.Tree, kong.Name(prog.Name), kong.Exit(func(int) {}))
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	var walk func(n *kong.Node)
+	walk = func(n *kong.Node) {
+		for _, c := range n.Children {
+			if c.Type == kong.CommandNode {
+				paths = append(paths, c.Path())
+				walk(c)
+			}
+		}
+	}
+	walk(parser.Model.Node)
+	return paths, nil
 }
 
 // Program is a command line: its name, its description and its tree of
