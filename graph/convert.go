@@ -54,6 +54,14 @@ func each[T any](ctx context.Context, codes []string, get func(context.Context, 
 	return out, nil
 }
 
+// optional is nil for an empty string, for nullable fields.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
 func deref[T any](p *T) T {
 	var zero T
 	if p == nil {

@@ -41,6 +41,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	AnalysisRow() AnalysisRowResolver
+	Application() ApplicationResolver
 	BatchItemResult() BatchItemResultResolver
 	Case() CaseResolver
 	CatalogueChange() CatalogueChangeResolver
@@ -97,6 +98,17 @@ type ComplexityRoot struct {
 	AnalysisRow struct {
 		Count func(childComplexity int) int
 		Key   func(childComplexity int) int
+	}
+
+	Application struct {
+		ExpiresAt   func(childComplexity int) int
+		Holder      func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Matter      func(childComplexity int) int
+		Note        func(childComplexity int) int
+		State       func(childComplexity int) int
+		SubmittedAt func(childComplexity int) int
+		Unit        func(childComplexity int) int
 	}
 
 	AuditChainStatus struct {
@@ -254,6 +266,7 @@ type ComplexityRoot struct {
 	Me struct {
 		AMR          func(childComplexity int) int
 		AccessLog    func(childComplexity int, first *int, after *string) int
+		Applications func(childComplexity int) int
 		Certificates func(childComplexity int) int
 		Holder       func(childComplexity int) int
 		Name         func(childComplexity int) int
@@ -283,9 +296,11 @@ type ComplexityRoot struct {
 		RollbackPolicy          func(childComplexity int, version int) int
 		RunBulkAnalysis         func(childComplexity int, id string) int
 		SetCertificateState     func(childComplexity int, id string, action certificate.Action, reason string) int
+		SubmitApplication       func(childComplexity int, input cases.ApplicationInput) int
 		SubmitBulkAnalysis      func(childComplexity int, input bulk.SubmitInput) int
 		UpdateCertificateType   func(childComplexity int, input model.CertificateTypeInput, expectVersion *int) int
 		UpdateMatter            func(childComplexity int, input catalogue.MatterInput, expectVersion *int) int
+		WithdrawApplication     func(childComplexity int, id string) int
 	}
 
 	Objection struct {
@@ -451,6 +466,11 @@ type ComplexityRoot struct {
 type AnalysisRowResolver interface {
 	Key(ctx context.Context, obj *bulk.Row) (any, error)
 }
+type ApplicationResolver interface {
+	Matter(ctx context.Context, obj *cases.Application) (*catalogue.Matter, error)
+	Unit(ctx context.Context, obj *cases.Application) (*catalogue.Unit, error)
+	Note(ctx context.Context, obj *cases.Application) (*string, error)
+}
 type BatchItemResultResolver interface {
 	Error(ctx context.Context, obj *certificate.BatchItem) (*string, error)
 
@@ -493,6 +513,7 @@ type MeResolver interface {
 	Certificates(ctx context.Context, obj *identity.Principal) ([]*certificate.Certificate, error)
 	AccessLog(ctx context.Context, obj *identity.Principal, first *int, after *string) (*model.AccessRecordConnection, error)
 	Objections(ctx context.Context, obj *identity.Principal) ([]*objection.Objection, error)
+	Applications(ctx context.Context, obj *identity.Principal) ([]*cases.Application, error)
 }
 type MutationResolver interface {
 	RegisterUnit(ctx context.Context, input catalogue.UnitInput) (*catalogue.Unit, error)
@@ -513,6 +534,8 @@ type MutationResolver interface {
 	RollbackPolicy(ctx context.Context, version int) (*policyadmin.Version, error)
 	FileObjection(ctx context.Context, certificateID string, fields []string, description string, caseID *string) (*objection.Objection, error)
 	ResolveObjection(ctx context.Context, id string, outcome objection.State, note string, correctedData any) (*objection.Objection, error)
+	SubmitApplication(ctx context.Context, input cases.ApplicationInput) (*cases.Application, error)
+	WithdrawApplication(ctx context.Context, id string) (*cases.Application, error)
 	SubmitBulkAnalysis(ctx context.Context, input bulk.SubmitInput) (*bulk.Request, error)
 	ApproveBulkAnalysis(ctx context.Context, id string, comment *string) (*bulk.Request, error)
 	RejectBulkAnalysis(ctx context.Context, id string, reason string) (*bulk.Request, error)
@@ -739,6 +762,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AnalysisRow.Key(childComplexity), true
+
+	case "Application.expiresAt":
+		if e.ComplexityRoot.Application.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.ExpiresAt(childComplexity), true
+	case "Application.holder":
+		if e.ComplexityRoot.Application.Holder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.Holder(childComplexity), true
+	case "Application.id":
+		if e.ComplexityRoot.Application.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.ID(childComplexity), true
+	case "Application.matter":
+		if e.ComplexityRoot.Application.Matter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.Matter(childComplexity), true
+	case "Application.note":
+		if e.ComplexityRoot.Application.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.Note(childComplexity), true
+	case "Application.state":
+		if e.ComplexityRoot.Application.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.State(childComplexity), true
+	case "Application.submittedAt":
+		if e.ComplexityRoot.Application.SubmittedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.SubmittedAt(childComplexity), true
+	case "Application.unit":
+		if e.ComplexityRoot.Application.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.Unit(childComplexity), true
 
 	case "AuditChainStatus.chains":
 		if e.ComplexityRoot.AuditChainStatus.Chains == nil {
@@ -1424,6 +1496,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Me.AccessLog(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Me.applications":
+		if e.ComplexityRoot.Me.Applications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Me.Applications(childComplexity), true
 	case "Me.certificates":
 		if e.ComplexityRoot.Me.Certificates == nil {
 			break
@@ -1676,6 +1754,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetCertificateState(childComplexity, args["id"].(string), args["action"].(certificate.Action), args["reason"].(string)), true
+	case "Mutation.submitApplication":
+		if e.ComplexityRoot.Mutation.SubmitApplication == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitApplication_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitApplication(childComplexity, args["input"].(cases.ApplicationInput)), true
 	case "Mutation.submitBulkAnalysis":
 		if e.ComplexityRoot.Mutation.SubmitBulkAnalysis == nil {
 			break
@@ -1709,6 +1798,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateMatter(childComplexity, args["input"].(catalogue.MatterInput), args["expectVersion"].(*int)), true
+	case "Mutation.withdrawApplication":
+		if e.ComplexityRoot.Mutation.WithdrawApplication == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawApplication_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawApplication(childComplexity, args["id"].(string)), true
 
 	case "Objection.caseId":
 		if e.ComplexityRoot.Objection.CaseID == nil {
@@ -2460,6 +2560,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AccessFilter", ec.unmarshalInputAccessFilter),
 			graphql.NewInputUnmarshaler("AnalysisFilter", ec.unmarshalInputAnalysisFilter),
+			graphql.NewInputUnmarshaler("ApplicationInput", ec.unmarshalInputApplicationInput),
 			graphql.NewInputUnmarshaler("BulkAnalysisInput", ec.unmarshalInputBulkAnalysisInput),
 			graphql.NewInputUnmarshaler("CertificateFilter", ec.unmarshalInputCertificateFilter),
 			graphql.NewInputUnmarshaler("CertificateTypeInput", ec.unmarshalInputCertificateTypeInput),
@@ -2567,6 +2668,8 @@ enum ObjectionState { OPEN CORRECTED REJECTED }
 enum ObjectionOutcome { CORRECTED REJECTED }
 enum AnalysisDimension { TYPE ISSUER STATE ISSUE_MONTH HOLDER_KIND }
 enum BulkAnalysisState { PENDING APPROVED REJECTED EXPIRED EXHAUSTED }
+"PENDING until a case is opened from it (OPENED), the applicant withdraws it (WITHDRAWN) or it waited too long (EXPIRED)."
+enum ApplicationState { PENDING OPENED WITHDRAWN EXPIRED }
 
 "An issuing or using unit, keyed by its unified social credit code."
 type Unit {
@@ -2853,6 +2956,19 @@ type PaperSubmission {
   despiteAvailable: Boolean!
 }
 
+"An application a holder submitted to a unit for a matter; staff open a case from it (第十二条)."
+type Application {
+  id: ID!
+  holder: Holder!
+  matter: Matter!
+  unit: Unit!
+  note: String
+  submittedAt: Time!
+  state: ApplicationState!
+  "When a pending application stops waiting (working days set by the policy)."
+  expiresAt: Time!
+}
+
 "The authenticated caller."
 type Me {
   subject: String!
@@ -2868,6 +2984,8 @@ type Me {
   accessLog(first: Int, after: String): AccessRecordConnection!
   "For holders: the objections they filed."
   objections: [Objection!]!
+  "For holders: their applications, newest first (the latest 100)."
+  applications: [Application!]!
 }
 
 input UnitInput { code: ID! name: String! issuing: Boolean! }
@@ -2889,6 +3007,14 @@ input OpenCaseInput {
   holderName: String
 }
 input HolderInput { code: ID! name: String! kind: HolderKind! }
+input ApplicationInput {
+  matterCode: ID!
+  "The unit applied to; it must handle the matter."
+  unitCode: ID!
+  "Only for the online service hall's system client."
+  holderCode: ID
+  note: String
+}
 input PolicyModuleInput { path: String! rego: String! }
 input AnalysisFilter { types: [ID!] issuers: [ID!] states: [CertificateState!] issuedFrom: Date issuedTo: Date }
 input BulkAnalysisInput { purpose: String! groupBy: [AnalysisDimension!]! filter: AnalysisFilter validDays: Int! maxRuns: Int! }
@@ -2972,6 +3098,10 @@ type Mutation {
   fileObjection(certificateId: ID!, fields: [String!]!, description: String!, caseId: ID = null): Objection!
   "The issuing unit: CORRECTED issues a new version with correctedData in the same operation; REJECTED needs a note."
   resolveObjection(id: ID!, outcome: ObjectionOutcome!, note: String!, correctedData: JSON): Objection!
+  "A holder applies for themselves; the online service hall's system client (role service_hall) for the holder it authenticated (holderCode)."
+  submitApplication(input: ApplicationInput!): Application!
+  "The applicant (or the online service hall) withdraws a pending application."
+  withdrawApplication(id: ID!): Application!
   "Analysts apply to the digital office for a bulk analysis (第十三条)."
   submitBulkAnalysis(input: BulkAnalysisInput!): BulkAnalysisRequest!
   "The digital office; never the requester themself."
@@ -3060,6 +3190,28 @@ func (ec *executionContext) childFields_AnalysisRow(ctx context.Context, field g
 		return ec.fieldContext_AnalysisRow_count(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AnalysisRow", field.Name)
+}
+
+func (ec *executionContext) childFields_Application(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Application_id(ctx, field)
+	case "holder":
+		return ec.fieldContext_Application_holder(ctx, field)
+	case "matter":
+		return ec.fieldContext_Application_matter(ctx, field)
+	case "unit":
+		return ec.fieldContext_Application_unit(ctx, field)
+	case "note":
+		return ec.fieldContext_Application_note(ctx, field)
+	case "submittedAt":
+		return ec.fieldContext_Application_submittedAt(ctx, field)
+	case "state":
+		return ec.fieldContext_Application_state(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_Application_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Application", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditChainStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3386,6 +3538,8 @@ func (ec *executionContext) childFields_Me(ctx context.Context, field graphql.Co
 		return ec.fieldContext_Me_accessLog(ctx, field)
 	case "objections":
 		return ec.fieldContext_Me_objections(ctx, field)
+	case "applications":
+		return ec.fieldContext_Me_applications(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Me", field.Name)
 }
@@ -4222,6 +4376,20 @@ func (ec *executionContext) field_Mutation_setCertificateState_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_submitApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (cases.ApplicationInput, error) {
+			return ec.unmarshalNApplicationInput2certdᚋinternalᚋcasesᚐApplicationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_submitBulkAnalysis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4277,6 +4445,20 @@ func (ec *executionContext) field_Mutation_updateMatter_args(ctx context.Context
 		return nil, err
 	}
 	args["expectVersion"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_withdrawApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -5264,6 +5446,217 @@ func (ec *executionContext) _AnalysisRow_count(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_AnalysisRow_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AnalysisRow", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Application_id(ctx context.Context, field graphql.CollectedField, obj *cases.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Application_holder(ctx context.Context, field graphql.CollectedField, obj *cases.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_holder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Holder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v certificate.Holder) graphql.Marshaler {
+			return ec.marshalNHolder2certdᚋinternalᚋcertificateᚐHolder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_holder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Application",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Holder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Application_matter(ctx context.Context, field graphql.CollectedField, obj *cases.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_matter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Application().Matter(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalogue.Matter) graphql.Marshaler {
+			return ec.marshalNMatter2ᚖcertdᚋinternalᚋcatalogueᚐMatter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_matter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Application",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Matter(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Application_unit(ctx context.Context, field graphql.CollectedField, obj *cases.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Application().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *catalogue.Unit) graphql.Marshaler {
+			return ec.marshalNUnit2ᚖcertdᚋinternalᚋcatalogueᚐUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Application",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Unit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Application_note(ctx context.Context, field graphql.CollectedField, obj *cases.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Application().Note(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Application_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, true, true, "String")
+}
+
+func (ec *executionContext) _Application_submittedAt(ctx context.Context, field graphql.CollectedField, obj *cases.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_submittedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubmittedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_submittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Application_state(ctx context.Context, field graphql.CollectedField, obj *cases.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v cases.ApplicationState) graphql.Marshaler {
+			return ec.marshalNApplicationState2certdᚋinternalᚋcasesᚐApplicationState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, "ApplicationState")
+}
+
+func (ec *executionContext) _Application_expiresAt(ctx context.Context, field graphql.CollectedField, obj *cases.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, "Time")
 }
 
 func (ec *executionContext) _AuditChainStatus_intact(ctx context.Context, field graphql.CollectedField, obj *model.AuditChainStatus) (ret graphql.Marshaler) {
@@ -8240,6 +8633,38 @@ func (ec *executionContext) fieldContext_Me_objections(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Me_applications(ctx context.Context, field graphql.CollectedField, obj *identity.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Me_applications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Me().Applications(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*cases.Application) graphql.Marshaler {
+			return ec.marshalNApplication2ᚕᚖcertdᚋinternalᚋcasesᚐApplicationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Me_applications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Me",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Application(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_registerUnit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9038,6 +9463,94 @@ func (ec *executionContext) fieldContext_Mutation_resolveObjection(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_resolveObjection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_submitApplication(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitApplication(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitApplication(ctx, fc.Args["input"].(cases.ApplicationInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *cases.Application) graphql.Marshaler {
+			return ec.marshalNApplication2ᚖcertdᚋinternalᚋcasesᚐApplication(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitApplication(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Application(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitApplication_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawApplication(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawApplication(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawApplication(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *cases.Application) graphql.Marshaler {
+			return ec.marshalNApplication2ᚖcertdᚋinternalᚋcasesᚐApplication(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawApplication(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Application(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawApplication_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13449,6 +13962,69 @@ func UnmarshalAnalysisFilter(ctx context.Context, raw any) (bulk.Filter, error) 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputApplicationInput(ctx context.Context, obj any) (cases.ApplicationInput, error) {
+	var it cases.ApplicationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"matterCode", "unitCode", "holderCode", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "matterCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("matterCode"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MatterCode = data
+		case "unitCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitCode"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitCode = data
+		case "holderCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderCode"))
+			data, err := ec.unmarshalOID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderCode = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalApplicationInput unmarshals raw into the ApplicationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalApplicationInput(ctx context.Context, raw any) (cases.ApplicationInput, error) {
+	var out cases.ApplicationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ApplicationInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputBulkAnalysisInput(ctx context.Context, obj any) (bulk.SubmitInput, error) {
 	var it bulk.SubmitInput
 	if obj == nil {
@@ -14336,6 +14912,77 @@ func (ec *executionContext) _AnalysisRow(ctx context.Context, sel ast.SelectionS
 				})
 		case "count":
 			out.Values[i] = ec._AnalysisRow_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var applicationImplementors = []string{"Application"}
+
+func (ec *executionContext) _Application(ctx context.Context, sel ast.SelectionSet, obj *cases.Application) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, applicationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Application")
+		case "id":
+			out.Values[i] = ec._Application_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holder":
+			out.Values[i] = ec._Application_holder(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "matter":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Application_matter(ctx, field, obj)
+				})
+		case "unit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Application_unit(ctx, field, obj)
+				})
+		case "note":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Application_note(ctx, field, obj)
+				})
+		case "submittedAt":
+			out.Values[i] = ec._Application_submittedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._Application_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._Application_expiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -15390,6 +16037,12 @@ func (ec *executionContext) _Me(ctx context.Context, sel ast.SelectionSet, obj *
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Me_objections(ctx, field, obj)
 				})
+		case "applications":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Me_applications(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15548,6 +16201,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "resolveObjection":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_resolveObjection(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "submitApplication":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitApplication(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withdrawApplication":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawApplication(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -17115,6 +17782,65 @@ func (ec *executionContext) marshalNAnalysisRow2ᚕcertdᚋinternalᚋbulkᚐRow
 
 	return ret
 }
+
+func (ec *executionContext) marshalNApplication2ᚕᚖcertdᚋinternalᚋcasesᚐApplicationᚄ(ctx context.Context, sel ast.SelectionSet, v []*cases.Application) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNApplication2ᚖcertdᚋinternalᚋcasesᚐApplication(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNApplication2ᚖcertdᚋinternalᚋcasesᚐApplication(ctx context.Context, sel ast.SelectionSet, v *cases.Application) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Application!")
+		return graphql.Null
+	}
+	return ec._Application(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNApplicationInput2certdᚋinternalᚋcasesᚐApplicationInput(ctx context.Context, v any) (cases.ApplicationInput, error) {
+	res, err := ec.unmarshalInputApplicationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNApplicationState2certdᚋinternalᚋcasesᚐApplicationState(ctx context.Context, v any) (cases.ApplicationState, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNApplicationState2certdᚋinternalᚋcasesᚐApplicationState[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNApplicationState2certdᚋinternalᚋcasesᚐApplicationState(ctx context.Context, sel ast.SelectionSet, v cases.ApplicationState) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNApplicationState2certdᚋinternalᚋcasesᚐApplicationState[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ApplicationState!")
+	}
+	return res
+}
+
+var (
+	unmarshalNApplicationState2certdᚋinternalᚋcasesᚐApplicationState = map[string]cases.ApplicationState{
+		"PENDING":   cases.Pending,
+		"OPENED":    cases.Opened,
+		"WITHDRAWN": cases.Withdrawn,
+		"EXPIRED":   cases.Expired,
+	}
+	marshalNApplicationState2certdᚋinternalᚋcasesᚐApplicationState = map[cases.ApplicationState]string{
+		cases.Pending:   "PENDING",
+		cases.Opened:    "OPENED",
+		cases.Withdrawn: "WITHDRAWN",
+		cases.Expired:   "EXPIRED",
+	}
+)
 
 func (ec *executionContext) marshalNAuditChainStatus2ᚖcertdᚋgraphᚋmodelᚐAuditChainStatus(ctx context.Context, sel ast.SelectionSet, v *model.AuditChainStatus) graphql.Marshaler {
 	if v == nil {

@@ -24,6 +24,21 @@ func (r *analysisRowResolver) Key(ctx context.Context, obj *bulk.Row) (any, erro
 	return obj.Key, nil
 }
 
+// Matter is the resolver for the matter field.
+func (r *applicationResolver) Matter(ctx context.Context, obj *cases.Application) (*catalogue.Matter, error) {
+	return ptr(r.Catalogue.LookupMatter(ctx, obj.MatterCode))
+}
+
+// Unit is the resolver for the unit field.
+func (r *applicationResolver) Unit(ctx context.Context, obj *cases.Application) (*catalogue.Unit, error) {
+	return ptr(r.Catalogue.LookupUnit(ctx, obj.UnitCode))
+}
+
+// Note is the resolver for the note field.
+func (r *applicationResolver) Note(ctx context.Context, obj *cases.Application) (*string, error) {
+	return optional(obj.Note), nil
+}
+
 // Error is the resolver for the error field.
 func (r *batchItemResultResolver) Error(ctx context.Context, obj *certificate.BatchItem) (*string, error) {
 	if obj.Err == nil {
@@ -165,6 +180,11 @@ func (r *meResolver) Objections(ctx context.Context, obj *identity.Principal) ([
 	return ptrs(r.ObjectionSvc.Mine(ctx))
 }
 
+// Applications is the resolver for the applications field.
+func (r *meResolver) Applications(ctx context.Context, obj *identity.Principal) ([]*cases.Application, error) {
+	return ptrs(r.Casework.Applications(ctx))
+}
+
 // RegisterUnit is the resolver for the registerUnit field.
 func (r *mutationResolver) RegisterUnit(ctx context.Context, input catalogue.UnitInput) (*catalogue.Unit, error) {
 	return ptr(r.Catalogue.RegisterUnit(ctx, input))
@@ -273,6 +293,16 @@ func (r *mutationResolver) ResolveObjection(ctx context.Context, id string, outc
 		data = m
 	}
 	return ptr(r.ObjectionSvc.Resolve(ctx, id, outcome, note, data))
+}
+
+// SubmitApplication is the resolver for the submitApplication field.
+func (r *mutationResolver) SubmitApplication(ctx context.Context, input cases.ApplicationInput) (*cases.Application, error) {
+	return ptr(r.Casework.Submit(ctx, input))
+}
+
+// WithdrawApplication is the resolver for the withdrawApplication field.
+func (r *mutationResolver) WithdrawApplication(ctx context.Context, id string) (*cases.Application, error) {
+	return ptr(r.Casework.Withdraw(ctx, id))
 }
 
 // SubmitBulkAnalysis is the resolver for the submitBulkAnalysis field.
@@ -521,6 +551,9 @@ func (r *issueInputResolver) Data(ctx context.Context, obj *certificate.IssueInp
 // AnalysisRow returns AnalysisRowResolver implementation.
 func (r *Resolver) AnalysisRow() AnalysisRowResolver { return &analysisRowResolver{r} }
 
+// Application returns ApplicationResolver implementation.
+func (r *Resolver) Application() ApplicationResolver { return &applicationResolver{r} }
+
 // BatchItemResult returns BatchItemResultResolver implementation.
 func (r *Resolver) BatchItemResult() BatchItemResultResolver { return &batchItemResultResolver{r} }
 
@@ -568,6 +601,7 @@ func (r *Resolver) IssueInput() IssueInputResolver { return &issueInputResolver{
 
 type (
 	analysisRowResolver     struct{ *Resolver }
+	applicationResolver     struct{ *Resolver }
 	batchItemResultResolver struct{ *Resolver }
 	caseResolver            struct{ *Resolver }
 	catalogueChangeResolver struct{ *Resolver }

@@ -176,7 +176,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Repo: a.Store, Catalog: a.Catalogue, Keys: a.Keyring, Holders: registry.NewChecker(a.Store),
 		Authz: a.Policy, Policy: a.Policy, Platform: a.Keyring, Calendar: cal, Now: cfg.Now,
 	})
-	a.Cases = cases.NewService(a.Store, a.Catalogue, a.Policy, a.Licences, a.Store)
+	a.Cases = cases.NewService(a.Store, a.Catalogue, a.Policy, a.Licences, a.Store, cal, cfg.Now)
 	a.sweepEvery = cfg.SweepInterval
 	if a.sweepEvery == 0 {
 		a.sweepEvery = 30 * time.Second

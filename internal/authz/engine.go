@@ -62,6 +62,8 @@ type prepared struct {
 	maxCertificates int
 	// bulkK is the smallest group a bulk analysis may show (第十三条).
 	bulkK int
+	// cases are the policy's numbers for case work (data.certd.cases).
+	cases CaseLimits
 }
 
 // Engine evaluates the active policy. It is safe for concurrent use; Load
@@ -112,6 +114,9 @@ func (e *Engine) Load(ctx context.Context, mods []Module, version int) error {
 		return err
 	}
 	if p.bulkK, err = positiveNumber(ctx, c, "data.certd.authz.bulk_k", DefaultBulkK); err != nil {
+		return err
+	}
+	if p.cases, err = caseLimits(ctx, c); err != nil {
 		return err
 	}
 	e.active.Store(p)

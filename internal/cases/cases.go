@@ -62,4 +62,17 @@ type Repository interface {
 	PaperSubmissions(ctx context.Context, caseID string) ([]PaperSubmission, error)
 	// UnitPaperSubmissions lists a unit's paper submissions in [from, to).
 	UnitPaperSubmissions(ctx context.Context, unit string, from, to time.Time) ([]PaperSubmission, error)
+
+	// CreateApplication stores a new application (Rev 0).
+	CreateApplication(ctx context.Context, a Application) error
+	// GetApplication reads an application as stored (NOT_FOUND when
+	// unknown).
+	GetApplication(ctx context.Context, id string) (Application, error)
+	// UpdateApplication stores a's State, CaseID and UpdatedAt and sets
+	// Rev to prevRev+1, if the stored Rev is still prevRev; CONFLICT
+	// otherwise.
+	UpdateApplication(ctx context.Context, a Application, prevRev int) error
+	// HolderApplications lists a holder's applications newest first
+	// (SubmittedAt, then ID, descending), at most limit.
+	HolderApplications(ctx context.Context, holderCode string, limit int) ([]Application, error)
 }

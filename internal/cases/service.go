@@ -32,6 +32,8 @@ type Policy interface {
 	Authorize(ctx context.Context, action string, resource map[string]any) error
 	Filter(ctx context.Context, action string, known map[string]any) (authz.FilterDecision, error)
 	HiddenFields(ctx context.Context, action string, known map[string]any) ([]string, bool)
+	// CaseLimits are the policy's numbers for case work.
+	CaseLimits() authz.CaseLimits
 }
 
 // Licences lists licences under a filter and tells today's date.
@@ -49,12 +51,19 @@ type Service struct {
 	policy   Policy
 	licences Licences
 	registry registry.Repository
+	cal      *certificate.Calendar
 	now      func() time.Time
 }
 
-// NewService returns a case service.
-func NewService(repo Repository, cat Catalogue, policy Policy, licences Licences, reg registry.Repository) *Service {
-	return &Service{repo: repo, cat: cat, policy: policy, licences: licences, registry: reg, now: time.Now}
+// NewService returns a case service; cal counts the working days after
+// which applications expire and cases close, now is the clock (nil:
+// time.Now).
+func NewService(repo Repository, cat Catalogue, policy Policy, licences Licences, reg registry.Repository,
+	cal *certificate.Calendar, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{repo: repo, cat: cat, policy: policy, licences: licences, registry: reg, cal: cal, now: now}
 }
 
 // OpenInput opens a case.

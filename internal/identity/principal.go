@@ -26,13 +26,16 @@ const (
 	RoleDigitalOffice = "digital_office"
 	RolePolicyAdmin   = "policy_admin"
 	RoleSupervisor    = "supervisor"
+	// RoleServiceHall is the online service hall's system client: it
+	// submits applications for holders it has authenticated.
+	RoleServiceHall = "service_hall"
 )
 
 // KnownRoles lists every role certd knows, in a stable order. Treat it as
 // read-only.
 var KnownRoles = []string{
 	RoleIssuer, RoleStaff, RoleHolder, RoleAnalyst,
-	RoleDigitalOffice, RolePolicyAdmin, RoleSupervisor,
+	RoleDigitalOffice, RolePolicyAdmin, RoleSupervisor, RoleServiceHall,
 }
 
 // ValidRole reports whether r is one of KnownRoles (exact match).

@@ -79,6 +79,11 @@ func Indexes() []Index {
 			Purpose: "a unit's paper submissions in a period (supervision report)",
 		},
 		{
+			Collection: applicationsColl, Name: "holderCode_submittedAt_id",
+			Keys:    bson.D{{Key: "holderCode", Value: 1}, {Key: "submittedAt", Value: -1}, {Key: "_id", Value: -1}},
+			Purpose: "a holder's applications newest first (HolderApplications: me.applications)",
+		},
+		{
 			Collection: casesColl, Name: "unit_openedAt_id",
 			Keys:    bson.D{{Key: "unitCode", Value: 1}, {Key: "openedAt", Value: -1}, {Key: "_id", Value: -1}},
 			Purpose: "a unit's cases newest first (ListCases)",
