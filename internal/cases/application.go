@@ -5,13 +5,13 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"certd/internal/apperr"
 	"certd/internal/audit"
 	"certd/internal/certificate"
 	"certd/internal/codes"
 	"certd/internal/identity"
+	"certd/internal/text"
 )
 
 // ApplicationState is where an application stands.
@@ -111,9 +111,9 @@ func (s *Service) Submit(ctx context.Context, in ApplicationInput) (Application,
 	if !slices.Contains(m.HandlingUnits, u.Code) {
 		return Application{}, apperr.Invalid("unit %s does not handle matter %s", u.Code, m.Code)
 	}
-	note := strings.TrimSpace(in.Note)
-	if utf8.RuneCountInString(note) > MaxNote {
-		return Application{}, apperr.Invalid("note is longer than %d characters", MaxNote)
+	note, err := text.Check("the note", in.Note, 0, MaxNote)
+	if err != nil {
+		return Application{}, err
 	}
 	// The applicant's name: the base registry's, else the holder's own
 	// token's. The unit handling the application may know it.
