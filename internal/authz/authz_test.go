@@ -28,7 +28,7 @@ func TestEmbeddedPolicyTestsPass(t *testing.T) {
 	}
 }
 
-func newEngine(t *testing.T) *Engine {
+func newEngine(t testing.TB) *Engine {
 	t.Helper()
 	mods, err := DefaultModules()
 	if err != nil {

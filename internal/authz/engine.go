@@ -53,6 +53,9 @@ type Decision struct {
 // prepared is one compiled policy version.
 type prepared struct {
 	version int
+	// gen tells apart every Load of the engine, even of one version: the
+	// decision cache's keys start with it.
+	gen     uint64
 	allow   rego.PreparedEvalQuery
 	reasons rego.PreparedEvalQuery
 	hidden  rego.PreparedEvalQuery
@@ -71,6 +74,7 @@ type prepared struct {
 type Engine struct {
 	active atomic.Pointer[prepared]
 	cache  *decisionCache
+	loads  atomic.Uint64
 }
 
 // NewEngine returns an engine running the given bundle as version.
@@ -89,7 +93,7 @@ func (e *Engine) Load(ctx context.Context, mods []Module, version int) error {
 	if err != nil {
 		return err
 	}
-	p := &prepared{version: version}
+	p := &prepared{version: version, gen: e.loads.Add(1)}
 	if p.allow, err = rego.New(rego.Query("data.certd.authz.allow"), rego.Compiler(c), rego.StrictBuiltinErrors(true)).PrepareForEval(ctx); err != nil {
 		return fmt.Errorf("prepare allow: %w", err)
 	}
@@ -120,6 +124,7 @@ func (e *Engine) Load(ctx context.Context, mods []Module, version int) error {
 		return err
 	}
 	e.active.Store(p)
+	e.cache.clear() // decisions of the previous policy can no longer hit
 	return nil
 }
 
@@ -170,13 +175,14 @@ func (e *Engine) Version() int { return e.active.Load().version }
 func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	p := e.active.Load()
 	d := Decision{PolicyVersion: p.version}
-	iv := in.value()
-	key, cacheable := cacheKey("allow", p.version, iv)
+	key, cacheable := decisionKey(kindAllow, p.gen, in.Action, in.Principal, extraResource, in.Resource)
 	if cacheable {
-		if v, ok := e.cache.get(key); ok {
+		defer releaseKey(key)
+		if v, ok := e.cache.get(*key); ok {
 			return v.(Decision), nil
 		}
 	}
+	iv := in.value()
 	rs, err := p.allow.Eval(ctx, rego.EvalInput(iv))
 	if err != nil {
 		return d, fmt.Errorf("evaluate %s: %w", in.Action, err)
@@ -186,7 +192,7 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 		d.Reasons = e.reasons(ctx, p, in)
 	}
 	if cacheable {
-		e.cache.put(key, d)
+		e.cache.put(*key, d)
 	}
 	return d, nil
 }

@@ -30,23 +30,21 @@ func (e *Engine) Filter(ctx context.Context, action string, known map[string]any
 	if err != nil {
 		return d, err
 	}
-	in := Input{Action: action, Principal: pr}.value()
-	for k, v := range known {
-		in[k] = v
-	}
-	key, cacheable := cacheKey("filter", p.version, in)
+	key, cacheable := decisionKey(kindFilter, p.gen, action, pr, extraMerged, known)
 	if cacheable {
-		if v, ok := e.cache.get(key); ok {
+		defer releaseKey(key)
+		if v, ok := e.cache.get(*key); ok {
 			return v.(FilterDecision), nil
 		}
 	}
+	in := merged(action, pr, known)
 	fs, err := p.filter.Compile(ctx, rego.EvalInput(in))
 	if err != nil {
 		return d, fmt.Errorf("compile data filter for %s: %w", action, err)
 	}
 	defer func() {
 		if cacheable {
-			e.cache.put(key, d)
+			e.cache.put(*key, d)
 		}
 	}()
 	q := fs.One().Query
@@ -61,29 +59,36 @@ func (e *Engine) Filter(ctx context.Context, action string, known map[string]any
 	return d, nil
 }
 
+// merged is the input of action for pr with known merged into its top
+// level.
+func merged(action string, pr *identity.Principal, known map[string]any) map[string]any {
+	in := Input{Action: action, Principal: pr}.value()
+	for k, v := range known {
+		in[k] = v
+	}
+	return in
+}
+
 // HiddenFields asks data.certd.authz.hidden_fields which template fields
 // of a licence type the caller in ctx may not see for action. An
 // evaluation error hides nothing less: it returns hideAll true.
 func (e *Engine) HiddenFields(ctx context.Context, action string, known map[string]any) (hidden []string, hideAll bool) {
 	p := e.active.Load()
 	pr, _ := identity.FromContext(ctx)
-	in := Input{Action: action, Principal: pr}.value()
-	for k, v := range known {
-		in[k] = v
-	}
-	key, cacheable := cacheKey("hidden", p.version, in)
+	key, cacheable := decisionKey(kindHidden, p.gen, action, pr, extraMerged, known)
 	if cacheable {
-		if v, ok := e.cache.get(key); ok {
+		defer releaseKey(key)
+		if v, ok := e.cache.get(*key); ok {
 			return v.([]string), false
 		}
 	}
-	rs, err := p.hidden.Eval(ctx, rego.EvalInput(in))
+	rs, err := p.hidden.Eval(ctx, rego.EvalInput(merged(action, pr, known)))
 	if err != nil {
 		return nil, true
 	}
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
 		if cacheable {
-			e.cache.put(key, []string(nil))
+			e.cache.put(*key, []string(nil))
 		}
 		return nil, false
 	}
@@ -98,7 +103,7 @@ func (e *Engine) HiddenFields(ctx context.Context, action string, known map[stri
 	}
 	sort.Strings(hidden)
 	if cacheable {
-		e.cache.put(key, hidden)
+		e.cache.put(*key, hidden)
 	}
 	return hidden, false
 }
