@@ -17,11 +17,12 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"certd/internal/graphiql"
 )
 
 // Config holds the HTTP server's settings.
@@ -161,7 +162,9 @@ func New(cfg Config, es graphql.ExecutableSchema, auth Authenticator, store Ping
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	if !cfg.Production {
-		mux.Handle("GET /{$}", playground.Handler("certd", "/graphql"))
+		g := graphiql.Handler()
+		mux.Handle("GET /{$}", g)
+		mux.Handle("GET "+graphiql.Prefix, g)
 	}
 	metrics := http.NewServeMux()
 	metrics.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
