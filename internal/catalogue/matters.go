@@ -7,10 +7,11 @@ import (
 	"strings"
 
 	"certd/internal/apperr"
+	"certd/internal/codes"
 )
 
 func (s *Service) checkMatter(ctx context.Context, in MatterInput) (MatterInput, error) {
-	if !matterCodeRE.MatchString(in.Code) {
+	if !codes.ValidMatterCode(in.Code) {
 		return in, apperr.Invalid("matter code %q must be 1 to 64 letters, digits, '.', '_' or '-'", in.Code)
 	}
 	if err := checkName("matter name", in.Name); err != nil {

@@ -75,11 +75,7 @@ const (
 	maxValidity  = 1200 // months
 )
 
-var (
-	fieldNameRE  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
-	matterCodeRE = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$`)
-	typeSuffixRE = regexp.MustCompile(`^[0-9]{3}$`)
-)
+var typeSuffixRE = regexp.MustCompile(`^[0-9]{3}$`)
 
 func (s *Service) stamp(ctx context.Context) Stamp {
 	by := ""

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"certd/internal/apperr"
+	"certd/internal/codes"
 	"certd/internal/identity"
 )
 
@@ -24,7 +25,7 @@ func (s *Service) checkType(in TypeInput) (TypeInput, error) {
 	}
 	seen := map[string]bool{}
 	for i, f := range in.Fields {
-		if !fieldNameRE.MatchString(f.Name) {
+		if !codes.ValidFieldName(f.Name) {
 			return in, apperr.Invalid("field %d: name %q must start with a letter and hold only letters, digits and _ (64 at most)", i+1, f.Name)
 		}
 		if seen[f.Name] {

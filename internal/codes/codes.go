@@ -5,6 +5,7 @@
 package codes
 
 import (
+	"regexp"
 	"strings"
 	"time"
 )
@@ -100,4 +101,89 @@ func Mod3736(s string) (check byte, ok bool) {
 		p = (p * 2) % 37
 	}
 	return mod3736Alphabet[(37-p)%36], true
+}
+
+// LicenceIDRoot is the GB/T 36904 object identifier root of licence
+// identifiers.
+const LicenceIDRoot = "1.2.156.3005.2"
+
+// LicenceID is a licence identifier split into its parts, as written.
+type LicenceID struct {
+	Type, Issuer, Serial, Version string
+}
+
+// maxSerial bounds a licence serial's length.
+const maxSerial = 32
+
+// ParseLicenceID checks a licence identifier
+// (1.2.156.3005.2.<type 21>.<issuer 18>.<serial>.<version 3>.<check>):
+// its structure, the credit codes in it, the version (001 and up) and the
+// check character. When it is wrong, problem says what is wrong in words
+// that never quote s.
+func ParseLicenceID(s string) (id LicenceID, problem string) {
+	rest, ok := strings.CutPrefix(s, LicenceIDRoot+".")
+	if !ok {
+		return id, "licence identifier must start with " + LicenceIDRoot
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) != 5 {
+		return id, "licence identifier must have type, issuer, serial, version and check character after " + LicenceIDRoot
+	}
+	typ, issuer, serial, ver, check := parts[0], parts[1], parts[2], parts[3], parts[4]
+	switch {
+	case len(typ) != 21 || !ValidCreditCode(typ[:18]) || !digits(typ[18:]):
+		return id, "licence identifier: the type code is not a credit code followed by three digits"
+	case !ValidCreditCode(issuer):
+		return id, "licence identifier: the issuer is not a valid credit code"
+	case len(serial) > maxSerial || !upperAlnum(serial):
+		return id, "licence identifier: serial must be 1 to 32 characters 0-9 or A-Z"
+	case len(ver) != 3 || !digits(ver):
+		return id, "licence identifier: version must be three digits"
+	case ver == "000":
+		return id, "licence identifier: version starts at 001"
+	}
+	want, _ := Mod3736(typ + issuer + serial + ver)
+	if len(check) != 1 || check[0] != want {
+		return id, "licence identifier: check character is wrong"
+	}
+	return LicenceID{Type: typ, Issuer: issuer, Serial: serial, Version: ver}, ""
+}
+
+// ValidLicenceID reports whether s is a licence identifier that
+// ParseLicenceID accepts.
+func ValidLicenceID(s string) bool {
+	_, problem := ParseLicenceID(s)
+	return problem == ""
+}
+
+var (
+	matterCodeRE = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$`)
+	fieldNameRE  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
+)
+
+// ValidMatterCode reports whether s has the form of a matter's code in
+// the catalogue: a letter or digit, then up to 63 letters, digits, '.',
+// '_' or '-'.
+func ValidMatterCode(s string) bool { return matterCodeRE.MatchString(s) }
+
+// ValidFieldName reports whether s has the form of a template field's
+// name: a letter, then up to 63 letters, digits or '_'.
+func ValidFieldName(s string) bool { return fieldNameRE.MatchString(s) }
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func upperAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'A' || c > 'Z') {
+			return false
+		}
+	}
+	return s != ""
 }
