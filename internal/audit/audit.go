@@ -22,6 +22,18 @@ const (
 const (
 	Allow = "ALLOW"
 	Deny  = "DENY"
+	// NotDelivered: the policy allowed the read, but an error kept the
+	// data from the client (gqlgen nulled it, or the response failed).
+	NotDelivered = "NOT_DELIVERED"
+)
+
+// Bases of a read: why the reader may see the licence.
+const (
+	BasisCase    = "case"     // through an open case of the reader's unit
+	BasisUseCode = "use_code" // shown by the holder with a use code
+	BasisHolder  = "holder"   // the holder's own licence
+	BasisIssuer  = "issuer"   // a licence of the reader's own issuing unit
+	BasisPolicy  = "policy"   // another rule of the active policy
 )
 
 // Record is one audit record. The writer fills Chain, Seq, PrevHash and
@@ -50,6 +62,16 @@ type Record struct {
 	PolicyVersion int
 	RequestID     string
 	Client        string // the client's address
+	// Basis names why a read was allowed (BasisCase, …); "" for records
+	// that are not reads.
+	Basis string
+	// Count is how many refusals a summary record stands for (see
+	// Refusals); 0 for every other record.
+	Count int
+	// V is the canonical form the record's Hash covers (chain.go): 0
+	// until the writer seals it, then CanonicalVersion; 1 for records
+	// written before version 2.
+	V int
 }
 
 // ID is the record's stable identifier, "<chain>.<seq>".
@@ -114,6 +136,17 @@ type Repository interface {
 
 // AccessStat counts a unit's reads of licence data in a period.
 type AccessStat struct{ Allowed, Denied int }
+
+// Add counts n records of decision, each standing for count refusals
+// when it is a summary (count > 1). Reads not delivered are neither.
+func (st *AccessStat) Add(decision string, n, count int) {
+	switch decision {
+	case Allow:
+		st.Allowed += n
+	case Deny:
+		st.Denied += n * max(count, 1)
+	}
+}
 
 func itoa(n int64) string {
 	if n == 0 {

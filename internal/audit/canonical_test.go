@@ -37,7 +37,8 @@ func TestCanonicalRecordMatchesJSON(t *testing.T) {
 		for _, r := range []Record{
 			{Chain: s, Seq: int64(i), PrevHash: s, At: at, Kind: s, Subject: s, Org: s, Roles: []string{s, s}, Operation: s,
 				Action: s, CaseID: s, MatterCode: s, HolderCode: s, CertificateID: s, IssuerCode: s, Fields: []string{s},
-				Decision: s, Reason: s, PolicyVersion: -i, RequestID: s, Client: s},
+				Decision: s, Reason: s, PolicyVersion: -i, RequestID: s, Client: s, Basis: s, Count: i - 3},
+			{V: 1, Chain: s, Reason: s, Basis: s, Count: 9},
 			{Reason: s, Roles: []string{}, Seq: -1 << 63, PolicyVersion: 1<<31 - 1},
 			{At: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), Fields: strs},
 			{At: time.Date(10000, 1, 1, 0, 0, 0, 999999999, time.UTC)},
@@ -55,7 +56,7 @@ func FuzzCanonicalRecord(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, a, b string, seq int64, pv int, ms int64) {
 		r := Record{Chain: a, Seq: seq, PrevHash: b, At: time.UnixMilli(ms), Kind: a, Subject: b, Roles: []string{a, b},
-			Fields: []string{b}, Reason: a + b, PolicyVersion: pv, Client: b}
+			Fields: []string{b}, Reason: a + b, PolicyVersion: pv, Client: b, Basis: a, Count: pv, V: 1 + int(seq&1)}
 		if got, want := CanonicalRecord(&r), jsonCanonicalRecord(t, &r); !bytes.Equal(got, want) {
 			t.Fatalf("\n got %s\nwant %s", got, want)
 		}

@@ -27,11 +27,11 @@ import (
 // The canonical bytes of a record are the output of Go's encoding/json
 // Marshal of a struct with these fields, in this order:
 //
-//	{"type":"record","v":1,"chain":…,"seq":…,"prevHash":…,"at":…,"kind":…,
+//	{"type":"record","v":2,"chain":…,"seq":…,"prevHash":…,"at":…,"kind":…,
 //	 "subject":…,"org":…,"roles":[…],"operation":…,"action":…,"caseId":…,
 //	 "matterCode":…,"holderCode":…,"certificateId":…,"issuerCode":…,
 //	 "fields":[…],"decision":…,"reason":…,"policyVersion":…,"requestId":…,
-//	 "client":…}
+//	 "client":…,"basis":…,"count":…}
 //
 // with no whitespace; "at" is the time in UTC with exactly three fractional
 // digits (2006-01-02T15:04:05.000Z); roles and fields are the arrays as
@@ -39,6 +39,10 @@ import (
 // (<, > and & as \u003c, \u003e, \u0026; U+2028 and U+2029 as \u2028 and
 // \u2029); the writer replaces invalid UTF-8 before hashing, so the bytes
 // stored are the bytes hashed.
+//
+// Version 1 records, written before records named their basis and counted
+// refusals, have "v":1 and end at "client"; they verify as they were
+// written. A record's V says which form its hash covers.
 //
 // A checkpoint's canonical bytes are, likewise,
 //
@@ -48,8 +52,21 @@ import (
 // over them. KeyID is the first 16 hex characters of SHA-256 of the public
 // key's PKIX (SubjectPublicKeyInfo) DER.
 
-// canonicalVersion is the "v" of the canonical encodings.
-const canonicalVersion = 1
+// CanonicalVersion is the "v" of the canonical encoding of records
+// written now; checkpoints are still at version 1.
+const CanonicalVersion = 2
+
+// checkpointVersion is the "v" of the canonical encoding of checkpoints.
+const checkpointVersion = 1
+
+// version is the canonical form r's hash covers: its V, or the current
+// one for a record not stored yet.
+func version(r *Record) int {
+	if r.V == 0 {
+		return CanonicalVersion
+	}
+	return r.V
+}
 
 // timeLayout is how canonical bytes and exports write times.
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
@@ -79,6 +96,9 @@ type canonRecord struct {
 	PolicyVersion int      `json:"policyVersion"`
 	RequestID     string   `json:"requestId"`
 	Client        string   `json:"client"`
+	// From version 2 on.
+	Basis *string `json:"basis,omitempty"`
+	Count *int    `json:"count,omitempty"`
 }
 
 // canonCheckpoint fixes the field order and names of CanonicalCheckpoint.
@@ -104,18 +124,23 @@ func nonNil(s []string) []string {
 }
 
 func canonicalRecordOf(r *Record) canonRecord {
-	return canonRecord{
-		Type: "record", V: canonicalVersion, Chain: r.Chain, Seq: r.Seq, PrevHash: r.PrevHash, At: formatTime(r.At),
+	c := canonRecord{
+		Type: "record", V: version(r), Chain: r.Chain, Seq: r.Seq, PrevHash: r.PrevHash, At: formatTime(r.At),
 		Kind: r.Kind, Subject: r.Subject, Org: r.Org, Roles: nonNil(r.Roles), Operation: r.Operation, Action: r.Action,
 		CaseID: r.CaseID, MatterCode: r.MatterCode, HolderCode: r.HolderCode, CertificateID: r.CertificateID,
 		IssuerCode: r.IssuerCode, Fields: nonNil(r.Fields), Decision: r.Decision, Reason: r.Reason,
 		PolicyVersion: r.PolicyVersion, RequestID: r.RequestID, Client: r.Client,
 	}
+	if c.V >= 2 {
+		basis, count := r.Basis, r.Count
+		c.Basis, c.Count = &basis, &count
+	}
+	return c
 }
 
 func canonicalCheckpointOf(c *Checkpoint) canonCheckpoint {
 	return canonCheckpoint{
-		Type: "checkpoint", V: canonicalVersion, Chain: c.Chain, Seq: c.Seq, Hash: c.Hash, At: formatTime(c.At),
+		Type: "checkpoint", V: checkpointVersion, Chain: c.Chain, Seq: c.Seq, Hash: c.Hash, At: formatTime(c.At),
 		KeyID: c.KeyID, Final: c.Final,
 	}
 }
@@ -132,8 +157,9 @@ func CanonicalRecord(r *Record) []byte {
 // reflection or allocations beyond growing b: the sealer hashes every
 // record with it.
 func appendCanonicalRecord(b []byte, r *Record) []byte {
+	v := version(r)
 	b = append(b, `{"type":"record","v":`...)
-	b = strconv.AppendInt(b, canonicalVersion, 10)
+	b = strconv.AppendInt(b, int64(v), 10)
 	b = append(b, `,"chain":`...)
 	b = appendJSONString(b, r.Chain)
 	b = append(b, `,"seq":`...)
@@ -176,6 +202,12 @@ func appendCanonicalRecord(b []byte, r *Record) []byte {
 	b = appendJSONString(b, r.RequestID)
 	b = append(b, `,"client":`...)
 	b = appendJSONString(b, r.Client)
+	if v >= 2 {
+		b = append(b, `,"basis":`...)
+		b = appendJSONString(b, r.Basis)
+		b = append(b, `,"count":`...)
+		b = strconv.AppendInt(b, int64(r.Count), 10)
+	}
 	return append(b, '}')
 }
 

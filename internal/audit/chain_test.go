@@ -15,9 +15,9 @@ import (
 	"certd/internal/store/storetest"
 )
 
-// goldenRecord pins the canonical encoding: changing it would make every
-// stored hash unverifiable.
-var goldenRecord = audit.Record{
+// goldenRecord pins the canonical encoding of version 1: changing it
+// would make every hash stored before version 2 unverifiable.
+var goldenRecord = audit.Record{V: 1,
 	Chain: "0123456789abcdef0123456789abcdef", Seq: 7,
 	PrevHash: "1111111111111111111111111111111111111111111111111111111111111111",
 	At:       time.Date(2026, 3, 1, 16, 4, 5, 678912000, time.FixedZone("CST", 8*3600)),
@@ -52,6 +52,43 @@ func TestCanonicalRecord(t *testing.T) {
 }
 
 const goldenHash = "96f2fa5b93fc9f18e693254d214e0756ac6915b3bacb541bab6cd04235d1e1c1"
+
+// goldenV2 pins version 2: version 1 plus the basis and the count, which
+// every version 2 record writes, empty or not.
+const goldenV2 = `{"type":"record","v":2,"chain":"0123456789abcdef0123456789abcdef","seq":7,` +
+	`"prevHash":"1111111111111111111111111111111111111111111111111111111111111111","at":"2026-03-01T08:04:05.678Z",` +
+	`"kind":"access","subject":"u\u003c1\u003e","org":"org","roles":["staff","issuer"],"operation":"query case",` +
+	`"action":"certificate.read","caseId":"c1","matterCode":"m1","holderCode":"h1","certificateId":"cert-1",` +
+	`"issuerCode":"i1","fields":["holder.name","data.地址"],"decision":"ALLOW","reason":"","policyVersion":3,` +
+	`"requestId":"r1","client":"10.0.0.1:1","basis":"case","count":0}`
+
+func TestCanonicalRecordV2(t *testing.T) {
+	r := goldenRecord
+	r.V, r.Basis = 2, audit.BasisCase
+	if got := string(audit.CanonicalRecord(&r)); got != goldenV2 {
+		t.Fatalf("canonical bytes changed:\n got %s\nwant %s", got, goldenV2)
+	}
+	if h := audit.RecordHash(&r); h != goldenV2Hash {
+		t.Fatalf("hash %s, want %s", h, goldenV2Hash)
+	}
+	// A record not sealed yet (V 0) is hashed in the current form.
+	r.V = 0
+	if audit.RecordHash(&r) != goldenV2Hash {
+		t.Fatal("an unsealed record is not hashed as version 2")
+	}
+	// The same content in the other form is another hash: a version 2
+	// record rewritten as version 1 (dropping its basis) does not verify.
+	r.V, r.Basis = 1, ""
+	if audit.RecordHash(&r) != goldenHash {
+		t.Fatal("version 1 changed")
+	}
+	r.Count = 5
+	if audit.RecordHash(&r) != goldenHash {
+		t.Fatal("version 1 covers the count")
+	}
+}
+
+const goldenV2Hash = "67fa1a57ccfcdf6f4baa6b1b49215b31407502d7de6b2e09a1c83f00017455ec" // SHA-256 of PrevHash and goldenV2, computed outside Go
 
 func TestCheckpointSignature(t *testing.T) {
 	key := newKey(t)

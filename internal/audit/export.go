@@ -230,11 +230,21 @@ func ReadExport(r io.Reader) (*MemoryRepository, ExportHeader, error) {
 func (l *recordLine) record() (Record, error) {
 	at, err := time.Parse(time.RFC3339Nano, l.At)
 	c := &l.canonRecord
-	return Record{Chain: c.Chain, Seq: c.Seq, PrevHash: c.PrevHash, Hash: l.Hash, At: at.UTC(), Kind: c.Kind,
+	r := Record{Chain: c.Chain, Seq: c.Seq, PrevHash: c.PrevHash, Hash: l.Hash, At: at.UTC(), Kind: c.Kind,
 		Subject: c.Subject, Org: c.Org, Roles: c.Roles, Operation: c.Operation, Action: c.Action, CaseID: c.CaseID,
 		MatterCode: c.MatterCode, HolderCode: c.HolderCode, CertificateID: c.CertificateID, IssuerCode: c.IssuerCode,
 		Fields: c.Fields, Decision: c.Decision, Reason: c.Reason, PolicyVersion: c.PolicyVersion,
-		RequestID: c.RequestID, Client: c.Client}, err
+		RequestID: c.RequestID, Client: c.Client, V: c.V}
+	if r.V < 1 {
+		r.V = 1 // not a canonical version: hashed as the oldest, so it fails to verify rather than passing as another
+	}
+	if c.Basis != nil {
+		r.Basis = *c.Basis
+	}
+	if c.Count != nil {
+		r.Count = *c.Count
+	}
+	return r, err
 }
 
 func (l *checkpointLine) checkpoint() (Checkpoint, error) {

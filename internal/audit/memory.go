@@ -166,11 +166,7 @@ func (m *MemoryRepository) AccessStats(_ context.Context, from, to time.Time) (m
 				continue
 			}
 			st := out[r.Org]
-			if r.Decision == Deny {
-				st.Denied++
-			} else {
-				st.Allowed++
-			}
+			st.Add(r.Decision, 1, r.Count)
 			out[r.Org] = st
 		}
 	}

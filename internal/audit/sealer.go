@@ -140,8 +140,11 @@ func (s *sealer) seal(r *Record, now time.Time) {
 		r.At = now
 	}
 	r.At = r.At.UTC().Truncate(time.Millisecond)
+	if r.V == 0 {
+		r.V = CanonicalVersion
+	}
 	for _, p := range []*string{&r.Kind, &r.Subject, &r.Org, &r.Operation, &r.Action, &r.CaseID, &r.MatterCode,
-		&r.HolderCode, &r.CertificateID, &r.IssuerCode, &r.Decision, &r.Reason, &r.RequestID, &r.Client} {
+		&r.HolderCode, &r.CertificateID, &r.IssuerCode, &r.Decision, &r.Reason, &r.RequestID, &r.Client, &r.Basis} {
 		validUTF8(p)
 	}
 	for _, l := range [][]string{r.Roles, r.Fields} {

@@ -181,6 +181,8 @@ func (c *chainCheck) check(r *Record) {
 			missing = fmt.Sprintf("records %d to %d are", c.last+1, r.Seq-1)
 		}
 		set(c.last+1, ProblemDeleted, "%s missing before %s", missing, r.ID())
+	case r.V < 0 || r.V > CanonicalVersion:
+		set(r.Seq, ProblemEdited, "its canonical version %d is not one certd writes", r.V)
 	case hash != r.Hash:
 		set(r.Seq, ProblemEdited, "its content does not match its hash")
 	case r.PrevHash != c.prevHash:

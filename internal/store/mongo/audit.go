@@ -65,6 +65,11 @@ type auditRecordDoc struct {
 	PolicyVersion int64     `bson:"policyVersion"`
 	RequestID     string    `bson:"requestId"`
 	Client        string    `bson:"client"`
+	// From canonical version 2 on; documents written before have none of
+	// them, and are version 1.
+	V     *int64 `bson:"v,omitempty"`
+	Basis string `bson:"basis"`
+	Count int64  `bson:"count"`
 }
 
 // auditCheckpointDoc is a document of audit_checkpoints.
@@ -93,15 +98,20 @@ func toAuditRecordDoc(r *audit.Record) auditRecordDoc {
 		At: r.At.UTC(), Kind: r.Kind, Subject: r.Subject, Org: r.Org, Roles: auditStrings(r.Roles), Operation: r.Operation,
 		Action: r.Action, CaseID: r.CaseID, MatterCode: r.MatterCode, HolderCode: r.HolderCode,
 		CertificateID: r.CertificateID, IssuerCode: r.IssuerCode, Fields: auditStrings(r.Fields), Decision: r.Decision,
-		Reason: r.Reason, PolicyVersion: int64(r.PolicyVersion), RequestID: r.RequestID, Client: r.Client}
+		Reason: r.Reason, PolicyVersion: int64(r.PolicyVersion), RequestID: r.RequestID, Client: r.Client,
+		V: new(int64(r.V)), Basis: r.Basis, Count: int64(r.Count)}
 }
 
 func (d *auditRecordDoc) record() audit.Record {
-	return audit.Record{Chain: d.Chain, Seq: d.Seq, PrevHash: d.PrevHash, Hash: d.Hash, At: d.At.UTC(), Kind: d.Kind,
+	r := audit.Record{Chain: d.Chain, Seq: d.Seq, PrevHash: d.PrevHash, Hash: d.Hash, At: d.At.UTC(), Kind: d.Kind,
 		Subject: d.Subject, Org: d.Org, Roles: auditStrings(d.Roles), Operation: d.Operation, Action: d.Action, CaseID: d.CaseID,
 		MatterCode: d.MatterCode, HolderCode: d.HolderCode, CertificateID: d.CertificateID, IssuerCode: d.IssuerCode,
 		Fields: auditStrings(d.Fields), Decision: d.Decision, Reason: d.Reason, PolicyVersion: int(d.PolicyVersion),
-		RequestID: d.RequestID, Client: d.Client}
+		RequestID: d.RequestID, Client: d.Client, V: 1, Basis: d.Basis, Count: int(d.Count)}
+	if d.V != nil {
+		r.V = int(*d.V)
+	}
+	return r
 }
 
 // AppendAudit implements audit.Repository: the records in one ordered
@@ -267,12 +277,13 @@ func (s *Store) AuditCheckpoints(ctx context.Context, chain string) ([]audit.Che
 }
 
 // AccessStats implements audit.Repository with a $match and $group by
-// unit and decision, which FerretDB supports.
+// unit, decision and count (of a refusal summary), which FerretDB
+// supports.
 func (s *Store) AccessStats(ctx context.Context, from, to time.Time) (map[string]audit.AccessStat, error) {
 	cur, err := s.auditRecords().Aggregate(ctx, mongo.Pipeline{
 		{{Key: "$match", Value: bson.D{{Key: "kind", Value: audit.KindAccess},
 			{Key: "at", Value: bson.D{{Key: "$gte", Value: ceilMillis(from)}, {Key: "$lt", Value: ceilMillis(to)}}}}}},
-		{{Key: "$group", Value: bson.D{{Key: "_id", Value: bson.D{{Key: "org", Value: "$org"}, {Key: "decision", Value: "$decision"}}},
+		{{Key: "$group", Value: bson.D{{Key: "_id", Value: bson.D{{Key: "org", Value: "$org"}, {Key: "decision", Value: "$decision"}, {Key: "count", Value: "$count"}}},
 			{Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
 	})
 	if err != nil {
@@ -282,6 +293,7 @@ func (s *Store) AccessStats(ctx context.Context, from, to time.Time) (map[string
 		ID struct {
 			Org      string `bson:"org"`
 			Decision string `bson:"decision"`
+			Count    int    `bson:"count"`
 		} `bson:"_id"`
 		N int `bson:"n"`
 	}
@@ -291,11 +303,7 @@ func (s *Store) AccessStats(ctx context.Context, from, to time.Time) (map[string
 	out := map[string]audit.AccessStat{}
 	for _, g := range groups {
 		st := out[g.ID.Org]
-		if g.ID.Decision == audit.Deny {
-			st.Denied += g.N
-		} else {
-			st.Allowed += g.N
-		}
+		st.Add(g.ID.Decision, g.N, g.ID.Count)
 		out[g.ID.Org] = st
 	}
 	return out, nil

@@ -24,14 +24,19 @@ import (
 
 var _ audit.Repository = (*Store)(nil)
 
-const auditCols = `chain, seq, at, kind, subject, org, roles, operation, action, case_id, matter_code, holder_code,
+// auditColsV1 are the columns of migration 0001, those a certd.db from
+// before the audit log's own file holds; auditCols adds those of 0002.
+const (
+	auditColsV1 = `chain, seq, at, kind, subject, org, roles, operation, action, case_id, matter_code, holder_code,
 	certificate_id, issuer_code, fields, decision, reason, policy_version, request_id, client, prev_hash, hash`
+	auditCols = auditColsV1 + `, v, basis, count`
+)
 
 const (
-	auditColCount = 22
+	auditColCount = 25
 	cpColCount    = 7
 	// auditChunk is the most records one INSERT statement carries
-	// (22 × 256 parameters, well below SQLite's limit of 32766); a power
+	// (25 × 256 parameters, well below SQLite's limit of 32766); a power
 	// of two.
 	auditChunk = 256
 )
@@ -107,7 +112,7 @@ func appendAuditArgs(args []any, r *audit.Record) ([]any, error) {
 	}
 	return append(args, r.Chain, r.Seq, millis(r.At), r.Kind, r.Subject, r.Org, roles, r.Operation, r.Action,
 		r.CaseID, r.MatterCode, r.HolderCode, r.CertificateID, r.IssuerCode, fields, r.Decision, r.Reason,
-		int64(r.PolicyVersion), r.RequestID, r.Client, r.PrevHash, r.Hash), nil
+		int64(r.PolicyVersion), r.RequestID, r.Client, r.PrevHash, r.Hash, int64(r.V), r.Basis, int64(r.Count)), nil
 }
 
 func jsonStrings(s []string) (string, error) {
@@ -149,15 +154,15 @@ func auditInsertSQL(table, names string, cols, n int) string {
 
 func scanAuditRecord(sc interface{ Scan(...any) error }) (audit.Record, error) {
 	var r audit.Record
-	var at, version int64
+	var at, version, v, count int64
 	var roles, fields string
 	err := sc.Scan(&r.Chain, &r.Seq, &at, &r.Kind, &r.Subject, &r.Org, &roles, &r.Operation, &r.Action,
 		&r.CaseID, &r.MatterCode, &r.HolderCode, &r.CertificateID, &r.IssuerCode, &fields, &r.Decision, &r.Reason,
-		&version, &r.RequestID, &r.Client, &r.PrevHash, &r.Hash)
+		&version, &r.RequestID, &r.Client, &r.PrevHash, &r.Hash, &v, &r.Basis, &count)
 	if err != nil {
 		return r, err
 	}
-	r.At, r.PolicyVersion = fromMillis(at), int(version)
+	r.At, r.PolicyVersion, r.V, r.Count = fromMillis(at), int(version), int(v), int(count)
 	if err := json.Unmarshal([]byte(roles), &r.Roles); err != nil {
 		return r, fmt.Errorf("audit record %s: roles: %w", r.ID(), err)
 	}
@@ -254,8 +259,8 @@ func (s *Store) AuditCheckpoints(ctx context.Context, chain string) ([]audit.Che
 
 // AccessStats implements audit.Repository.
 func (s *Store) AccessStats(ctx context.Context, from, to time.Time) (map[string]audit.AccessStat, error) {
-	rows, err := s.auditRead.QueryContext(ctx, `SELECT org, decision, count(*) FROM audit_records
-		WHERE kind = 'access' AND at >= ? AND at < ? GROUP BY org, decision`, millis(from), millis(to))
+	rows, err := s.auditRead.QueryContext(ctx, `SELECT org, decision, count, count(*) FROM audit_records
+		WHERE kind = 'access' AND at >= ? AND at < ? GROUP BY org, decision, count`, millis(from), millis(to))
 	if err != nil {
 		return nil, fmt.Errorf("access statistics: %w", err)
 	}
@@ -263,16 +268,12 @@ func (s *Store) AccessStats(ctx context.Context, from, to time.Time) (map[string
 	out := map[string]audit.AccessStat{}
 	for rows.Next() {
 		var org, decision string
-		var n int
-		if err := rows.Scan(&org, &decision, &n); err != nil {
+		var count, n int
+		if err := rows.Scan(&org, &decision, &count, &n); err != nil {
 			return nil, err
 		}
 		st := out[org]
-		if decision == audit.Deny {
-			st.Denied += n
-		} else {
-			st.Allowed += n
-		}
+		st.Add(decision, n, count)
 		out[org] = st
 	}
 	return out, rows.Err()

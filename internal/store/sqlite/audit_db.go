@@ -98,7 +98,7 @@ func copyAuditTables(ctx context.Context, p *pool, mainPath string) error {
 	}
 	defer func() { _ = tx.Rollback() }()
 	for _, q := range []string{
-		"INSERT INTO main.audit_records (" + auditCols + ") SELECT " + auditCols + " FROM legacy.audit_records ORDER BY rowid",
+		"INSERT INTO main.audit_records (" + auditColsV1 + ") SELECT " + auditColsV1 + " FROM legacy.audit_records ORDER BY rowid",
 		"INSERT INTO main.audit_checkpoints (" + auditCheckpointCols + ") SELECT " + auditCheckpointCols + " FROM legacy.audit_checkpoints",
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {

@@ -66,6 +66,16 @@ func openV8(t *testing.T, dir string, n int) ed25519.PrivateKey {
 	if err := applyMigrations(ctx, w, ms[:auditMovedOut-1], nil); err != nil {
 		t.Fatal(err)
 	}
+	// Today's store writes the columns of audit migration 0002, which
+	// schema 8 did not have: add them for the writing, and write version 1
+	// records, as certd did then. The move copies the columns of 0001.
+	for _, q := range []string{"ALTER TABLE audit_records ADD COLUMN v INTEGER NOT NULL DEFAULT 1",
+		"ALTER TABLE audit_records ADD COLUMN basis TEXT NOT NULL DEFAULT ''",
+		"ALTER TABLE audit_records ADD COLUMN count INTEGER NOT NULL DEFAULT 0"} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
 	old := &Store{write: w, read: r, auditWrite: w, auditRead: r, path: path}
 	defer old.Close()
 	_, key, _ := ed25519.GenerateKey(nil)
@@ -74,7 +84,7 @@ func openV8(t *testing.T, dir string, n int) ed25519.PrivateKey {
 		t.Fatal(err)
 	}
 	for i := range n {
-		if err := aw.Append(ctx, []audit.Record{{Kind: audit.KindAccess, Subject: "s", CertificateID: "lic-" + string(rune('a'+i%26)), Decision: audit.Allow}}); err != nil {
+		if err := aw.Append(ctx, []audit.Record{{V: 1, Kind: audit.KindAccess, Subject: "s", CertificateID: "lic-" + string(rune('a'+i%26)), Decision: audit.Allow}}); err != nil {
 			t.Fatal(err)
 		}
 	}

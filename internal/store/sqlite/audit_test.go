@@ -40,7 +40,7 @@ func TestAuditAppendOnly(t *testing.T) {
 		{"DELETE FROM audit_records", "ten years"},
 		{"UPDATE audit_checkpoints SET hash = 'x'", "append-only"},
 		{"DELETE FROM audit_checkpoints WHERE seq = 1", "ten years"},
-		{"INSERT OR REPLACE INTO audit_records (" + auditCols + ") VALUES ('c', 1, 0, '', '', '', '[]', '', '', '', '', '', '', '', '[]', '', '', 0, '', '', '', 'forged')", "ten years"},
+		{"INSERT OR REPLACE INTO audit_records (" + auditColsV1 + ") VALUES ('c', 1, 0, '', '', '', '[]', '', '', '', '', '', '', '', '[]', '', '', 0, '', '', '', 'forged')", "ten years"},
 		{"INSERT OR REPLACE INTO audit_checkpoints (chain, seq, at, key_id, signature, hash, final) VALUES ('c', 1, 0, 'k', 's', 'forged', 0)", "ten years"},
 	}
 	for _, r := range refused {

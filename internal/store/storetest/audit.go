@@ -25,6 +25,7 @@ func auditRecord(chain string, seq int64, at time.Time) audit.Record {
 		CertificateID: fmt.Sprintf("cert-%s-%d", chain, seq), IssuerCode: "11110000000021135M",
 		Fields: []string{"data.address", "holder.name", `back\slash`}, Decision: audit.Allow,
 		Reason: "案件 {\"$gt\": \"\"} 审查", PolicyVersion: 7, RequestID: "req-" + chain, Client: "192.0.2.1:5555",
+		Basis: audit.BasisCase, V: audit.CanonicalVersion,
 	}
 }
 
@@ -65,7 +66,11 @@ func RunAudit(t *testing.T, open func(t *testing.T) audit.Repository) {
 		}
 		empty := auditRecord("chain-b", 1, base)
 		empty.Roles, empty.Fields, empty.Kind, empty.Decision = []string{}, nil, audit.KindWrite, audit.Deny
-		recs = append(recs, empty)
+		empty.Count, empty.Basis = 37, ""
+		// A record of canonical version 1 keeps its version.
+		v1 := auditRecord("chain-b", 2, base)
+		v1.V, v1.Basis = 1, ""
+		recs = append(recs, empty, v1)
 		cps := []audit.Checkpoint{
 			{Chain: "chain-a", Seq: 3, Hash: recs[2].Hash, At: base.Add(time.Minute), KeyID: "0123456789abcdef", Signature: "c2ln"},
 			{Chain: "chain-a", Seq: 3, Hash: recs[2].Hash, At: base.Add(2 * time.Minute), KeyID: "0123456789abcdef", Signature: "ZmluYWw=", Final: true},
@@ -87,7 +92,7 @@ func RunAudit(t *testing.T, open func(t *testing.T) audit.Repository) {
 		}
 		got, err = r.AuditChain(ctx, "chain-b", 0, 10)
 		must(t, err)
-		if len(got) != 1 || !sameRecord(got[0], empty) {
+		if len(got) != 2 || !sameRecord(got[0], empty) || !sameRecord(got[1], v1) {
 			t.Fatalf("chain-b: %+v", got)
 		}
 		gotCps, err := r.AuditCheckpoints(ctx, "chain-a")
@@ -149,10 +154,14 @@ func RunAudit(t *testing.T, open func(t *testing.T) audit.Repository) {
 			mk(4, issuerA, audit.KindWrite, audit.Allow, base.Add(3*time.Minute)),
 			mk(5, issuerB, audit.KindAccess, audit.Deny, base.Add(4*time.Minute)),
 			mk(6, issuerB, audit.KindAccess, audit.Allow, base.Add(2*time.Hour)),
+			mk(7, issuerA, audit.KindAccess, audit.NotDelivered, base.Add(5*time.Minute)),
 		}, nil))
+		summary := mk(8, issuerB, audit.KindAccess, audit.Deny, base.Add(6*time.Minute))
+		summary.Count = 40 // one record standing for 40 refusals
+		must(t, r.AppendAudit(ctx, []audit.Record{summary}, nil))
 		st, err := r.AccessStats(ctx, base, base.Add(time.Hour))
 		must(t, err)
-		if st[issuerA] != (audit.AccessStat{Allowed: 2, Denied: 1}) || st[issuerB] != (audit.AccessStat{Denied: 1}) || len(st) != 2 {
+		if st[issuerA] != (audit.AccessStat{Allowed: 2, Denied: 1}) || st[issuerB] != (audit.AccessStat{Denied: 41}) || len(st) != 2 {
 			t.Fatalf("access statistics %+v", st)
 		}
 	})
