@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -120,25 +119,14 @@ func (c *pathCache) join(a, b string) string {
 	return p
 }
 
-// Appender stores audit records durably.
-type Appender interface {
-	Append(ctx context.Context, recs []audit.Record) error
-}
-
 // AuditGate is a response middleware: it stores the request's audit
-// records, naming the operation with label, and only then lets the
-// response out. When they cannot be stored, the client gets
+// records through g, naming the operation with label, and only then lets
+// the response out. When they cannot be stored, the client gets
 // AUDIT_UNAVAILABLE and no data (fail closed).
-func AuditGate(w Appender, now func() time.Time, label func(context.Context) string) graphql.ResponseMiddleware {
+func AuditGate(g *audit.Gate, label func(context.Context) string) graphql.ResponseMiddleware {
 	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)
-		t := audit.TrailFrom(ctx)
-		t.SetOperation(label(ctx))
-		recs := t.Records(now().UTC().Truncate(time.Millisecond))
-		if len(recs) == 0 {
-			return resp
-		}
-		if err := w.Append(ctx, recs); err != nil {
+		if err := g.Commit(ctx, audit.TrailFrom(ctx), label(ctx)); err != nil {
 			_, msg, _ := apperr.CodeOf(apperr.Wrap(err, apperr.AuditUnavailable, "audit log unavailable; no data returned"))
 			return &graphql.Response{Errors: gqlerror.List{{
 				Message:    msg,

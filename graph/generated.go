@@ -69,6 +69,7 @@ type ComplexityRoot struct {
 		CaseID        func(childComplexity int) int
 		CertificateID func(childComplexity int) int
 		Client        func(childComplexity int) int
+		Count         func(childComplexity int) int
 		Decision      func(childComplexity int) int
 		Fields        func(childComplexity int) int
 		HolderCode    func(childComplexity int) int
@@ -639,6 +640,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccessRecord.Client(childComplexity), true
+	case "AccessRecord.count":
+		if e.ComplexityRoot.AccessRecord.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessRecord.Count(childComplexity), true
 	case "AccessRecord.decision":
 		if e.ComplexityRoot.AccessRecord.Decision == nil {
 			break
@@ -2810,6 +2817,8 @@ type AccessRecord {
   reason: String
   "the client's address"
   client: String
+  "How many refusals this one record stands for: those of one request without a token, or the same refusal repeated within a minute; 0 for any other record."
+  count: Int!
 }
 type AccessRecordEdge { cursor: String! node: AccessRecord! }
 type AccessRecordConnection { edges: [AccessRecordEdge!]! pageInfo: PageInfo! }
@@ -3158,6 +3167,8 @@ func (ec *executionContext) childFields_AccessRecord(ctx context.Context, field 
 		return ec.fieldContext_AccessRecord_reason(ctx, field)
 	case "client":
 		return ec.fieldContext_AccessRecord_client(ctx, field)
+	case "count":
+		return ec.fieldContext_AccessRecord_count(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccessRecord", field.Name)
 }
@@ -5281,6 +5292,29 @@ func (ec *executionContext) _AccessRecord_client(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_AccessRecord_client(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessRecord_count(ctx context.Context, field graphql.CollectedField, obj *audit.Record) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessRecord_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessRecord_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessRecord", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AccessRecordConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AccessRecordConnection) (ret graphql.Marshaler) {
@@ -14798,6 +14832,11 @@ func (ec *executionContext) _AccessRecord(ctx context.Context, sel ast.Selection
 		case "client":
 			out.Values[i] = ec._AccessRecord_client(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._AccessRecord_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:

@@ -99,8 +99,10 @@ type App struct {
 	// PolicyAdmin publishes, rolls back and explains policies.
 	PolicyAdmin *policyadmin.Service
 	// Audit stores every request's audit records before its response
-	// leaves; AccessLog reads them.
+	// leaves, through AuditGate, which counts repeated refusals;
+	// AccessLog reads them.
 	Audit     *audit.Writer
+	AuditGate *audit.Gate
 	AccessLog *audit.AccessLog
 	// Bulk handles bulk-analysis requests (第十三条).
 	Bulk *bulk.Service
@@ -200,6 +202,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if a.Audit, err = audit.NewWriter(a.Store, auditKey, audit.WriterOptions{Logger: a.log}); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
+	a.AuditGate = audit.NewGate(a.Audit, audit.GateOptions{Logger: a.log})
 	a.AccessLog = audit.NewAccessLog(a.Store, a.Policy)
 	trusted, err := auditTrust(auditKey, cfg.AuditTrustKeys)
 	if err != nil {
@@ -222,7 +225,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	sc.Addr, sc.Production, sc.Logger = cfg.Addr, cfg.Production, cfg.Logger
 	sc.PerRequest = func(r *http.Request, id string) *http.Request {
 		ctx := authz.WithBudget(r.Context(), a.Policy.MaxCertificates())
-		base := audit.Record{RequestID: id, Client: server.ClientAddress(r), Subject: "anonymous", Roles: []string{}}
+		base := audit.Record{RequestID: id, Client: server.ClientAddress(r), Subject: audit.AnonymousSubject, Roles: []string{}}
 		if p, ok := identity.FromContext(ctx); ok {
 			base.Subject, base.Org, base.Roles = p.Subject, p.Org, p.Roles
 		}
@@ -230,16 +233,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return r.WithContext(ctx)
 	}
 	sc.FieldMiddleware = graph.AuditFields
-	sc.ResponseMiddleware = graph.AuditGate(a.Audit, time.Now, server.OperationLabel)
+	sc.ResponseMiddleware = graph.AuditGate(a.AuditGate, server.OperationLabel)
 	sc.Authenticated = map[string]http.Handler{printing.Pattern: printing.Handler(printing.Deps{
 		Licences: a.Licences, Cases: a.Cases, Types: a.Catalogue, Units: a.Catalogue,
 		VerifyURL: verifyURL, Today: a.Licences.Today, Loc: cal.Loc, Logger: a.log,
 		Commit: func(ctx context.Context) error {
-			recs := audit.TrailFrom(ctx).Records(time.Now().UTC().Truncate(time.Millisecond))
-			if len(recs) == 0 {
-				return nil
-			}
-			return a.Audit.Append(ctx, recs)
+			return a.AuditGate.Commit(ctx, audit.TrailFrom(ctx), "")
 		},
 	})}
 	sc.Public = map[string]http.Handler{
@@ -402,6 +401,14 @@ func calendar(cfg Config) (*certificate.Calendar, error) {
 func (a *App) Close() {
 	if a.AccessLog != nil {
 		a.AccessLog.CloseStatus()
+	}
+	if a.AuditGate != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := a.AuditGate.Close(ctx); err != nil {
+			a.log.Warn("storing the last refusal summaries", "err", err)
+		}
+		cancel()
+		a.AuditGate = nil
 	}
 	if a.Audit != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"certd/internal/apperr"
+	"certd/internal/codes"
 )
 
 // Scoper tells which part of the access log the caller may read; the
@@ -50,8 +51,13 @@ type Page struct {
 	HasNext bool
 }
 
-// Records lists the records the caller's scope allows, filtered.
+// Records lists the records the caller's scope allows, filtered. Filter
+// values must be what they name (they go into the record of the read):
+// otherwise INVALID_INPUT.
 func (l *AccessLog) Records(ctx context.Context, f Filter, first *int, after string) (Page, error) {
+	if err := f.check(); err != nil {
+		return Page{}, err
+	}
 	scope, err := l.scope.AuditScope(ctx, "audit.read")
 	if err != nil {
 		return Page{}, Refused(ctx, "audit.read", Ref{Target: "access log"}, err)
@@ -122,6 +128,19 @@ func (l *AccessLog) page(ctx context.Context, action string, scope map[string]an
 	}
 	Wrote(ctx, action, Ref{Target: "access log"}, what)
 	return p, nil
+}
+
+// check refuses filter values that are not what they name.
+func (f *Filter) check() error {
+	switch {
+	case f.CertificateID != "" && !codes.ValidLicenceID(f.CertificateID):
+		return apperr.Invalid("certificateId is not a licence identifier (GB/T 36904)")
+	case f.HolderCode != "" && !validHolder(f.HolderCode):
+		return apperr.Invalid("holderCode is neither a resident ID number nor a credit code")
+	case f.Org != "" && !codes.ValidCreditCode(f.Org):
+		return apperr.Invalid("org is not a unified social credit code")
+	}
+	return nil
 }
 
 func describe(f Filter) string {

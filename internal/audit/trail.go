@@ -159,8 +159,15 @@ func joinReason(target, reason string) string {
 	return target + ": " + reason
 }
 
+// AnonymousSubject is the subject of records of requests without a valid
+// token.
+const AnonymousSubject = "anonymous"
+
 // Records returns every record collected, stamped with at, the operation
-// and the policy version; read records list their fields sorted.
+// and the policy version; read records list their fields sorted. Every
+// value is checked (clean). The records of a request without a valid
+// token are one record at most, counting the others; records of one
+// request alike in everything are one record counting them.
 func (t *Trail) Records(at time.Time) []Record {
 	if t == nil {
 		return nil
@@ -184,7 +191,7 @@ func (t *Trail) Records(at time.Time) []Record {
 		slices.Sort(c.Fields)
 		out = append(out, c)
 	}
-	out = append(out, t.other...)
+	out = appendMerged(out, t.other)
 	for i := range out {
 		out[i].At, out[i].Operation, out[i].PolicyVersion = at, t.operation, v
 		if out[i].MatterCode == "" && out[i].CaseID != "" {
@@ -196,8 +203,41 @@ func (t *Trail) Records(at time.Time) []Record {
 		if out[i].Fields == nil {
 			out[i].Fields = []string{}
 		}
+		clean(&out[i])
+	}
+	if t.base.Subject == AnonymousSubject && len(out) > 1 {
+		first := out[0]
+		first.Count = 0
+		for i := range out {
+			first.Count += max(out[i].Count, 1)
+		}
+		out = append(out[:0], first)
 	}
 	return out
+}
+
+// appendMerged appends recs to out, each record alike in everything to
+// one appended before counted in that one instead (aliases repeating one
+// write or refusal in a request).
+func appendMerged(out, recs []Record) []Record {
+	start := len(out)
+	for i := range recs {
+		j := slices.IndexFunc(out[start:], func(o Record) bool { return alike(&o, &recs[i]) })
+		if j < 0 {
+			out = append(out, recs[i])
+			continue
+		}
+		o := &out[start+j]
+		o.Count = max(o.Count, 1) + max(recs[i].Count, 1)
+	}
+	return out
+}
+
+// alike reports whether two records of one request say the same.
+func alike(a, b *Record) bool {
+	return a.Kind == b.Kind && a.Action == b.Action && a.Decision == b.Decision && a.Reason == b.Reason &&
+		a.CertificateID == b.CertificateID && a.HolderCode == b.HolderCode && a.IssuerCode == b.IssuerCode &&
+		a.CaseID == b.CaseID && a.MatterCode == b.MatterCode && a.Basis == b.Basis && slices.Equal(a.Fields, b.Fields)
 }
 
 // Refused records a refused read when err is a denial (FORBIDDEN or

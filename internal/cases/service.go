@@ -112,7 +112,7 @@ func (s *Service) Open(ctx context.Context, in OpenInput) (Case, error) {
 	if err := s.repo.CreateCase(ctx, c); err != nil {
 		return Case{}, err
 	}
-	audit.Wrote(ctx, "case.open", caseRef(&c), c.CaseNo)
+	audit.Wrote(ctx, "case.open", caseRef(&c), "") // the case number is the clerk's text: AccessRecord.caseNo resolves it
 	return c, nil
 }
 
@@ -201,7 +201,7 @@ func (s *Service) Close(ctx context.Context, id string) (Case, error) {
 	if err := s.repo.CloseCase(ctx, c.ID, at, p.Subject); err != nil {
 		return Case{}, err
 	}
-	audit.Wrote(ctx, "case.close", caseRef(&c), c.CaseNo)
+	audit.Wrote(ctx, "case.close", caseRef(&c), "")
 	c.ClosedAt, c.ClosedBy = &at, p.Subject
 	return c, nil
 }
@@ -247,7 +247,7 @@ func (s *Service) Certificates(ctx context.Context, c *Case) ([]certificate.Cert
 	}
 	if d.None {
 		return nil, audit.Refused(ctx, "case.certificates", caseRef(c),
-			apperr.Forbiddenf("no licence data through case %s: it is closed, of another unit, or not yours to read", c.CaseNo))
+			apperr.Forbiddenf("no licence data through this case: it is closed, of another unit, or not yours to read"))
 	}
 	cond, err := certificate.FromUCAST(d.Query)
 	if err != nil && len(d.Query) > 0 {
@@ -366,6 +366,9 @@ func (s *Service) AnnotatedCopy(ctx context.Context, c *Case, certificateID stri
 	if err != nil {
 		return "", err
 	}
+	if _, err := certificate.ParseID(certificateID); err != nil {
+		return "", err
+	}
 	certs, err := s.Certificates(ctx, c)
 	if err != nil {
 		return "", err
@@ -443,7 +446,7 @@ func (s *Service) RecordPaper(ctx context.Context, caseID, typeCode, reason stri
 	if err := s.repo.AddPaperSubmission(ctx, ps); err != nil {
 		return Case{}, err
 	}
-	detail := typeCode + ": " + reason
+	detail := typeCode // the reason is the clerk's text: it stays with the paper submission
 	if despite {
 		detail += " (a citable e-licence existed)"
 	}

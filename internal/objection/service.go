@@ -130,6 +130,9 @@ func (s *Service) File(ctx context.Context, certificateID string, fields []strin
 	if err != nil {
 		return Objection{}, err
 	}
+	if _, err := certificate.ParseID(certificateID); err != nil {
+		return Objection{}, err
+	}
 	o := Objection{ID: newID(), CertificateID: certificateID, FiledBy: p.Subject, FiledByOrg: p.Org,
 		Fields: fields, Description: description, State: Open, Rev: 1}
 	var lc certificate.Certificate
@@ -167,7 +170,7 @@ func (s *Service) File(ctx context.Context, certificateID string, fields []strin
 		}
 		if !found {
 			return Objection{}, audit.Refused(ctx, "objection.file", ref(&o),
-				apperr.Forbiddenf("licence %s is not shown through case %s", certificateID, c.CaseNo))
+				apperr.Forbiddenf("licence %s is not shown through this case", certificateID))
 		}
 		o.IssuerCode, o.HolderCode = lc.IssuerCode, lc.Holder.Code
 	}

@@ -27,12 +27,20 @@ const (
 	unitB   = "12350100MB0000009X"
 	holderA = "321083197812162119"
 	holderB = "33010219200403064X"
-	licA    = "lic-a" // issuerA's licence of holderA
-	licB    = "lic-b" // issuerB's licence of holderB
 	caseA   = "0123456789abcdef0123456789abcdef"
 	caseB   = "fedcba9876543210fedcba9876543210"
 	caseC   = "00000000000000000000000000000000" // closed, unitA
 )
+
+var (
+	licA    = licenceID(issuerA, "20260000001") // issuerA's licence of holderA
+	licB    = licenceID(issuerB, "20260000002") // issuerB's licence of holderB
+	licNone = licenceID(issuerA, "20260009999") // a well-formed id of no licence
+)
+
+func licenceID(issuer, serial string) string {
+	return certificate.ID{TypeCode: "11100000000013338W011", IssuerCode: issuer, Serial: serial, Version: 1}.String()
+}
 
 // city is the calendar's zone (UTC+8, no DST).
 var city = time.FixedZone("CST", 8*3600)
@@ -252,7 +260,7 @@ func TestFilingRefused(t *testing.T) {
 	// Staff without a case cannot read the licence.
 	_, err = f.svc.File(staff, licA, []string{"name"}, "not my name at all", "")
 	wantCode(t, err, apperr.ErrForbidden)
-	_, err = f.svc.File(holder, "lic-none", []string{"name"}, "not my name at all", "")
+	_, err = f.svc.File(holder, licNone, []string{"name"}, "not my name at all", "")
 	wantCode(t, err, apperr.ErrNotFound)
 	if all, _ := f.store.ListObjections(context.Background(), objection.ObjectionQuery{}); len(all) != 0 {
 		t.Fatalf("refused objections stored: %v", ids(all))

@@ -184,8 +184,8 @@ func (h *handler) logger() *slog.Logger {
 
 // load reads the licence as the caller may see it and builds the page.
 func (h *handler) load(ctx context.Context, r *http.Request, id string) (*page, audit.Ref, error) {
-	if id == "" {
-		return nil, audit.Ref{}, apperr.Invalid("licence id is required")
+	if _, err := certificate.ParseID(id); err != nil {
+		return nil, audit.Ref{}, err
 	}
 	q := r.URL.Query()
 	if len(q["case"]) > 1 {

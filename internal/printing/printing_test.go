@@ -26,12 +26,16 @@ import (
 )
 
 const (
-	licID    = "11100000000000000A001.BM0001.0001.1"
 	caseID   = "0123456789abcdef0123456789abcdef"
-	issuer   = "11100000000000000A"
-	typeCode = "11100000000000000A001"
+	issuer   = "11350100MB00000025"
+	typeCode = "11350100MB00000025001"
 	holderNm = "示例个人丁"
 	holderCd = "110101199003078515"
+)
+
+var (
+	licID   = certificate.ID{TypeCode: typeCode, IssuerCode: issuer, Serial: "20260000001", Version: 1}.String()
+	otherID = certificate.ID{TypeCode: typeCode, IssuerCode: issuer, Serial: "20260000002", Version: 1}.String()
 )
 
 type fakeLicences struct {
@@ -281,13 +285,27 @@ func TestPrintThroughCaseLeavesHiddenOut(t *testing.T) {
 
 func TestPrintThroughCaseOtherLicenceForbidden(t *testing.T) {
 	e := newEnv()
-	rec, trail := e.get(t, "/print/OTHER.ID?case="+caseID)
+	rec, trail := e.get(t, "/print/"+otherID+"?case="+caseID)
 	if rec.Code != http.StatusForbidden {
 		t.Fatalf("status %d", rec.Code)
 	}
 	recs := trail.Records(time.Now())
-	if len(recs) != 1 || recs[0].Decision != audit.Deny {
+	if len(recs) != 1 || recs[0].Decision != audit.Deny || recs[0].CertificateID != otherID {
 		t.Errorf("records = %+v, want one denial", recs)
+	}
+}
+
+// TestPrintBogusIDRefusedBeforeTheLog: text that is not a licence id is
+// INVALID_INPUT and reaches no record, with or without a case.
+func TestPrintBogusIDRefusedBeforeTheLog(t *testing.T) {
+	for _, path := range []string{"/print/READ-BY-SUPERVISOR", "/print/READ-BY-SUPERVISOR?case=" + caseID} {
+		rec, trail := newEnv().get(t, path)
+		if rec.Code != http.StatusBadRequest {
+			t.Fatalf("%s: status %d", path, rec.Code)
+		}
+		if recs := trail.Records(time.Now()); len(recs) != 0 {
+			t.Errorf("%s: records %+v", path, recs)
+		}
 	}
 }
 
