@@ -403,19 +403,11 @@ func (a *App) Close() {
 		a.AccessLog.CloseStatus()
 	}
 	if a.AuditGate != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := a.AuditGate.Close(ctx); err != nil {
-			a.log.Warn("storing the last refusal summaries", "err", err)
-		}
-		cancel()
+		a.closeWithin("storing the last refusal summaries", a.AuditGate.Close)
 		a.AuditGate = nil
 	}
 	if a.Audit != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := a.Audit.Close(ctx); err != nil {
-			a.log.Warn("closing the audit log", "err", err)
-		}
-		cancel()
+		a.closeWithin("closing the audit log", a.Audit.Close)
 		a.Audit = nil
 	}
 	if a.closeStore != nil {
@@ -423,6 +415,15 @@ func (a *App) Close() {
 			a.log.Warn("closing the store", "err", err)
 		}
 		a.closeStore = nil
+	}
+}
+
+// closeWithin runs a Close with ten seconds to finish, logging a failure.
+func (a *App) closeWithin(what string, close func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := close(ctx); err != nil {
+		a.log.Warn(what, "err", err)
 	}
 }
 
