@@ -18,6 +18,7 @@ import (
 type root struct {
 	Baseline baselineCmd `cmd:"" help:"Serve the bare gqlgen baseline (no authorization, no audit) over a data directory, on loopback."`
 	Load     loadCmd     `cmd:"" help:"Drive a realistic request mix at a server on this machine and print throughput and latency percentiles."`
+	Seed     seedCmd     `cmd:"" help:"Fill a store with made-up licences, cases and audit records, through the store, for scale benchmarks."`
 }
 
 // run runs the command line args; it returns the process exit code.

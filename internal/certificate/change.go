@@ -125,7 +125,7 @@ func (s *Service) publish(ctx context.Context, c, next Certificate, typeName str
 	if err != nil {
 		return Certificate{}, err
 	}
-	if err := sealOne(signer, &next, typeName, unit.Name); err != nil {
+	if err := SealDocument(signer, &next, typeName, unit.Name); err != nil {
 		return Certificate{}, err
 	}
 	if err := s.repo.Supersede(ctx, c, c.Rev, next); err != nil {

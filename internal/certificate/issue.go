@@ -304,7 +304,7 @@ func sealAll(signer *seal.Signer, certs []Certificate, todo []int, issuerName st
 	errs := make([]error, len(todo))
 	parallel(len(todo), func(j int) {
 		c := &certs[todo[j]]
-		errs[j] = sealOne(signer, c, types[c.TypeCode].Name, issuerName)
+		errs[j] = SealDocument(signer, c, types[c.TypeCode].Name, issuerName)
 	})
 	for _, err := range errs {
 		if err != nil {
@@ -331,7 +331,7 @@ func parallel(n int, f func(i int)) {
 }
 
 // sealOne renders c's canonical document and seals it.
-func sealOne(signer *seal.Signer, c *Certificate, typeName, issuerName string) error {
+func SealDocument(signer *seal.Signer, c *Certificate, typeName, issuerName string) error {
 	var nonce [16]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return err
