@@ -26,9 +26,14 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		progress := 0
 		for _, c := range due {
 			prev := c.Rev
-			c.State = Expired
-			c.History = append(c.History, StateChange{At: s.stamp(), Action: "EXPIRE", By: "system",
-				Reason: "validity ended on " + c.ValidUntil.Format(time.DateOnly)})
+			if c.Current && !c.State.Final() {
+				c.State = Expired
+				c.History = append(c.History, StateChange{At: s.stamp(), Action: "EXPIRE", By: "system",
+					Reason: "validity ended on " + c.ValidUntil.Format(time.DateOnly)})
+			}
+			// Else a store listed a licence no longer due (one that a
+			// migration marked due as it changed): writing it unchanged
+			// takes it out of the due set.
 			switch err := s.repo.Update(ctx, c, prev); {
 			case err == nil:
 				expired++

@@ -35,7 +35,12 @@ type certDoc struct {
 	ValidFrom time.Time `bson:"validFrom"`
 	// ValidUntil is absent when the licence is valid without limit; an
 	// absent field never matches the $lt of DueForExpiry.
-	ValidUntil  *time.Time      `bson:"validUntil,omitempty"`
+	ValidUntil *time.Time `bson:"validUntil,omitempty"`
+	// DueOn is ValidUntil while the licence is due to expire one day:
+	// current, with an end of validity, and not in a final state. It is
+	// absent otherwise, so the index on it (dueOn_id) holds only the
+	// licences the expiry sweep still has to look at (DueForExpiry).
+	DueOn       *time.Time      `bson:"dueOn,omitempty"`
 	IssuedAt    time.Time       `bson:"issuedAt"`
 	Seal        sealDoc         `bson:"seal"`
 	Document    string          `bson:"document"`
@@ -103,6 +108,15 @@ func toInspectionDocs(is []certificate.Inspection) []inspectionDoc {
 	return out
 }
 
+// dueOn is the dueOn field of c: its end of validity while it is due to
+// expire, else nil.
+func dueOn(c *certificate.Certificate) *time.Time {
+	if !c.Current || c.State.Final() {
+		return nil
+	}
+	return utcPtr(c.ValidUntil)
+}
+
 func toCertDoc(c *certificate.Certificate) certDoc {
 	data := c.Data
 	if data == nil {
@@ -114,7 +128,7 @@ func toCertDoc(c *certificate.Certificate) certDoc {
 		Version: c.Version, TypeVersion: c.TypeVersion,
 		HolderCode: c.Holder.Code, HolderName: c.Holder.Name, HolderKind: string(c.Holder.Kind),
 		State: string(c.State), Current: c.Current, Successor: c.Successor, Data: data,
-		ValidFrom: c.ValidFrom.UTC(), ValidUntil: utcPtr(c.ValidUntil), IssuedAt: c.IssuedAt.UTC(),
+		ValidFrom: c.ValidFrom.UTC(), ValidUntil: utcPtr(c.ValidUntil), DueOn: dueOn(c), IssuedAt: c.IssuedAt.UTC(),
 		Seal:     sealDoc{Algorithm: c.Seal.Algorithm, Signature: c.Seal.Signature, KeyID: c.Seal.KeyID, SealedAt: c.Seal.SealedAt.UTC()},
 		Document: c.Document, History: toHistoryDocs(c.History), Inspections: toInspectionDocs(c.Inspections),
 		Timeliness: timelinessDoc{Mode: string(t.Mode), CompletedAt: t.CompletedAt.UTC(), BatchSize: t.BatchSize,

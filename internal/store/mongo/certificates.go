@@ -322,15 +322,20 @@ func (s *Store) Update(ctx context.Context, c certificate.Certificate, prevRev i
 // setCert writes the mutable fields of c if its rev is still prevRev; the
 // caller holds the claim on c.ID at prevRev.
 func (s *Store) setCert(ctx context.Context, c *certificate.Certificate, prevRev int) error {
-	res, err := s.certs.UpdateOne(ctx, bson.D{{Key: "_id", Value: c.ID}, {Key: "rev", Value: prevRev}},
-		bson.D{{Key: "$set", Value: bson.D{
-			{Key: "state", Value: string(c.State)},
-			{Key: "current", Value: c.Current},
-			{Key: "successor", Value: c.Successor},
-			{Key: "history", Value: toHistoryDocs(c.History)},
-			{Key: "inspections", Value: toInspectionDocs(c.Inspections)},
-			{Key: "rev", Value: prevRev + 1},
-		}}})
+	set := bson.D{
+		{Key: "state", Value: string(c.State)},
+		{Key: "current", Value: c.Current},
+		{Key: "successor", Value: c.Successor},
+		{Key: "history", Value: toHistoryDocs(c.History)},
+		{Key: "inspections", Value: toInspectionDocs(c.Inspections)},
+		{Key: "rev", Value: prevRev + 1},
+	}
+	update := bson.D{{Key: "$unset", Value: bson.D{{Key: "dueOn", Value: ""}}}}
+	if due := dueOn(c); due != nil {
+		set, update = append(set, bson.E{Key: "dueOn", Value: *due}), nil
+	}
+	update = append(bson.D{{Key: "$set", Value: set}}, update...)
+	res, err := s.certs.UpdateOne(ctx, bson.D{{Key: "_id", Value: c.ID}, {Key: "rev", Value: prevRev}}, update)
 	if err != nil {
 		return wrap("update licence", err)
 	}
@@ -385,18 +390,16 @@ func (s *Store) Supersede(ctx context.Context, old certificate.Certificate, prev
 
 // DueForExpiry implements certificate.Repository, earliest end of
 // validity first. today's date (in its own location) is compared with the
-// stored dates, which are midnight UTC.
+// stored dates, which are midnight UTC. Only licences still due carry
+// dueOn (certdocs.go), so the range on the dueOn_id index reads those and
+// no licence that expired or was superseded before.
 func (s *Store) DueForExpiry(ctx context.Context, today time.Time, limit int) ([]certificate.Certificate, error) {
 	if limit == 0 {
 		return []certificate.Certificate{}, nil
 	}
 	y, m, d := today.Date()
-	filter := bson.D{
-		{Key: "current", Value: true},
-		{Key: "validUntil", Value: bson.D{{Key: "$lt", Value: time.Date(y, m, d, 0, 0, 0, 0, time.UTC)}}},
-		{Key: "state", Value: bson.D{{Key: "$nin", Value: finalStates}}},
-	}
-	opts := options.Find().SetSort(bson.D{{Key: "validUntil", Value: 1}, {Key: "_id", Value: 1}})
+	filter := bson.D{{Key: "dueOn", Value: bson.D{{Key: "$lt", Value: time.Date(y, m, d, 0, 0, 0, 0, time.UTC)}}}}
+	opts := options.Find().SetSort(bson.D{{Key: "dueOn", Value: 1}, {Key: "_id", Value: 1}})
 	if limit > 0 {
 		opts.SetLimit(int64(limit))
 	}

@@ -89,9 +89,9 @@ func Indexes() []Index {
 			Purpose: "a unit's cases newest first (ListCases)",
 		},
 		{
-			Collection: certsColl, Name: "current_validUntil",
-			Keys:    bson.D{{Key: "current", Value: 1}, {Key: "validUntil", Value: 1}},
-			Purpose: "current versions whose validity has ended (DueForExpiry); current versions for Repair",
+			Collection: certsColl, Name: "dueOn_id",
+			Keys:    bson.D{{Key: "dueOn", Value: 1}, {Key: "_id", Value: 1}},
+			Purpose: "licences still due to expire, earliest first (DueForExpiry); only they carry dueOn",
 		},
 		{
 			Collection: serialsColl, Name: "issuer_year_end",
@@ -165,9 +165,13 @@ func Indexes() []Index {
 	}
 }
 
-// EnsureIndexes creates the indexes of Indexes. It is idempotent: creating
-// an index that exists with the same keys and options does nothing.
+// EnsureIndexes creates the indexes of Indexes and drops the obsolete
+// ones (migrations.go). It is idempotent: creating an index that exists
+// with the same keys and options does nothing.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
+	if err := s.dropObsoleteIndexes(ctx); err != nil {
+		return err
+	}
 	for _, ix := range Indexes() {
 		o := options.Index().SetName(ix.Name)
 		if ix.Unique {

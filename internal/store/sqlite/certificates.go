@@ -364,12 +364,19 @@ func (s *Store) Supersede(ctx context.Context, old certificate.Certificate, prev
 	})
 }
 
+// dueForExpirySQL reads the partial index certificates_due (migration
+// 0011), which holds only the licences still due, in its order; its WHERE
+// repeats the index's terms so that SQLite may use it, and INDEXED BY
+// keeps the planner from preferring an equality on current (without
+// statistics it would, and sort every current licence).
+const dueForExpirySQL = "SELECT " + certCols + ` FROM certificates INDEXED BY certificates_due
+	WHERE current = 1 AND valid_until IS NOT NULL
+	AND state NOT IN ('REVOKED', 'CANCELLED', 'ABOLISHED', 'EXPIRED', 'SUPERSEDED')
+	AND valid_until < ? ORDER BY valid_until, id LIMIT ?`
+
 // DueForExpiry implements certificate.Repository.
 func (s *Store) DueForExpiry(ctx context.Context, today time.Time, limit int) ([]certificate.Certificate, error) {
-	return list(ctx, s.read, "SELECT "+certCols+` FROM certificates
-		WHERE current = 1 AND valid_until IS NOT NULL AND valid_until < ?
-		AND state NOT IN ('REVOKED', 'CANCELLED', 'ABOLISHED', 'EXPIRED', 'SUPERSEDED') LIMIT ?`,
-		scanCert, today.Format(time.DateOnly), limit)
+	return list(ctx, s.read, dueForExpirySQL, scanCert, today.Format(time.DateOnly), limit)
 }
 
 // Repair implements certificate.Repository: SQLite writes are

@@ -412,6 +412,62 @@ func RunCertificates(t *testing.T, open func(t *testing.T) certificate.Repositor
 		if len(due) != 2 || !ids[past.ID] || !ids[suspended.ID] {
 			t.Fatalf("due %v", ids)
 		}
+		if due[0].ID != suspended.ID {
+			t.Fatalf("due not earliest first: %s, %s", due[0].ID, due[1].ID)
+		}
+	})
+
+	t.Run("DueSetShrinks", func(t *testing.T) {
+		// A licence leaves the due set when it expires or is superseded,
+		// so a sweep never reads a past expiry again.
+		r := open(t)
+		var cs []certificate.Certificate
+		for i := range 5 {
+			c := NewCert(issuerA, typeA, int64(i+1), "321083197812162119", base)
+			c.ValidUntil = ptrTime(day("2026-05-01").AddDate(0, 0, i))
+			cs = append(cs, c)
+		}
+		_, err := r.Insert(ctx, cs)
+		must(t, err)
+		today := day("2026-06-01")
+		dueIDs := func() []string {
+			t.Helper()
+			due, err := r.DueForExpiry(ctx, today, 100)
+			must(t, err)
+			var ids []string
+			for _, c := range due {
+				ids = append(ids, c.ID)
+			}
+			return ids
+		}
+		if got := dueIDs(); len(got) != 5 || got[0] != cs[0].ID || got[4] != cs[4].ID {
+			t.Fatalf("due before: %v", got)
+		}
+		first, err := r.DueForExpiry(ctx, today, 2)
+		must(t, err)
+		if len(first) != 2 || first[0].ID != cs[0].ID || first[1].ID != cs[1].ID {
+			t.Fatalf("a limited read is not the earliest: %v", first)
+		}
+		expired := cs[0]
+		expired.State = certificate.Expired
+		must(t, r.Update(ctx, expired, 1))
+		suspended := cs[1]
+		suspended.State = certificate.Suspended
+		must(t, r.Update(ctx, suspended, 1))
+		must(t, r.Supersede(ctx, cs[2], 1, successor(cs[2], base)))
+		got := dueIDs()
+		want := []string{cs[1].ID, successor(cs[2], base).ID, cs[3].ID, cs[4].ID}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("due after expiring, suspending and superseding:\n got %v\nwant %v", got, want)
+		}
+		// Resumed, it is still due; revoked, it is not.
+		suspended.State, suspended.Rev = certificate.Valid, 2
+		must(t, r.Update(ctx, suspended, 2))
+		suspended.State = certificate.Revoked
+		must(t, r.Update(ctx, suspended, 3))
+		if got := dueIDs(); len(got) != 3 || got[0] != want[1] {
+			t.Fatalf("due after revoking: %v", got)
+		}
 	})
 
 	t.Run("IssueStats", func(t *testing.T) {
