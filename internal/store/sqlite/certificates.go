@@ -365,7 +365,7 @@ func (s *Store) Supersede(ctx context.Context, old certificate.Certificate, prev
 }
 
 // dueForExpirySQL reads the partial index certificates_due (migration
-// 0011), which holds only the licences still due, in its order; its WHERE
+// 0012), which holds only the licences still due, in its order; its WHERE
 // repeats the index's terms so that SQLite may use it, and INDEXED BY
 // keeps the planner from preferring an equality on current (without
 // statistics it would, and sort every current licence).
