@@ -72,9 +72,11 @@ func TestSweepRunsOnceAcrossInstances(t *testing.T) {
 		return l.Held(time.Now()) && strings.Contains(l.Owner, fmt.Sprintf(":%d:", pid))
 	}
 
-	cmdA, urlA := serve(t, t.TempDir(), append(args, "--demo")...)
+	metricsA, metricsB := freeAddr(t), freeAddr(t)
+	cmdA, _ := serve(t, t.TempDir(), append(args, "--demo", "--metrics-addr", metricsA)...)
 	waitFor("instance A holds the sweep's lease", 10*time.Second, func() bool { return ownedBy(holder(), cmdA.Process.Pid) })
-	cmdB, urlB := serve(t, t.TempDir(), args...)
+	cmdB, _ := serve(t, t.TempDir(), append(args, "--metrics-addr", metricsB)...)
+	urlA, urlB := "http://"+metricsA, "http://"+metricsB
 	first := holder()
 
 	// A licence past its validity: the holder expires it.
@@ -149,7 +151,7 @@ func expired(t *testing.T, st *mongo.Store, id string) bool {
 }
 
 // sweepRuns reads the instance's count of sweeps it ran under the lease
-// from /metrics (0 when it never ran one).
+// from /metrics at its --metrics-addr (0 when it never ran one).
 func sweepRuns(t *testing.T, url string) float64 {
 	t.Helper()
 	resp, err := http.Get(url + "/metrics")
