@@ -187,24 +187,25 @@ type ComplexityRoot struct {
 	}
 
 	Certificate struct {
-		Citable        func(childComplexity int) int
-		Current        func(childComplexity int) int
-		Data           func(childComplexity int, fields []string) int
-		History        func(childComplexity int) int
-		Holder         func(childComplexity int) int
-		ID             func(childComplexity int) int
-		Inspections    func(childComplexity int) int
-		IssuedAt       func(childComplexity int) int
-		Issuer         func(childComplexity int) int
-		Seal           func(childComplexity int) int
-		SealedDocument func(childComplexity int) int
-		State          func(childComplexity int) int
-		Timeliness     func(childComplexity int) int
-		Type           func(childComplexity int) int
-		ValidFrom      func(childComplexity int) int
-		ValidUntil     func(childComplexity int) int
-		Version        func(childComplexity int) int
-		Versions       func(childComplexity int) int
+		Citable          func(childComplexity int) int
+		Current          func(childComplexity int) int
+		Data             func(childComplexity int, fields []string) int
+		History          func(childComplexity int) int
+		Holder           func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Inspections      func(childComplexity int) int
+		IssuedAt         func(childComplexity int) int
+		Issuer           func(childComplexity int) int
+		Seal             func(childComplexity int) int
+		SealedDocument   func(childComplexity int) int
+		State            func(childComplexity int) int
+		Timeliness       func(childComplexity int) int
+		Type             func(childComplexity int) int
+		ValidFrom        func(childComplexity int) int
+		ValidUntil       func(childComplexity int) int
+		VerificationCode func(childComplexity int) int
+		Version          func(childComplexity int) int
+		Versions         func(childComplexity int) int
 	}
 
 	CertificateConnection struct {
@@ -386,7 +387,7 @@ type ComplexityRoot struct {
 		TestPolicy           func(childComplexity int, modules []*authz.Module) int
 		Unit                 func(childComplexity int, code string) int
 		Units                func(childComplexity int) int
-		VerifyCertificate    func(childComplexity int, id string) int
+		VerifyCertificate    func(childComplexity int, id string, code *string, caseID *string) int
 		VerifyDocument       func(childComplexity int, document string) int
 	}
 
@@ -501,6 +502,8 @@ type CertificateResolver interface {
 
 	SealedDocument(ctx context.Context, obj *certificate.Certificate) (string, error)
 	Versions(ctx context.Context, obj *certificate.Certificate) ([]*certificate.Certificate, error)
+
+	VerificationCode(ctx context.Context, obj *certificate.Certificate) (*string, error)
 }
 type CertificateTypeResolver interface {
 	Issuer(ctx context.Context, obj *catalogue.CertificateType) (*catalogue.Unit, error)
@@ -564,7 +567,7 @@ type QueryResolver interface {
 	Me(ctx context.Context) (*identity.Principal, error)
 	Certificate(ctx context.Context, id string) (*certificate.Certificate, error)
 	Certificates(ctx context.Context, filter *model.CertificateFilter, first *int, after *string) (*model.CertificateConnection, error)
-	VerifyCertificate(ctx context.Context, id string) (*certificate.Verification, error)
+	VerifyCertificate(ctx context.Context, id string, code *string, caseID *string) (*certificate.Verification, error)
 	VerifyDocument(ctx context.Context, document string) (*certificate.Verification, error)
 	Case(ctx context.Context, id string) (*cases.Case, error)
 	Cases(ctx context.Context, openOnly *bool, first *int, after *string) ([]*cases.Case, error)
@@ -1250,6 +1253,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Certificate.ValidUntil(childComplexity), true
+	case "Certificate.verificationCode":
+		if e.ComplexityRoot.Certificate.VerificationCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Certificate.VerificationCode(childComplexity), true
 	case "Certificate.version":
 		if e.ComplexityRoot.Certificate.Version == nil {
 			break
@@ -2265,7 +2274,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.VerifyCertificate(childComplexity, args["id"].(string)), true
+		return e.ComplexityRoot.Query.VerifyCertificate(childComplexity, args["id"].(string), args["code"].(*string), args["caseId"].(*string)), true
 	case "Query.verifyDocument":
 		if e.ComplexityRoot.Query.VerifyDocument == nil {
 			break
@@ -2657,7 +2666,7 @@ var sources = []*ast.Source{
 	{Name: "../schema.graphql", Input: `# certd's GraphQL schema: a superset of the public contract
 # (docs/contract.graphql, copied from the public contract). Errors carry a stable extensions.code:
 # UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, INVALID_INPUT, CONFLICT, NOT_CITABLE,
-# POLICY_REJECTED, AUDIT_UNAVAILABLE, COMPLEXITY_LIMIT_EXCEEDED and INTERNAL.
+# POLICY_REJECTED, AUDIT_UNAVAILABLE, COMPLEXITY_LIMIT_EXCEEDED, RATE_LIMITED and INTERNAL.
 
 scalar JSON
 "RFC 3339 timestamp"
@@ -2777,6 +2786,8 @@ type Certificate {
   "true for the newest version of its licence"
   current: Boolean!
   timeliness: Timeliness!
+  "Printed on the licence and carried in its QR; public verification needs it. Holder and issuer only."
+  verificationCode: String
 }
 
 type Verification {
@@ -3054,8 +3065,14 @@ type Query {
   certificate(id: ID!): Certificate
   "Issuers: their own unit's licences (all versions and states), in pages of capped size."
   certificates(filter: CertificateFilter, first: Int, after: String): CertificateConnection!
-  "Public: no token needed."
-  verifyCertificate(id: ID!): Verification!
+  "Public with the verification code; by id alone for callers who may read the licence. Public attempts are rate-limited per client address (RATE_LIMITED)."
+  verifyCertificate(
+    id: ID!
+    "The verification code printed on the licence (Certificate.verificationCode)."
+    code: String
+    "Staff: verify by id alone a licence this open case of their unit shows."
+    caseId: ID
+  ): Verification!
   "Public: checks a sealedDocument or an annotated copy, and whether it may still be used."
   verifyDocument(document: String!): Verification!
   case(id: ID!): Case
@@ -3411,6 +3428,8 @@ func (ec *executionContext) childFields_Certificate(ctx context.Context, field g
 		return ec.fieldContext_Certificate_current(ctx, field)
 	case "timeliness":
 		return ec.fieldContext_Certificate_timeliness(ctx, field)
+	case "verificationCode":
+		return ec.fieldContext_Certificate_verificationCode(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Certificate", field.Name)
 }
@@ -4766,6 +4785,22 @@ func (ec *executionContext) field_Query_verifyCertificate_args(ctx context.Conte
 		return nil, err
 	}
 	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "caseId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["caseId"] = arg2
 	return args, nil
 }
 
@@ -7519,6 +7554,29 @@ func (ec *executionContext) fieldContext_Certificate_timeliness(_ context.Contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Certificate_verificationCode(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Certificate_verificationCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Certificate().VerificationCode(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Certificate_verificationCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Certificate", field, true, true, "String")
 }
 
 func (ec *executionContext) _CertificateConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CertificateConnection) (ret graphql.Marshaler) {
@@ -11079,7 +11137,7 @@ func (ec *executionContext) _Query_verifyCertificate(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().VerifyCertificate(ctx, fc.Args["id"].(string))
+			return ec.Resolvers.Query().VerifyCertificate(ctx, fc.Args["id"].(string), fc.Args["code"].(*string), fc.Args["caseId"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Verification) graphql.Marshaler {
@@ -15620,6 +15678,12 @@ func (ec *executionContext) _Certificate(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "verificationCode":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Certificate_verificationCode(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -141,6 +141,11 @@ func (r *certificateResolver) Versions(ctx context.Context, obj *certificate.Cer
 	return ptrs(r.Licences.Versions(ctx, obj))
 }
 
+// VerificationCode is the resolver for the verificationCode field.
+func (r *certificateResolver) VerificationCode(ctx context.Context, obj *certificate.Certificate) (*string, error) {
+	return r.Licences.VerificationCode(ctx, obj), nil
+}
+
 // Issuer is the resolver for the issuer field.
 func (r *certificateTypeResolver) Issuer(ctx context.Context, obj *catalogue.CertificateType) (*catalogue.Unit, error) {
 	return ptr(r.Catalogue.Unit(ctx, obj.IssuerCode))
@@ -411,8 +416,11 @@ func (r *queryResolver) Certificates(ctx context.Context, filter *model.Certific
 }
 
 // VerifyCertificate is the resolver for the verifyCertificate field.
-func (r *queryResolver) VerifyCertificate(ctx context.Context, id string) (*certificate.Verification, error) {
-	return ptr(r.Licences.Verify(ctx, id))
+func (r *queryResolver) VerifyCertificate(ctx context.Context, id string, code *string, caseID *string) (*certificate.Verification, error) {
+	if caseID != nil {
+		return ptr(r.Casework.Verify(ctx, *caseID, id))
+	}
+	return ptr(r.Licences.Verify(ctx, id, deref(code)))
 }
 
 // VerifyDocument is the resolver for the verifyDocument field.

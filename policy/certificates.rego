@@ -39,6 +39,22 @@ allow if {
 	input.resource.holder == input.principal.holder
 }
 
+# The verification code printed on a licence, which public verification
+# needs, goes to its holder and its issuing unit only: not to staff, who
+# read licences only inside a case, nor to any other role.
+allow if {
+	input.action == "certificate.verification_code"
+	"issuer" in roles
+	own_unit
+}
+
+allow if {
+	input.action == "certificate.verification_code"
+	"holder" in roles
+	input.principal.holder != ""
+	input.resource.holder == input.principal.holder
+}
+
 reasons contains "strong authentication (amr cert or bio) required" if {
 	input.action in licence_writes
 	not strong_auth

@@ -43,3 +43,18 @@ test_holder_without_holder_claim_reads_nothing if {
 	nobody := {"sub": "h2", "roles": ["holder"], "holder": "", "amr": ["pwd"]}
 	not authz.allow with input as {"action": "certificate.read", "principal": nobody, "resource": object.union(licence, {"holder": ""})}
 }
+
+test_verification_code_for_holder_and_issuer_only if {
+	code := {"action": "certificate.verification_code", "resource": licence}
+	authz.allow with input as object.union(code, {"principal": clerk})
+	authz.allow with input as object.union(code, {"principal": weak_clerk})
+	authz.allow with input as object.union(code, {"principal": citizen})
+	not authz.allow with input as object.union(code, {"principal": staff})
+	other_unit := object.union(clerk, {"org": "11350100MB00000038"})
+	not authz.allow with input as object.union(code, {"principal": other_unit})
+	other_holder := object.union(citizen, {"holder": "33010219200403064X"})
+	not authz.allow with input as object.union(code, {"principal": other_holder})
+	supervisor := {"sub": "v1", "org": "11350100MB00000012", "roles": ["supervisor", "digital_office", "policy_admin"], "amr": ["pwd", "cert"]}
+	not authz.allow with input as object.union(code, {"principal": supervisor})
+	not authz.allow with input as {"action": "certificate.verification_code", "resource": licence}
+}

@@ -69,7 +69,7 @@ func TestTwoInstancesShareOneMongoStore(t *testing.T) {
 	}
 	t.Setenv("CERTD_MASTER_KEY", base64.StdEncoding.EncodeToString(master))
 
-	shared := []string{"--production", "--mongo-uri", uri,
+	shared := []string{"--production", "--mongo-uri", uri, "--public-url", "https://certd.city.example",
 		"--jwt-public-key", jwtPub, "--jwt-issuer", identity.EmbeddedIssuer, "--jwt-audience", identity.EmbeddedAudience}
 	dirA, dirB := t.TempDir(), t.TempDir()
 	cmdA, urlA := serve(t, dirA, append(shared, "--demo")...)
@@ -92,10 +92,19 @@ func TestTwoInstancesShareOneMongoStore(t *testing.T) {
 	// created, which B decrypts with the shared master key), read on A.
 	idA := issueFood(t, urlA, issuerTok, "350102198001010011", "示例个人甲")
 	idB := issueFood(t, urlB, issuerTok, "350102198503150022", "示例个人乙")
-	for _, c := range []struct{ id, url, on string }{{idA, urlB, "B"}, {idB, urlA, "A"}} {
-		out := post(t, c.url, "", map[string]any{
-			"query":     `query($id: ID!) { verifyCertificate(id: $id) { found citable sealValid state issuer { code } } }`,
+	for _, c := range []struct{ id, url, on, from string }{{idA, urlB, "B", urlA}, {idB, urlA, "A", urlB}} {
+		// The verification code read on the issuing instance verifies on
+		// the other: both derive it from the shared master key.
+		code := dig(post(t, c.from, issuerTok, map[string]any{
+			"query":     `query($id: ID!) { certificate(id: $id) { verificationCode } }`,
 			"variables": map[string]any{"id": c.id},
+		}), "data", "certificate")["verificationCode"]
+		if code == nil {
+			t.Fatalf("the issuing unit reads no verification code of %s", c.id)
+		}
+		out := post(t, c.url, "", map[string]any{
+			"query":     `query($id: ID!, $code: String) { verifyCertificate(id: $id, code: $code) { found citable sealValid state issuer { code } } }`,
+			"variables": map[string]any{"id": c.id, "code": code},
 		})
 		v := dig(out, "data", "verifyCertificate")
 		if v == nil || v["found"] != true || v["citable"] != true || v["sealValid"] != true || v["state"] != "VALID" {

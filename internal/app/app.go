@@ -30,12 +30,14 @@ import (
 	"certd/internal/objection"
 	"certd/internal/policyadmin"
 	"certd/internal/printing"
+	"certd/internal/ratelimit"
 	"certd/internal/registry"
 	"certd/internal/seal"
 	"certd/internal/server"
 	"certd/internal/store/mongo"
 	"certd/internal/store/sqlite"
 	"certd/internal/supervision"
+	"certd/internal/vcode"
 )
 
 // Config is everything `certd serve` can be told.
@@ -71,10 +73,27 @@ type Config struct {
 	// holder renews it (lease.DefaultTTL if 0): another instance takes
 	// the job over within about that long after the holder stops.
 	LeaseTTL time.Duration
+	// PublicURL is the address the public reaches certd at; printed
+	// licences carry verification links under it. Required in
+	// production; default the listen address.
+	PublicURL string
+	// VerifyRate is how many public verifications one client address may
+	// make a minute (default DefaultVerifyRate; negative: unlimited), in
+	// bursts of VerifyBurst (default DefaultVerifyBurst).
+	VerifyRate, VerifyBurst int
+	// TrustedProxies are addresses or CIDR prefixes of reverse proxies
+	// whose X-Forwarded-For names the client.
+	TrustedProxies []string
 
 	Limits server.Config // body, depth and complexity limits; Addr and Production are taken from above
 	Logger *slog.Logger
 }
+
+// Defaults of the public verification limit, per client address.
+const (
+	DefaultVerifyRate  = 30 // a minute
+	DefaultVerifyBurst = 10
+)
 
 // Store is what the application needs from a store implementation.
 type Store interface {
@@ -174,9 +193,22 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	publicBase, err := publicURL(cfg, a.log)
+	if err != nil {
+		return nil, err
+	}
+	trusted, err := server.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --trusted-proxies: %v", ErrConfig, err)
+	}
+	codes, err := verificationCodes(master)
+	if err != nil {
+		return nil, err
+	}
 	a.Licences = certificate.NewService(certificate.Deps{
 		Repo: a.Store, Catalog: a.Catalogue, Keys: a.Keyring, Holders: registry.NewChecker(a.Store),
 		Authz: a.Policy, Policy: a.Policy, Platform: a.Keyring, Calendar: cal, Now: cfg.Now,
+		Codes: codes, Throttle: verifyLimiter(cfg),
 	})
 	a.Cases = cases.NewService(a.Store, a.Catalogue, a.Policy, a.Licences, a.Store, cal, cfg.Now)
 	a.sweepEvery = cfg.SweepInterval
@@ -204,11 +236,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.AuditGate = audit.NewGate(a.Audit, audit.GateOptions{Logger: a.log})
 	a.AccessLog = audit.NewAccessLog(a.Store, a.Policy)
-	trusted, err := auditTrust(auditKey, cfg.AuditTrustKeys)
+	auditKeys, err := auditTrust(auditKey, cfg.AuditTrustKeys)
 	if err != nil {
 		return nil, err
 	}
-	a.AccessLog.EnableStatus(trusted, 0, cfg.Now)
+	a.AccessLog.EnableStatus(auditKeys, 0, cfg.Now)
 	a.Bulk = bulk.NewService(a.Store, a.Policy, a.Policy)
 	a.Objections = objection.NewService(a.Store, a.Licences, a.Cases, a.Policy, cal, cfg.ObjectionDueDays)
 	if cfg.Now != nil {
@@ -222,9 +254,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		PolicyAdmin: a.PolicyAdmin, Engine: a.Policy, Audit: a.AccessLog, Bulk: a.Bulk, ObjectionSvc: a.Objections, Supervision: a.Supervision,
 	}, Complexity: graph.Complexity()})
 	sc := cfg.Limits
-	sc.Addr, sc.Production, sc.Logger = cfg.Addr, cfg.Production, cfg.Logger
+	sc.Addr, sc.Production, sc.Logger, sc.TrustedProxies = cfg.Addr, cfg.Production, cfg.Logger, trusted
 	sc.PerRequest = func(r *http.Request, id string) *http.Request {
 		ctx := authz.WithBudget(r.Context(), a.Policy.MaxCertificates())
+		ctx = ratelimit.WithClient(ctx, server.ClientAddress(r))
 		base := audit.Record{RequestID: id, Client: server.ClientAddress(r), Subject: audit.AnonymousSubject, Roles: []string{}}
 		if p, ok := identity.FromContext(ctx); ok {
 			base.Subject, base.Org, base.Roles = p.Subject, p.Org, p.Roles
@@ -236,7 +269,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	sc.ResponseMiddleware = graph.AuditGate(a.AuditGate, server.OperationLabel)
 	sc.Authenticated = map[string]http.Handler{printing.Pattern: printing.Handler(printing.Deps{
 		Licences: a.Licences, Cases: a.Cases, Types: a.Catalogue, Units: a.Catalogue,
-		VerifyURL: verifyURL, Today: a.Licences.Today, Loc: cal.Loc, Logger: a.log,
+		VerifyURL: func(id, code string) string { return verifyLink(publicBase, id, code) },
+		Code:      a.Licences.VerificationCode,
+		Today:     a.Licences.Today, Loc: cal.Loc, Logger: a.log,
 		Commit: func(ctx context.Context) error {
 			return a.AuditGate.Commit(ctx, audit.TrailFrom(ctx), "")
 		},
@@ -356,6 +391,33 @@ func (a *App) RunBackground(ctx context.Context) {
 		a.PolicyAdmin.Watch(ctx, a.policyPoll)
 	}()
 	wg.Wait()
+}
+
+// verificationCodes derives the secret of the licences' verification
+// codes from the master key: every instance sharing the master key makes
+// the same codes, and the store holds none.
+func verificationCodes(master *seal.MasterKey) (*vcode.Codes, error) {
+	secret, err := master.DeriveSecret(vcode.SecretInfo, vcode.SecretSize)
+	if err != nil {
+		return nil, fmt.Errorf("verification code secret: %w", err)
+	}
+	return vcode.New(secret)
+}
+
+// verifyLimiter is the per-address limit of public verifications; nil
+// when switched off.
+func verifyLimiter(cfg Config) certificate.Throttle {
+	rate, burst := cfg.VerifyRate, cfg.VerifyBurst
+	if rate < 0 {
+		return nil
+	}
+	if rate == 0 {
+		rate = DefaultVerifyRate
+	}
+	if burst <= 0 {
+		burst = DefaultVerifyBurst
+	}
+	return ratelimit.New(rate, burst, nil)
 }
 
 // masterKey is the production key from the configuration, or the data

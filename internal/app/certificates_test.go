@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"certd/internal/app"
+	"certd/internal/certificate"
 	"certd/internal/demo"
 	"certd/internal/identity"
 	"certd/internal/store/ferrettest"
@@ -51,7 +52,7 @@ type verification struct {
 
 const licenceFields = `id version state citable current sealedDocument seal { algorithm signature keyId } data holder { code name kind } validUntil timeliness { mode late deadline }`
 
-const verifyQ = `query($id: ID!) { verifyCertificate(id: $id) { id found citable sealValid state reasons issuer { code } } }`
+const verifyQ = `query($id: ID!, $code: String) { verifyCertificate(id: $id, code: $code) { id found citable sealValid state reasons issuer { code } } }`
 
 const verifyDocQ = `query($d: String!) { verifyDocument(document: $d) { id found citable sealValid state reasons } }`
 
@@ -68,10 +69,48 @@ func issue(t *testing.T, s *testkit.Server, tok string, vars map[string]any) lic
 	return out.IssueCertificate
 }
 
+// verify verifies licence id publicly, without a token, with the
+// verification code its issuing unit reads (Certificate.verificationCode).
 func verify(t *testing.T, s *testkit.Server, id string) verification {
 	t.Helper()
+	return verifyCode(t, s, id, codeOf(t, s, id))
+}
+
+// codeOf reads the verification code of licence id as its issuing unit
+// (named in the id); "" when id names no licence.
+func codeOf(t *testing.T, s *testkit.Server, id string) string {
+	t.Helper()
+	parsed, err := certificate.ParseID(id)
+	if err != nil {
+		return ""
+	}
+	tok := s.Token("code-reader", parsed.IssuerCode, identity.RoleIssuer)
+	var out struct {
+		Certificate *struct{ VerificationCode *string }
+	}
+	r := s.Do(tok, `query($id: ID!) { certificate(id: $id) { verificationCode } }`, map[string]any{"id": id})
+	if r.Code() != "" {
+		return ""
+	}
+	r.Decode(t, &out)
+	if out.Certificate == nil {
+		return ""
+	}
+	if out.Certificate.VerificationCode == nil {
+		t.Fatalf("the issuing unit of %s reads no verification code", id)
+	}
+	return *out.Certificate.VerificationCode
+}
+
+// verifyCode verifies licence id publicly with code ("": none).
+func verifyCode(t *testing.T, s *testkit.Server, id, code string) verification {
+	t.Helper()
 	var out struct{ VerifyCertificate verification }
-	s.Do("", verifyQ, map[string]any{"id": id}).Decode(t, &out)
+	vars := map[string]any{"id": id}
+	if code != "" {
+		vars["code"] = code
+	}
+	s.Do("", verifyQ, vars).Decode(t, &out)
 	return out.VerifyCertificate
 }
 
@@ -128,6 +167,9 @@ func runLifecycle(t *testing.T, s *testkit.Server) {
 	v := verify(t, s, c.ID)
 	if !v.Found || !v.Citable || !v.SealValid || *v.State != "VALID" || v.Issuer.Code != newIssuer || len(v.Reasons) != 0 {
 		t.Fatalf("public verification %+v", v)
+	}
+	if v := verifyCode(t, s, c.ID, ""); v.Found || v.State != nil || v.Issuer != nil || v.Reasons[0] != certificate.Unverified {
+		t.Fatalf("public verification without the code: %+v", v)
 	}
 	if v := verifyDoc(t, s, c.SealedDocument); !v.SealValid || !v.Citable {
 		t.Fatalf("verifyDocument of the sealed document: %+v", v)
@@ -248,7 +290,7 @@ func TestIssuanceBadInput(t *testing.T) {
 			t.Errorf("verify %q: %+v", id, v)
 		}
 	}
-	if v := verify(t, s, "1.2.156.3005.2.11100000000013338W011.11110000000021135M.20230329701.003.Y"); v.Found || v.Reasons[0] != "no licence has this identifier" {
+	if v := verify(t, s, "1.2.156.3005.2.11100000000013338W011.11110000000021135M.20230329701.003.Y"); v.Found || v.Reasons[0] != certificate.Unverified {
 		t.Errorf("a well-formed unknown id: %+v", v)
 	}
 	if v := verifyDoc(t, s, `{"format":"certd-licence/1","id":"`+`x"}`); v.Found || v.SealValid {

@@ -41,7 +41,7 @@ import (
 
 func TestSecurityOnSQLite(t *testing.T) {
 	t.Parallel()
-	runSecurity(t, testkit.Start(t, testkit.WithDemo()))
+	runSecurity(t, testkit.Start(t, testkit.WithDemo(), secNoThrottle))
 }
 
 func TestSecurityOnMongo(t *testing.T) {
@@ -49,8 +49,13 @@ func TestSecurityOnMongo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("FerretDB in -short mode")
 	}
-	runSecurity(t, testkit.Start(t, testkit.WithDemo(), testkit.WithMongo(ferrettest.Start(t))))
+	runSecurity(t, testkit.Start(t, testkit.WithDemo(), testkit.WithMongo(ferrettest.Start(t)), secNoThrottle))
 }
+
+// secNoThrottle lifts the per-address limit of public verifications, so
+// that the attacks on their inputs and on the per-request cap reach the
+// store (the limit has its own tests, in verify_test.go).
+var secNoThrottle = testkit.WithConfig(func(c *app.Config) { c.VerifyRate = -1 })
 
 func runSecurity(t *testing.T, s *testkit.Server) {
 	e := newSecEnv(t, s)
@@ -65,7 +70,8 @@ func runSecurity(t *testing.T, s *testkit.Server) {
 
 // secDocumented are the codes of the contract (top of schema.graphql).
 var secDocumented = map[string]bool{"UNAUTHENTICATED": true, "FORBIDDEN": true, "NOT_FOUND": true, "INVALID_INPUT": true,
-	"CONFLICT": true, "NOT_CITABLE": true, "POLICY_REJECTED": true, "AUDIT_UNAVAILABLE": true, "COMPLEXITY_LIMIT_EXCEEDED": true}
+	"CONFLICT": true, "NOT_CITABLE": true, "POLICY_REJECTED": true, "AUDIT_UNAVAILABLE": true, "COMPLEXITY_LIMIT_EXCEEDED": true,
+	"RATE_LIMITED": true}
 
 // secEnv is a demo certd with the tokens and fixtures the attacks use.
 type secEnv struct {
@@ -1340,9 +1346,20 @@ func (e *secEnv) aliases(t *testing.T) {
 		capped(t, e.s.Do(e.clerk, "{"+secAliases(n, func(int) string { return "objections { certificate { id } }" })+" }", nil), 100)
 	})
 	t.Run("300 aliased verifyCertificate", func(t *testing.T) {
+		// With the right codes (as the issuer reads them), so that every
+		// alias could be answered.
 		known := []string{e.food, e.business, two}
+		codes := map[string]string{}
+		for _, id := range known {
+			var out struct {
+				Certificate struct{ VerificationCode string }
+			}
+			e.do(t, e.clerk, `query($c: ID!) { certificate(id: $c) { verificationCode } }`, map[string]any{"c": id}).Decode(t, &out)
+			codes[id] = out.Certificate.VerificationCode
+		}
 		r := e.s.Do("", "{"+secAliases(300, func(i int) string {
-			return fmt.Sprintf(`verifyCertificate(id: "%s") { found citable }`, known[i%len(known)])
+			id := known[i%len(known)]
+			return fmt.Sprintf(`verifyCertificate(id: "%s", code: "%s") { found citable }`, id, codes[id])
 		})+" }", nil)
 		secSane(t, r)
 		var got map[string]*struct{ Found bool }
@@ -1597,6 +1614,7 @@ func secProduction(t *testing.T) (s *testkit.Server, pemFile []byte, ed ed25519.
 		c.JWTPublicKeys = []string{path}
 		c.JWTIssuer, c.JWTAudience = secIdP, "certd"
 		c.MasterKey = testMasterKey
+		c.PublicURL = "https://certd.city.example"
 	}))
 	return s, pemFile, ed, rs, ec
 }

@@ -135,6 +135,7 @@ func production(t *testing.T) (*testkit.Server, ed25519.PrivateKey) {
 		c.JWTIssuer = "https://idp.city.example"
 		c.JWTAudience = "certd"
 		c.MasterKey = testMasterKey
+		c.PublicURL = "https://certd.city.example"
 	}))
 	return s, priv
 }

@@ -6,6 +6,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 	"unicode/utf8"
 )
 
@@ -23,6 +24,7 @@ const (
 	PolicyRejected     Code = "POLICY_REJECTED"
 	AuditUnavailable   Code = "AUDIT_UNAVAILABLE"
 	ComplexityExceeded Code = "COMPLEXITY_LIMIT_EXCEEDED"
+	RateLimited        Code = "RATE_LIMITED"
 	Internal           Code = "INTERNAL"
 )
 
@@ -33,7 +35,11 @@ type Error struct {
 	Code    Code
 	Message string
 	Details []string
-	err     error
+	// RetryAfter, for RATE_LIMITED, is how long the client should wait;
+	// it becomes extensions.retryAfter (seconds) and, on plain HTTP
+	// routes, the Retry-After header.
+	RetryAfter time.Duration
+	err        error
 }
 
 func (e *Error) Error() string {
@@ -116,8 +122,29 @@ func defaultMessage(c Code) string {
 		return "not citable"
 	case AuditUnavailable:
 		return "audit log unavailable; no data returned"
+	case RateLimited:
+		return "too many requests; try again later"
 	}
 	return "error"
+}
+
+// RateLimitedAfter is a RATE_LIMITED error telling the client to wait
+// retry.
+func RateLimitedAfter(retry time.Duration, format string, args ...any) *Error {
+	e := New(RateLimited, format, args...)
+	e.RetryAfter = retry
+	return e
+}
+
+// RetrySeconds is e's RetryAfter in whole seconds, at least 1, for the
+// Retry-After header; 0 when err is not a RATE_LIMITED error.
+func RetrySeconds(err error) int {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != RateLimited {
+		return 0
+	}
+	s := int((e.RetryAfter + time.Second - 1) / time.Second)
+	return max(s, 1)
 }
 
 // CodeIs reports whether err carries code.

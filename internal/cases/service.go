@@ -42,6 +42,8 @@ type Licences interface {
 	Today() time.Time
 	AnnotatedCopy(ctx context.Context, c *certificate.Certificate, a certificate.Annotation) (string, error)
 	HasCitable(ctx context.Context, holderCode, typeCode string) (bool, error)
+	Verify(ctx context.Context, id, code string) (certificate.Verification, error)
+	Judge(ctx context.Context, c *certificate.Certificate) certificate.Verification
 }
 
 // Service opens, reads and closes cases and reads licences through them.
@@ -352,6 +354,26 @@ func (s *Service) MissingTypes(ctx context.Context, c *Case) ([]string, error) {
 		}
 	}
 	return missing, nil
+}
+
+// Verify verifies by identifier alone, for staff, a licence that case
+// caseID (an open case of their unit) shows; any other identifier is
+// answered as the public is, without its code.
+func (s *Service) Verify(ctx context.Context, caseID, id string) (certificate.Verification, error) {
+	c, err := s.Get(ctx, caseID)
+	if err != nil {
+		return certificate.Verification{}, err
+	}
+	certs, err := s.Certificates(ctx, &c)
+	if err != nil {
+		return certificate.Verification{}, err
+	}
+	for i := range certs {
+		if certs[i].ID == id {
+			return s.licences.Judge(ctx, &certs[i]), nil
+		}
+	}
+	return s.licences.Verify(ctx, id, "")
 }
 
 // AnnotatedCopyTTL is how long an annotated copy may be used.

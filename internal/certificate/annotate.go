@@ -129,7 +129,12 @@ func (s *Service) verifyAnnotated(ctx context.Context, doc string, sl Seal) (Ver
 	if err := json.Unmarshal([]byte(doc), &a); err != nil || a.Format != AnnotatedFormat {
 		return Verification{Reasons: []string{"this is not an annotated copy"}}, nil
 	}
-	v, err := s.Verify(ctx, a.Licence.ID)
+	// The platform's seal must hold before anything about the licence is
+	// shown.
+	if unit, pub, err := s.keys.PublicKey(ctx, sl.KeyID); err != nil || unit != PlatformUnit || seal.Verify(pub, []byte(doc), sl.Signature) != nil {
+		return notSealed(), nil
+	}
+	v, err := s.check(ctx, a.Licence.ID)
 	if err != nil || !v.Found {
 		return v, err
 	}
@@ -138,14 +143,7 @@ func (s *Service) verifyAnnotated(ctx context.Context, doc string, sl Seal) (Ver
 		return v, err
 	}
 	var why []string
-	platformOK := false
-	if unit, pub, err := s.keys.PublicKey(ctx, sl.KeyID); err != nil || unit != PlatformUnit {
-		why = append(why, "the annotated copy is not sealed by the platform")
-	} else if seal.Verify(pub, []byte(doc), sl.Signature) != nil {
-		why = append(why, "the platform's seal does not match the annotated copy: it was altered")
-	} else {
-		platformOK = true
-	}
+	platformOK := true
 	sum := sha256.Sum256([]byte(c.Document))
 	if a.Licence.DocumentSHA256 != hex.EncodeToString(sum[:]) || a.Licence.Seal != c.Seal {
 		platformOK = false

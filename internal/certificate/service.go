@@ -41,6 +41,22 @@ type Policy interface {
 	Filter(ctx context.Context, action string, known map[string]any) (authz.FilterDecision, error)
 }
 
+// Codes computes and checks the licences' verification codes (vcode).
+type Codes interface {
+	For(id string) string
+	Match(id, code string) bool
+}
+
+// Throttle limits public verifications per client address
+// (ratelimit.Limiter; a nil *Limiter limits nothing).
+type Throttle interface {
+	Allow(client string) (bool, time.Duration)
+}
+
+type noThrottle struct{}
+
+func (noThrottle) Allow(string) (bool, time.Duration) { return true, 0 }
+
 // Service issues, changes, reads and verifies licences.
 type Service struct {
 	repo     Repository
@@ -52,6 +68,8 @@ type Service struct {
 	platform PlatformSealer
 	cal      *Calendar
 	now      func() time.Time
+	codes    Codes
+	throttle Throttle
 
 	verified sealCache
 }
@@ -67,6 +85,11 @@ type Deps struct {
 	Platform PlatformSealer // seals annotated copies; nil: none are made
 	Calendar *Calendar
 	Now      func() time.Time // nil means time.Now
+	// Codes makes verification codes; nil: no licence has one, and
+	// public verification shows nothing.
+	Codes Codes
+	// Throttle limits public verifications; nil limits nothing.
+	Throttle Throttle
 }
 
 // NewService returns a licence service.
@@ -74,7 +97,11 @@ func NewService(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{repo: d.Repo, cat: d.Catalog, keys: d.Keys, holders: d.Holders, authz: d.Authz, policy: d.Policy, platform: d.Platform, cal: d.Calendar, now: d.Now}
+	if d.Throttle == nil {
+		d.Throttle = noThrottle{}
+	}
+	return &Service{repo: d.Repo, cat: d.Catalog, keys: d.Keys, holders: d.Holders, authz: d.Authz, policy: d.Policy,
+		platform: d.Platform, cal: d.Calendar, now: d.Now, codes: d.Codes, throttle: d.Throttle}
 }
 
 // Now is the service's clock.

@@ -3,13 +3,17 @@ package certificate
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"encoding/json"
 	"strings"
 	"sync"
+	"time"
 
 	"certd/internal/apperr"
 	"certd/internal/authz"
+	"certd/internal/identity"
+	"certd/internal/ratelimit"
 	"certd/internal/seal"
 )
 
@@ -27,15 +31,90 @@ type Verification struct {
 	Reasons    []string
 }
 
-// Verify checks a licence by its identifier, for anyone: that it exists,
-// that its seal is valid for its issuer's key over its stored document, and
-// whether it may be cited today.
-func (s *Service) Verify(ctx context.Context, id string) (Verification, error) {
+// Unverified is the reason of the answer every public verification
+// without the right code gets, whatever the identifier: whether a licence
+// has it, its state and its issuer stay unknown.
+const Unverified = "nothing can be shown: the identifier is unknown, or the verification code printed on the licence is missing or wrong"
+
+// Verify answers verifyCertificate and GET /verify. A caller the policy
+// lets read the licence (certificate.read: its holder, its issuer)
+// verifies it by identifier alone. Anyone else needs the licence's
+// verification code, and without the right one gets the same answer for
+// every identifier, existing or not, in any state; nothing is read from
+// the store for it, so it takes the same time too. These public attempts
+// are throttled per client address (RATE_LIMITED), each alias of a
+// request on its own.
+func (s *Service) Verify(ctx context.Context, id, code string) (Verification, error) {
 	// A verification counts against the request's licence budget like a
 	// read, so aliases cannot enumerate licences in bulk.
 	if err := authz.Spend(ctx, 1); err != nil {
 		return Verification{}, err
 	}
+	if v, ok, err := s.verifyAsReader(ctx, id); ok || err != nil {
+		return v, err
+	}
+	if ok, retry := s.throttle.Allow(ratelimit.Client(ctx)); !ok {
+		return Verification{}, apperr.RateLimitedAfter(retry,
+			"too many verifications from this address; try again in %d s", int(retry/time.Second)+1)
+	}
+	if _, err := ParseID(id); err != nil {
+		_, msg, _ := apperr.CodeOf(err)
+		return Verification{ID: id, Reasons: []string{msg}}, nil
+	}
+	if code == "" || s.codes == nil || !s.codes.Match(id, code) {
+		return Verification{ID: id, Reasons: []string{Unverified}}, nil
+	}
+	return s.check(ctx, id)
+}
+
+// verifyAsReader verifies licence id for an authenticated caller the
+// policy lets read it; ok is false for anyone else, who is answered as
+// the public is.
+func (s *Service) verifyAsReader(ctx context.Context, id string) (v Verification, ok bool, err error) {
+	if _, authed := identity.FromContext(ctx); !authed {
+		return v, false, nil
+	}
+	if _, err := ParseID(id); err != nil {
+		return v, false, nil
+	}
+	c, err := s.repo.Get(ctx, id)
+	if apperr.CodeIs(err, apperr.NotFound) {
+		return v, false, nil
+	}
+	if err != nil {
+		return v, false, err
+	}
+	if s.authz.Authorize(ctx, "certificate.read", resource(&c)) != nil {
+		return v, false, nil
+	}
+	return s.judge(ctx, &c, c.Document, c.Seal), true, nil
+}
+
+// Judge verifies licence c, which the caller has been allowed to read
+// (e.g. through a case that shows it).
+func (s *Service) Judge(ctx context.Context, c *Certificate) Verification {
+	return s.judge(ctx, c, c.Document, c.Seal)
+}
+
+// VerificationCode is the code printed on licence version c, which public
+// verification needs, for the callers the policy gives it to
+// (certificate.verification_code: its holder and its issuer); nil for
+// anyone else.
+func (s *Service) VerificationCode(ctx context.Context, c *Certificate) *string {
+	if s.codes == nil || c.ID == "" {
+		return nil
+	}
+	if s.authz.Authorize(ctx, "certificate.verification_code", resource(c)) != nil {
+		return nil
+	}
+	code := s.codes.For(c.ID)
+	return &code
+}
+
+// check verifies licence id in full: that it exists, that its seal is
+// valid for its issuer's key over its stored document, and whether it may
+// be cited today. The caller has established that the answer may be shown.
+func (s *Service) check(ctx context.Context, id string) (Verification, error) {
 	v := Verification{ID: id}
 	if _, err := ParseID(id); err != nil {
 		_, msg, _ := apperr.CodeOf(err)
@@ -130,11 +209,17 @@ type envelope struct {
 	Seal     *Seal   `json:"seal"`
 }
 
+// NotSealed is the reason of the answer to a document whose seal is not
+// valid: it tells nothing about the licence the document names, so that
+// made-up documents cannot enumerate licences.
+const NotSealed = "this is not a validly sealed document: nothing can be shown about the licence it names"
+
 // VerifyDocument checks a document, for anyone: either a licence's
-// sealedDocument, checked against the stored seal, or an envelope
-// {"document": ..., "seal": {...}} carrying its own seal. Either way the
-// seal must be valid over exactly these bytes, and the licence it names
-// must be citable today.
+// sealedDocument, exactly as stored, or an envelope {"document": ...,
+// "seal": {...}} carrying its own seal, valid for the issuer's key over
+// exactly these bytes, or an annotated copy under the platform's seal.
+// Only a document that passes says anything about the licence it names
+// (found, state, issuer, citable today); any other gets the same answer.
 func (s *Service) VerifyDocument(ctx context.Context, doc string) (Verification, error) {
 	if err := authz.Spend(ctx, 1); err != nil {
 		return Verification{}, err
@@ -152,20 +237,36 @@ func (s *Service) VerifyDocument(ctx context.Context, doc string) (Verification,
 	return s.verifyAgainst(ctx, doc, nil)
 }
 
+// notSealed is the answer to a document that does not pass.
+func notSealed() Verification { return Verification{Reasons: []string{NotSealed}} }
+
 func (s *Service) verifyAgainst(ctx context.Context, doc string, sl *Seal) (Verification, error) {
 	id, ok := DocumentID(doc)
 	if !ok {
 		return Verification{Reasons: []string{"this is not a sealed licence document"}}, nil
 	}
-	v, err := s.Verify(ctx, id)
-	if err != nil || !v.Found {
-		return v, err
+	parsed, err := ParseID(id)
+	if err != nil {
+		return notSealed(), nil
+	}
+	if sl != nil {
+		// The envelope's own seal must hold before the store is asked.
+		if ok, _ := s.checkSeal(ctx, parsed.IssuerCode, doc, *sl); !ok {
+			return notSealed(), nil
+		}
 	}
 	c, err := s.repo.Get(ctx, id)
+	if apperr.CodeIs(err, apperr.NotFound) {
+		return notSealed(), nil
+	}
 	if err != nil {
-		return v, err
+		return Verification{}, err
 	}
 	if sl == nil {
+		// The stored seal signs exactly the stored document.
+		if subtle.ConstantTimeCompare([]byte(doc), []byte(c.Document)) != 1 {
+			return notSealed(), nil
+		}
 		sl = &c.Seal
 	}
 	return s.judge(ctx, &c, doc, *sl), nil

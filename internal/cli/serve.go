@@ -34,6 +34,11 @@ type serveCmd struct {
 	SweepInterval time.Duration `name:"sweep-interval" default:"30s" env:"CERTD_SWEEP_INTERVAL" help:"How often licences past their validity are marked EXPIRED."`
 	LeaseTTL      time.Duration `name:"lease-ttl" default:"30s" env:"CERTD_LEASE_TTL" help:"How long the lease of a background job (the licence sweep) lasts unless renewed; of the instances sharing a store, the lease holder runs the job, and another takes over within about this long after it stops."`
 
+	PublicURL      string   `name:"public-url" env:"CERTD_PUBLIC_URL" help:"Address the public reaches certd at (https://host[/path]); printed licences carry verification links under it. Required with --production; default the listen address."`
+	VerifyRate     int      `name:"verify-rate" default:"30" env:"CERTD_VERIFY_RATE" help:"Public verifications one client address may make a minute (verifyCertificate and GET /verify without read rights); 0: unlimited."`
+	VerifyBurst    int      `name:"verify-burst" default:"10" env:"CERTD_VERIFY_BURST" help:"Public verifications one client address may make at once before --verify-rate applies."`
+	TrustedProxies []string `name:"trusted-proxies" env:"CERTD_TRUSTED_PROXIES" sep:"," help:"Addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client (comma-separated); default none: the peer is the client."`
+
 	MaxBodyBytes  int64  `default:"1048576" env:"CERTD_MAX_BODY_BYTES" help:"Largest request body accepted."`
 	MaxDepth      int    `default:"12" env:"CERTD_MAX_DEPTH" help:"Deepest query nesting accepted."`
 	MaxComplexity int    `default:"2000" env:"CERTD_MAX_COMPLEXITY" help:"Highest query complexity accepted."`
@@ -68,6 +73,7 @@ func (c *serveCmd) Run(ctx context.Context, env Env) error {
 		Addr: c.Addr, DataDir: c.DataDir, MongoURI: c.MongoURI, Demo: c.Demo, Production: c.Production,
 		JWTPublicKeys: c.JWTPublicKey, JWKSFile: c.JWKSFile, JWTIssuer: c.JWTIssuer, JWTAudience: c.JWTAudience,
 		AuditTrustKeys: c.AuditTrustKey, MasterKey: c.MasterKey, TimeZone: c.TimeZone, CalendarFile: c.Calendar, SweepInterval: c.SweepInterval, LeaseTTL: c.LeaseTTL, PolicyPoll: c.PolicyPoll, ObjectionDueDays: c.ObjectionDays,
+		PublicURL: c.PublicURL, VerifyRate: verifyRate(c.VerifyRate), VerifyBurst: c.VerifyBurst, TrustedProxies: c.TrustedProxies,
 		Limits: limits,
 		Logger: log,
 	})
@@ -114,4 +120,13 @@ func hostPort(addr net.Addr) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// verifyRate maps --verify-rate to app.Config.VerifyRate: 0 there means
+// the default, here unlimited.
+func verifyRate(perMinute int) int {
+	if perMinute <= 0 {
+		return -1
+	}
+	return perMinute
 }

@@ -64,8 +64,15 @@ type Deps struct {
 	Types    Types
 	Units    Units
 	// VerifyURL returns the absolute URL of the public verification of
-	// licence id, e.g. scheme://host/verify?id=...; the QR code encodes it.
-	VerifyURL func(r *http.Request, id string) string
+	// licence id with its verification code (none when code is empty),
+	// e.g. https://host/verify?id=...&code=...; the QR code encodes it. It
+	// is built from the configured public address, never from the
+	// request.
+	VerifyURL func(id, code string) string
+	// Code returns the verification code of the licence for the caller,
+	// or nil when the caller may not have it (licence.VerificationCode);
+	// nil Code prints none.
+	Code func(ctx context.Context, c *certificate.Certificate) *string
 	// Commit stores the request's audit records; only when it returns nil
 	// is the page (or an error page) sent.
 	Commit func(ctx context.Context) error
@@ -207,7 +214,7 @@ func (h *handler) load(ctx context.Context, r *http.Request, id string) (*page, 
 		return nil, audit.Ref{}, err
 	}
 	ref := audit.Ref{CertificateID: lc.ID, HolderCode: lc.Holder.Code, IssuerCode: lc.IssuerCode, CaseID: lc.CaseID}
-	p, err := h.build(ctx, r, &lc)
+	p, err := h.build(ctx, &lc)
 	if err != nil {
 		return nil, audit.Ref{}, err
 	}
@@ -254,7 +261,7 @@ type page struct {
 	CaseID                                                  string
 	SealAlgorithm, SealKeyID, SealedAt, Signature           string
 	QR                                                      template.URL
-	VerifyURL                                               string
+	VerifyURL, Code                                         string
 	PrintedAt                                               string
 
 	audited []string
@@ -278,7 +285,7 @@ var stateLabels = map[certificate.State]string{
 }
 
 // build assembles the page of lc and the audit fields it shows.
-func (h *handler) build(ctx context.Context, r *http.Request, lc *certificate.Certificate) (*page, error) {
+func (h *handler) build(ctx context.Context, lc *certificate.Certificate) (*page, error) {
 	loc := h.d.Loc
 	if loc == nil {
 		loc = time.Local
@@ -315,7 +322,13 @@ func (h *handler) build(ctx context.Context, r *http.Request, lc *certificate.Ce
 	if h.d.VerifyURL == nil {
 		return nil, errors.New("printing: no VerifyURL configured")
 	}
-	verify := h.d.VerifyURL(r, lc.ID)
+	code := ""
+	if h.d.Code != nil {
+		if c := h.d.Code(ctx, lc); c != nil {
+			code = *c
+		}
+	}
+	verify := h.d.VerifyURL(lc.ID, code)
 	png, err := qrcode.Encode(verify, qrcode.Medium, 256)
 	if err != nil {
 		return nil, fmt.Errorf("printing: QR code: %w", err)
@@ -336,13 +349,16 @@ func (h *handler) build(ctx context.Context, r *http.Request, lc *certificate.Ce
 		SealAlgorithm: lc.Seal.Algorithm, SealKeyID: lc.Seal.KeyID,
 		SealedAt: stamp(lc.Seal.SealedAt, loc), Signature: lc.Seal.Signature,
 		QR:        template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
-		VerifyURL: verify,
+		VerifyURL: verify, Code: code,
 		PrintedAt: stamp(now(), loc),
 		audited: []string{"print", "holder.name", "holder.code", "state", "validFrom", "validUntil",
 			"issuedAt", "seal", "seal.signature"},
 	}
 	if lc.ValidUntil != nil {
 		p.ValidUntil = lc.ValidUntil.UTC().Format(time.DateOnly)
+	}
+	if code != "" {
+		p.audited = append(p.audited, "verificationCode")
 	}
 
 	hidden := func(name string) bool { return slices.Contains(lc.Hidden, name) }

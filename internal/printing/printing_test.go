@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	qrcode "github.com/skip2/go-qrcode"
+
 	"certd/internal/apperr"
 	"certd/internal/audit"
 	"certd/internal/cases"
@@ -112,6 +114,16 @@ func licence() certificate.Certificate {
 	}
 }
 
+const testCode = "7KQ2-M9XD-4TRB"
+
+func verifyURL(id, code string) string {
+	u := "https://certd.example/verify?id=" + url.QueryEscape(id)
+	if code != "" {
+		u += "&code=" + code
+	}
+	return u
+}
+
 type env struct {
 	deps      printing.Deps
 	licences  *fakeLicences
@@ -128,10 +140,17 @@ func newEnv() *env {
 				Holder: certificate.Holder{Code: holderCd, Name: holderNm}}},
 			certs: []certificate.Certificate{licence()},
 		},
-		Types: fakeTypes{},
-		Units: fakeUnits{},
-		VerifyURL: func(_ *http.Request, id string) string {
-			return "https://certd.example/verify?id=" + url.QueryEscape(id)
+		Types:     fakeTypes{},
+		Units:     fakeUnits{},
+		VerifyURL: verifyURL,
+		// As the policy decides: the code for readers outside a case
+		// (holder, issuer), none for staff reading through one.
+		Code: func(_ context.Context, c *certificate.Certificate) *string {
+			if c.CaseID != "" {
+				return nil
+			}
+			code := testCode
+			return &code
 		},
 		Commit: func(context.Context) error {
 			e.commits++
@@ -196,7 +215,7 @@ func TestPrintReadableLicence(t *testing.T) {
 	for _, want := range []string{
 		licID, holderNm, holderCd, "测试许可证", "某市市场监督管理局", "姓名", "经营范围", "注册资本", "1000000",
 		"身份证号码", "SECRET-ID-4711", "MEUCIQDsig+/signature==", "SM2-SM3", "key-1",
-		"data:image/png;base64,", "https://certd.example/verify?id=" + url.QueryEscape(licID),
+		"data:image/png;base64,", verifyURL(licID, testCode), "核验码", testCode,
 		"2024-01-01", "2030-12-31", "打印时间", "@page",
 	} {
 		if !strings.Contains(body, want) {
@@ -216,7 +235,7 @@ func TestPrintReadableLicence(t *testing.T) {
 
 	got := fields(trail)
 	for _, want := range []string{"print", "data.name", "data.idNumber", "data.scope", "data.capital",
-		"holder.name", "holder.code", "state", "validFrom", "validUntil", "seal.signature"} {
+		"holder.name", "holder.code", "state", "validFrom", "validUntil", "seal.signature", "verificationCode"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("audit fields %v lack %q", got, want)
 		}
@@ -227,8 +246,9 @@ func TestPrintReadableLicence(t *testing.T) {
 	}
 }
 
-func TestPrintQRCodeIsSquarePNG(t *testing.T) {
-	rec, _ := newEnv().get(t, "/print/"+licID)
+// qrOf returns the PNG bytes of the page's QR code.
+func qrOf(t *testing.T, rec *httptest.ResponseRecorder) []byte {
+	t.Helper()
 	m := qrRe.FindStringSubmatch(html.UnescapeString(rec.Body.String()))
 	if m == nil {
 		t.Fatal("no data: QR image")
@@ -237,6 +257,37 @@ func TestPrintQRCodeIsSquarePNG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return raw
+}
+
+// TestPrintQRCodeCarriesIDAndCode compares the QR image with the encoding
+// of the expected address (the encoder is deterministic): the holder's or
+// issuer's print carries the id and the code; a print through a case,
+// whose reader may not have the code, the id alone.
+func TestPrintQRCodeCarriesIDAndCode(t *testing.T) {
+	e := newEnv()
+	rec, _ := e.get(t, "/print/"+licID)
+	want, err := qrcode.Encode(verifyURL(licID, testCode), qrcode.Medium, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(qrOf(t, rec), want) {
+		t.Error("the QR code does not encode the verification address with id and code")
+	}
+	e.licences.err = apperr.Forbiddenf("staff read licences only through a case")
+	rec, _ = e.get(t, "/print/"+licID+"?case="+caseID)
+	want, _ = qrcode.Encode(verifyURL(licID, ""), qrcode.Medium, 256)
+	if !bytes.Equal(qrOf(t, rec), want) {
+		t.Error("the QR code of a print through a case does not encode the address with the id alone")
+	}
+	if body := rec.Body.String(); strings.Contains(body, testCode) || strings.Contains(body, "核验码 <span") {
+		t.Error("a print through a case shows the verification code")
+	}
+}
+
+func TestPrintQRCodeIsSquarePNG(t *testing.T) {
+	rec, _ := newEnv().get(t, "/print/"+licID)
+	raw := qrOf(t, rec)
 	img, err := png.Decode(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)

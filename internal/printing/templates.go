@@ -21,6 +21,7 @@ td { overflow-wrap: anywhere; }
 .verify { display: flex; gap: 5mm; align-items: center; margin-top: 4mm; page-break-inside: avoid; break-inside: avoid; }
 .verify img { width: 40mm; height: 40mm; image-rendering: pixelated; border: 1px solid #000; }
 .verify .url { font-family: monospace; font-size: 8.5pt; word-break: break-all; }
+.verify .code { font-family: "DejaVu Sans Mono", "Courier New", monospace; font-size: 13pt; letter-spacing: .1em; }
 .seal, .fields, .verify { page-break-inside: avoid; break-inside: avoid; }
 footer { margin-top: 6mm; font-size: 9pt; border-top: 1px solid #000; padding-top: 2mm; }
 @media print {
@@ -83,6 +84,9 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <div>
 <p>扫描二维码或访问以下地址核验本证照 <span class="en">Scan the code or open this address to verify the licence</span></p>
 <p class="url">{{.VerifyURL}}</p>
+{{if .Code}}<p>核验码 <span class="en">Verification code</span> <strong class="code">{{.Code}}</strong></p>
+{{else}}<p class="en">公开核验需要持证主体或签发单位持有的核验码 / Public verification needs the verification code, which the holder and the issuer have.</p>
+{{end}}
 </div>
 </section>
 <footer>

@@ -114,6 +114,17 @@ func ParseMasterKey(s string) (*MasterKey, error) {
 	return nil, fmt.Errorf("seal: master key (%d characters) is neither base64 nor 64 hex digits; want 32 bytes as base64 (44 characters) or hex (64 characters)", len(s))
 }
 
+// DeriveSecret derives a secret of n bytes for another use of the master
+// key, named by info (HKDF-SM3, no salt). Each use needs its own info
+// string, never the seal key wrapping's; the secret is as stable as the
+// master key itself.
+func (m *MasterKey) DeriveSecret(info string, n int) ([]byte, error) {
+	if info == "" || info == wrapKeyInfo {
+		return nil, errors.New("seal: a derived secret needs its own info string")
+	}
+	return hkdf.Key(sm3.New, m.key[:], nil, info, n)
+}
+
 // base64 returns the key in standard base64, the form of the key file.
 func (m *MasterKey) base64() string {
 	return base64.StdEncoding.EncodeToString(m.key[:])

@@ -29,6 +29,9 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if len(details) > 0 {
 				gerr.Extensions["details"] = details
 			}
+			if s := apperr.RetrySeconds(ae); s > 0 {
+				gerr.Extensions["retryAfter"] = s
+			}
 			if code == apperr.Internal || code == apperr.AuditUnavailable {
 				log.ErrorContext(ctx, "request failed", "code", code, "err", err)
 			}

@@ -2,14 +2,18 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 
 	"certd/internal/apperr"
 )
@@ -97,11 +101,102 @@ func requestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// ClientAddress is the request's peer address without the port.
+type clientKey struct{}
+
+// ClientAddress is the address of the client that sent r: the peer's
+// address without the port, or, when the peer is one of the trusted
+// proxies (Config.TrustedProxies), the address that proxy reported in
+// X-Forwarded-For. The server resolves it once per request.
 func ClientAddress(r *http.Request) string {
+	if a, ok := r.Context().Value(clientKey{}).(string); ok {
+		return a
+	}
+	return peerAddress(r)
+}
+
+func peerAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// resolveClient returns the client address of r. X-Forwarded-For is read
+// only when the peer is a trusted proxy, from the right: each trusted
+// proxy appends the address it received the request from, so the first
+// address from the right that is not a trusted proxy is the client; what
+// the client itself wrote further left is ignored. Without a trusted peer
+// the headers are ignored, as anyone can write them.
+func resolveClient(r *http.Request, trusted []netip.Prefix) string {
+	peer := peerAddress(r)
+	if len(trusted) == 0 || !isTrusted(peer, trusted) {
+		return peer
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		for _, part := range strings.Split(h, ",") {
+			hops = append(hops, strings.TrimSpace(part))
+		}
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(hops[i])
+		if err != nil {
+			break // a malformed hop: trust nothing further left
+		}
+		client = a.Unmap().String()
+		if !isTrusted(client, trusted) {
+			break
+		}
+	}
+	return client
+}
+
+func isTrusted(addr string, trusted []netip.Prefix) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// withClient resolves each request's client address once, for
+// ClientAddress.
+func withClient(trusted []netip.Prefix, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), clientKey{}, resolveClient(r, trusted))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// ParseTrustedProxies reads addresses and CIDR prefixes ("10.0.0.0/8",
+// "192.0.2.10") of trusted reverse proxies.
+func ParseTrustedProxies(items []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, it := range items {
+		for _, s := range strings.Split(it, ",") {
+			s = strings.TrimSpace(s)
+			if s == "" {
+				continue
+			}
+			if p, err := netip.ParsePrefix(s); err == nil {
+				out = append(out, p.Masked())
+				continue
+			}
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("trusted proxy %q is neither an address nor a CIDR prefix", s)
+			}
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	return out, nil
 }

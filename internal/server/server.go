@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -58,6 +59,9 @@ type Config struct {
 	// Collectors are further Prometheus series served at /metrics, e.g.
 	// the background jobs' runs and leases.
 	Collectors []prometheus.Collector
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (ClientAddress); empty: the peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // Defaults for the request limits.
@@ -168,7 +172,7 @@ func New(cfg Config, es graphql.ExecutableSchema, auth Authenticator, store Ping
 	}
 	metrics := http.NewServeMux()
 	metrics.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return &Server{cfg: cfg, handler: securityHeaders(mux), metrics: securityHeaders(metrics), log: cfg.Logger}
+	return &Server{cfg: cfg, handler: withClient(cfg.TrustedProxies, securityHeaders(mux)), metrics: securityHeaders(metrics), log: cfg.Logger}
 }
 
 // Handler is the server's root handler, for tests and embedding.

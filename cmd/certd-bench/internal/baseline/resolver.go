@@ -94,13 +94,18 @@ func (r *queryResolver) Me(ctx context.Context) (*Me, error) {
 	return &Me{HolderCode: p.Holder}, nil
 }
 
-// VerifyCertificate is certd's public verification itself (it has no
-// authorization): the stored licence, its seal and its citability.
+// VerifyCertificate is certd's verification of a licence itself, with
+// neither authorization nor verification code: the stored licence, its
+// seal and its citability.
 func (r *queryResolver) VerifyCertificate(ctx context.Context, id string) (*certificate.Verification, error) {
-	v, err := r.licences.Verify(ctx, id)
+	c, err := r.store.Get(ctx, id)
+	if apperr.CodeIs(err, apperr.NotFound) {
+		return &certificate.Verification{ID: id, Reasons: []string{"no licence has this identifier"}}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
+	v := r.licences.Judge(ctx, &c)
 	return &v, nil
 }
 
