@@ -16,6 +16,8 @@ func Complexity() ComplexityRoot {
 	var c ComplexityRoot
 	c.Query.TestPolicy = func(child int, _ []*authz.Module) int { return policyTestCost + child }
 	c.Query.ExplainDecision = func(child int, _ string, _ any) int { return policyExplainCost + child }
-	c.Mutation.PublishPolicy = func(child int, _ []*authz.Module, _ string) int { return policyTestCost + child }
+	c.Mutation.PublishPolicy = func(child int, _ []*authz.Module, _ string, _ *int) int { return policyTestCost + child }
+	c.Mutation.RollbackPolicy = func(child int, _ int) int { return policyTestCost + child }
+	c.Mutation.ApprovePolicyVersion = func(child int, _ int) int { return policyTestCost + child }
 	return c
 }

@@ -55,11 +55,15 @@ func each[T any](ctx context.Context, codes []string, get func(context.Context, 
 }
 
 // optional is nil for an empty string, for nullable fields.
-func optional(s string) *string {
-	if s == "" {
+func optional(s string) *string { return nonZero(s) }
+
+// nonZero is a pointer to v, or nil (null) for its zero value.
+func nonZero[T comparable](v T) *T {
+	var zero T
+	if v == zero {
 		return nil
 	}
-	return &s
+	return &v
 }
 
 func deref[T any](p *T) T {

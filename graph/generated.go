@@ -280,19 +280,21 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		ApproveBulkAnalysis     func(childComplexity int, id string, comment *string) int
+		ApprovePolicyVersion    func(childComplexity int, version int) int
 		ChangeCertificate       func(childComplexity int, id string, data any, reason string) int
 		CloseCase               func(childComplexity int, id string) int
 		FileObjection           func(childComplexity int, certificateID string, fields []string, description string, caseID *string) int
 		IssueCertificate        func(childComplexity int, input certificate.IssueInput) int
 		IssueCertificates       func(childComplexity int, inputs []*certificate.IssueInput) int
 		OpenCase                func(childComplexity int, input cases.OpenInput) int
-		PublishPolicy           func(childComplexity int, modules []*authz.Module, message string) int
+		PublishPolicy           func(childComplexity int, modules []*authz.Module, message string, basedOn *int) int
 		RecordInspection        func(childComplexity int, id string, passed bool, note *string) int
 		RecordPaperSubmission   func(childComplexity int, caseID string, typeCode string, reason string) int
 		RegisterCertificateType func(childComplexity int, input model.CertificateTypeInput) int
 		RegisterMatter          func(childComplexity int, input catalogue.MatterInput) int
 		RegisterUnit            func(childComplexity int, input catalogue.UnitInput) int
 		RejectBulkAnalysis      func(childComplexity int, id string, reason string) int
+		RejectPolicyVersion     func(childComplexity int, version int, reason string) int
 		RenewCertificate        func(childComplexity int, id string, validUntil time.Time) int
 		ResolveObjection        func(childComplexity int, id string, outcome objection.State, note string, correctedData any) int
 		RollbackPolicy          func(childComplexity int, version int) int
@@ -355,13 +357,21 @@ type ComplexityRoot struct {
 	}
 
 	PolicyVersion struct {
-		Active      func(childComplexity int) int
-		Author      func(childComplexity int) int
-		Message     func(childComplexity int) int
-		Modules     func(childComplexity int) int
-		PublishedAt func(childComplexity int) int
-		TestsPassed func(childComplexity int) int
-		Version     func(childComplexity int) int
+		Active       func(childComplexity int) int
+		ApprovedAt   func(childComplexity int) int
+		ApprovedBy   func(childComplexity int) int
+		Author       func(childComplexity int) int
+		BasedOn      func(childComplexity int) int
+		Message      func(childComplexity int) int
+		Modules      func(childComplexity int) int
+		PublishedAt  func(childComplexity int) int
+		RejectReason func(childComplexity int) int
+		RejectedAt   func(childComplexity int) int
+		RejectedBy   func(childComplexity int) int
+		RollbackOf   func(childComplexity int) int
+		State        func(childComplexity int) int
+		TestsPassed  func(childComplexity int) int
+		Version      func(childComplexity int) int
 	}
 
 	Query struct {
@@ -534,8 +544,10 @@ type MutationResolver interface {
 	OpenCase(ctx context.Context, input cases.OpenInput) (*cases.Case, error)
 	CloseCase(ctx context.Context, id string) (*cases.Case, error)
 	RecordPaperSubmission(ctx context.Context, caseID string, typeCode string, reason string) (*cases.Case, error)
-	PublishPolicy(ctx context.Context, modules []*authz.Module, message string) (*policyadmin.Version, error)
+	PublishPolicy(ctx context.Context, modules []*authz.Module, message string, basedOn *int) (*policyadmin.Version, error)
 	RollbackPolicy(ctx context.Context, version int) (*policyadmin.Version, error)
+	ApprovePolicyVersion(ctx context.Context, version int) (*policyadmin.Version, error)
+	RejectPolicyVersion(ctx context.Context, version int, reason string) (*policyadmin.Version, error)
 	FileObjection(ctx context.Context, certificateID string, fields []string, description string, caseID *string) (*objection.Objection, error)
 	ResolveObjection(ctx context.Context, id string, outcome objection.State, note string, correctedData any) (*objection.Objection, error)
 	SubmitApplication(ctx context.Context, input cases.ApplicationInput) (*cases.Application, error)
@@ -555,6 +567,14 @@ type PaperSubmissionResolver interface {
 }
 type PolicyVersionResolver interface {
 	Active(ctx context.Context, obj *policyadmin.Version) (bool, error)
+
+	ApprovedBy(ctx context.Context, obj *policyadmin.Version) (*string, error)
+
+	BasedOn(ctx context.Context, obj *policyadmin.Version) (*int, error)
+	RollbackOf(ctx context.Context, obj *policyadmin.Version) (*int, error)
+	RejectedBy(ctx context.Context, obj *policyadmin.Version) (*string, error)
+
+	RejectReason(ctx context.Context, obj *policyadmin.Version) (*string, error)
 }
 type QueryResolver interface {
 	Units(ctx context.Context) ([]*catalogue.Unit, error)
@@ -1572,6 +1592,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApproveBulkAnalysis(childComplexity, args["id"].(string), args["comment"].(*string)), true
+	case "Mutation.approvePolicyVersion":
+		if e.ComplexityRoot.Mutation.ApprovePolicyVersion == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approvePolicyVersion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApprovePolicyVersion(childComplexity, args["version"].(int)), true
 	case "Mutation.changeCertificate":
 		if e.ComplexityRoot.Mutation.ChangeCertificate == nil {
 			break
@@ -1648,7 +1679,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.PublishPolicy(childComplexity, args["modules"].([]*authz.Module), args["message"].(string)), true
+		return e.ComplexityRoot.Mutation.PublishPolicy(childComplexity, args["modules"].([]*authz.Module), args["message"].(string), args["basedOn"].(*int)), true
 	case "Mutation.recordInspection":
 		if e.ComplexityRoot.Mutation.RecordInspection == nil {
 			break
@@ -1715,6 +1746,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RejectBulkAnalysis(childComplexity, args["id"].(string), args["reason"].(string)), true
+	case "Mutation.rejectPolicyVersion":
+		if e.ComplexityRoot.Mutation.RejectPolicyVersion == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectPolicyVersion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectPolicyVersion(childComplexity, args["version"].(int), args["reason"].(string)), true
 	case "Mutation.renewCertificate":
 		if e.ComplexityRoot.Mutation.RenewCertificate == nil {
 			break
@@ -2024,12 +2066,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyVersion.Active(childComplexity), true
+	case "PolicyVersion.approvedAt":
+		if e.ComplexityRoot.PolicyVersion.ApprovedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.ApprovedAt(childComplexity), true
+	case "PolicyVersion.approvedBy":
+		if e.ComplexityRoot.PolicyVersion.ApprovedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.ApprovedBy(childComplexity), true
 	case "PolicyVersion.author":
 		if e.ComplexityRoot.PolicyVersion.Author == nil {
 			break
 		}
 
 		return e.ComplexityRoot.PolicyVersion.Author(childComplexity), true
+	case "PolicyVersion.basedOn":
+		if e.ComplexityRoot.PolicyVersion.BasedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.BasedOn(childComplexity), true
 	case "PolicyVersion.message":
 		if e.ComplexityRoot.PolicyVersion.Message == nil {
 			break
@@ -2048,6 +2108,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyVersion.PublishedAt(childComplexity), true
+	case "PolicyVersion.rejectReason":
+		if e.ComplexityRoot.PolicyVersion.RejectReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.RejectReason(childComplexity), true
+	case "PolicyVersion.rejectedAt":
+		if e.ComplexityRoot.PolicyVersion.RejectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.RejectedAt(childComplexity), true
+	case "PolicyVersion.rejectedBy":
+		if e.ComplexityRoot.PolicyVersion.RejectedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.RejectedBy(childComplexity), true
+	case "PolicyVersion.rollbackOf":
+		if e.ComplexityRoot.PolicyVersion.RollbackOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.RollbackOf(childComplexity), true
+	case "PolicyVersion.state":
+		if e.ComplexityRoot.PolicyVersion.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyVersion.State(childComplexity), true
 	case "PolicyVersion.testsPassed":
 		if e.ComplexityRoot.PolicyVersion.TestsPassed == nil {
 			break
@@ -2892,12 +2982,27 @@ type AnalysisRow { key: JSON! count: Int! }
 type BulkAnalysisResult { requestId: ID! rows: [AnalysisRow!]! suppressedGroups: Int! k: Int! }
 
 type PolicyModule { path: String! rego: String! }
+"Where a policy version is: PROPOSED until another policy admin approves it (ACTIVE; the version it replaces becomes SUPERSEDED) or someone rejects it (REJECTED)."
+enum PolicyVersionState { PROPOSED ACTIVE SUPERSEDED REJECTED }
 type PolicyVersion {
   version: Int!
   "true for the version this server enforces"
   active: Boolean!
+  state: PolicyVersionState!
+  "the policy admin who approved it (system for the embedded default); null until approved"
+  approvedBy: String
+  approvedAt: Time
+  "the version that was active when it was proposed; it can be approved only while that one still is"
+  basedOn: Int
+  "for a rollback: the earlier version whose modules it restores"
+  rollbackOf: Int
+  rejectedBy: String
+  rejectedAt: Time
+  rejectReason: String
   message: String!
+  "who proposed it"
   author: String!
+  "when it was proposed"
   publishedAt: Time!
   modules: [PolicyModule!]!
   testsPassed: Int!
@@ -3117,9 +3222,14 @@ type Mutation {
   closeCase(id: ID!): Case!
   "Staff: the applicant of an open case brought paper for a type the matter requires."
   recordPaperSubmission(caseId: ID!, typeCode: ID!, reason: String!): Case!
-  "Compiles the modules, runs their *_test.rego tests in-process, and stores them as the new active version; POLICY_REJECTED (with the failures in extensions.details) otherwise."
-  publishPolicy(modules: [PolicyModuleInput!]!, message: String!): PolicyVersion!
+  "Compiles the modules, runs their *_test.rego tests and the invariants in-process, and stores them as a proposal (PROPOSED) that another policy admin must approve; POLICY_REJECTED (with the failures in extensions.details) otherwise."
+  publishPolicy(modules: [PolicyModuleInput!]!, message: String!, "the version the edits started from: CONFLICT if another is active by now" basedOn: Int): PolicyVersion!
+  "Proposes a return to an earlier version that was active: a new version with its modules, reviewed again and approved like any proposal."
   rollbackPolicy(version: Int!): PolicyVersion!
+  "Another policy admin than the author (and, for a rollback, than the restored version's author) makes a proposal active: FORBIDDEN for the author, CONFLICT once the version it was based on is no longer active, POLICY_REJECTED if it fails its tests or the invariants now."
+  approvePolicyVersion(version: Int!): PolicyVersion!
+  "Closes a proposal without activating it; its author may withdraw it this way."
+  rejectPolicyVersion(version: Int!, reason: String!): PolicyVersion!
   "A holder on their own licence, or staff inside an open case (caseId) that shows the licence."
   fileObjection(certificateId: ID!, fields: [String!]!, description: String!, caseId: ID = null): Objection!
   "The issuing unit: CORRECTED issues a new version with correctedData in the same operation; REJECTED needs a note."
@@ -3678,6 +3788,22 @@ func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field
 		return ec.fieldContext_PolicyVersion_version(ctx, field)
 	case "active":
 		return ec.fieldContext_PolicyVersion_active(ctx, field)
+	case "state":
+		return ec.fieldContext_PolicyVersion_state(ctx, field)
+	case "approvedBy":
+		return ec.fieldContext_PolicyVersion_approvedBy(ctx, field)
+	case "approvedAt":
+		return ec.fieldContext_PolicyVersion_approvedAt(ctx, field)
+	case "basedOn":
+		return ec.fieldContext_PolicyVersion_basedOn(ctx, field)
+	case "rollbackOf":
+		return ec.fieldContext_PolicyVersion_rollbackOf(ctx, field)
+	case "rejectedBy":
+		return ec.fieldContext_PolicyVersion_rejectedBy(ctx, field)
+	case "rejectedAt":
+		return ec.fieldContext_PolicyVersion_rejectedAt(ctx, field)
+	case "rejectReason":
+		return ec.fieldContext_PolicyVersion_rejectReason(ctx, field)
 	case "message":
 		return ec.fieldContext_PolicyVersion_message(ctx, field)
 	case "author":
@@ -4018,6 +4144,20 @@ func (ec *executionContext) field_Mutation_approveBulkAnalysis_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_approvePolicyVersion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "version",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["version"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_changeCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4161,6 +4301,14 @@ func (ec *executionContext) field_Mutation_publishPolicy_args(ctx context.Contex
 		return nil, err
 	}
 	args["message"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "basedOn",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["basedOn"] = arg2
 	return args, nil
 }
 
@@ -4277,6 +4425,28 @@ func (ec *executionContext) field_Mutation_rejectBulkAnalysis_args(ctx context.C
 		return nil, err
 	}
 	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rejectPolicyVersion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "version",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["version"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
 		func(ctx context.Context, v any) (string, error) {
 			return ec.unmarshalNString2string(ctx, v)
@@ -9389,7 +9559,7 @@ func (ec *executionContext) _Mutation_publishPolicy(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().PublishPolicy(ctx, fc.Args["modules"].([]*authz.Module), fc.Args["message"].(string))
+			return ec.Resolvers.Mutation().PublishPolicy(ctx, fc.Args["modules"].([]*authz.Module), fc.Args["message"].(string), fc.Args["basedOn"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *policyadmin.Version) graphql.Marshaler {
@@ -9461,6 +9631,94 @@ func (ec *executionContext) fieldContext_Mutation_rollbackPolicy(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_rollbackPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_approvePolicyVersion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approvePolicyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApprovePolicyVersion(ctx, fc.Args["version"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policyadmin.Version) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚖcertdᚋinternalᚋpolicyadminᚐVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approvePolicyVersion(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approvePolicyVersion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rejectPolicyVersion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rejectPolicyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RejectPolicyVersion(ctx, fc.Args["version"].(int), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *policyadmin.Version) graphql.Marshaler {
+			return ec.marshalNPolicyVersion2ᚖcertdᚋinternalᚋpolicyadminᚐVersion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rejectPolicyVersion(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rejectPolicyVersion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10609,6 +10867,190 @@ func (ec *executionContext) _PolicyVersion_active(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_PolicyVersion_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _PolicyVersion_state(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v policyadmin.State) graphql.Marshaler {
+			return ec.marshalNPolicyVersionState2certdᚋinternalᚋpolicyadminᚐState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "PolicyVersionState")
+}
+
+func (ec *executionContext) _PolicyVersion_approvedBy(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_approvedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyVersion().ApprovedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_approvedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_approvedAt(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_approvedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ApprovedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_approvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PolicyVersion_basedOn(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_basedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyVersion().BasedOn(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_basedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, "Int")
+}
+
+func (ec *executionContext) _PolicyVersion_rollbackOf(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_rollbackOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyVersion().RollbackOf(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_rollbackOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, "Int")
+}
+
+func (ec *executionContext) _PolicyVersion_rejectedBy(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_rejectedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyVersion().RejectedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_rejectedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, "String")
+}
+
+func (ec *executionContext) _PolicyVersion_rejectedAt(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_rejectedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RejectedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_rejectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PolicyVersion_rejectReason(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyVersion_rejectReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PolicyVersion().RejectReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyVersion_rejectReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyVersion", field, true, true, "String")
 }
 
 func (ec *executionContext) _PolicyVersion_message(ctx context.Context, field graphql.CollectedField, obj *policyadmin.Version) (ret graphql.Marshaler) {
@@ -16294,6 +16736,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "approvePolicyVersion":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approvePolicyVersion(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejectPolicyVersion":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rejectPolicyVersion(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "fileObjection":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_fileObjection(ctx, field)
@@ -16714,6 +17170,51 @@ func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.Selectio
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._PolicyVersion_active(ctx, field, obj)
+				})
+		case "state":
+			out.Values[i] = ec._PolicyVersion_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "approvedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyVersion_approvedBy(ctx, field, obj)
+				})
+		case "approvedAt":
+			out.Values[i] = ec._PolicyVersion_approvedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "basedOn":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyVersion_basedOn(ctx, field, obj)
+				})
+		case "rollbackOf":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyVersion_rollbackOf(ctx, field, obj)
+				})
+		case "rejectedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyVersion_rejectedBy(ctx, field, obj)
+				})
+		case "rejectedAt":
+			out.Values[i] = ec._PolicyVersion_rejectedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rejectReason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PolicyVersion_rejectReason(ctx, field, obj)
 				})
 		case "message":
 			out.Values[i] = ec._PolicyVersion_message(ctx, field, obj)
@@ -18759,6 +19260,36 @@ func (ec *executionContext) marshalNPolicyVersion2ᚖcertdᚋinternalᚋpolicyad
 	}
 	return ec._PolicyVersion(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalNPolicyVersionState2certdᚋinternalᚋpolicyadminᚐState(ctx context.Context, v any) (policyadmin.State, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNPolicyVersionState2certdᚋinternalᚋpolicyadminᚐState[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPolicyVersionState2certdᚋinternalᚋpolicyadminᚐState(ctx context.Context, sel ast.SelectionSet, v policyadmin.State) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNPolicyVersionState2certdᚋinternalᚋpolicyadminᚐState[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PolicyVersionState!")
+	}
+	return res
+}
+
+var (
+	unmarshalNPolicyVersionState2certdᚋinternalᚋpolicyadminᚐState = map[string]policyadmin.State{
+		"PROPOSED":   policyadmin.Proposed,
+		"ACTIVE":     policyadmin.Active,
+		"SUPERSEDED": policyadmin.Superseded,
+		"REJECTED":   policyadmin.Rejected,
+	}
+	marshalNPolicyVersionState2certdᚋinternalᚋpolicyadminᚐState = map[policyadmin.State]string{
+		policyadmin.Proposed:   "PROPOSED",
+		policyadmin.Active:     "ACTIVE",
+		policyadmin.Superseded: "SUPERSEDED",
+		policyadmin.Rejected:   "REJECTED",
+	}
+)
 
 func (ec *executionContext) marshalNSeal2certdᚋinternalᚋcertificateᚐSeal(ctx context.Context, sel ast.SelectionSet, v certificate.Seal) graphql.Marshaler {
 	return ec._Seal(ctx, sel, &v)

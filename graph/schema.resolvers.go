@@ -273,13 +273,23 @@ func (r *mutationResolver) RecordPaperSubmission(ctx context.Context, caseID str
 }
 
 // PublishPolicy is the resolver for the publishPolicy field.
-func (r *mutationResolver) PublishPolicy(ctx context.Context, modules []*authz.Module, message string) (*policyadmin.Version, error) {
-	return ptr(r.PolicyAdmin.Publish(ctx, moduleValues(modules), message))
+func (r *mutationResolver) PublishPolicy(ctx context.Context, modules []*authz.Module, message string, basedOn *int) (*policyadmin.Version, error) {
+	return ptr(r.PolicyAdmin.Publish(ctx, moduleValues(modules), message, deref(basedOn)))
 }
 
 // RollbackPolicy is the resolver for the rollbackPolicy field.
 func (r *mutationResolver) RollbackPolicy(ctx context.Context, version int) (*policyadmin.Version, error) {
 	return ptr(r.PolicyAdmin.Rollback(ctx, version))
+}
+
+// ApprovePolicyVersion is the resolver for the approvePolicyVersion field.
+func (r *mutationResolver) ApprovePolicyVersion(ctx context.Context, version int) (*policyadmin.Version, error) {
+	return ptr(r.PolicyAdmin.Approve(ctx, version))
+}
+
+// RejectPolicyVersion is the resolver for the rejectPolicyVersion field.
+func (r *mutationResolver) RejectPolicyVersion(ctx context.Context, version int, reason string) (*policyadmin.Version, error) {
+	return ptr(r.PolicyAdmin.Reject(ctx, version, reason))
 }
 
 // FileObjection is the resolver for the fileObjection field.
@@ -348,6 +358,31 @@ func (r *paperSubmissionResolver) Type(ctx context.Context, obj *cases.PaperSubm
 // Active is the resolver for the active field.
 func (r *policyVersionResolver) Active(ctx context.Context, obj *policyadmin.Version) (bool, error) {
 	return obj.Version == r.Engine.Version(), nil
+}
+
+// ApprovedBy is the resolver for the approvedBy field.
+func (r *policyVersionResolver) ApprovedBy(ctx context.Context, obj *policyadmin.Version) (*string, error) {
+	return nonZero(obj.ApprovedBy), nil
+}
+
+// BasedOn is the resolver for the basedOn field.
+func (r *policyVersionResolver) BasedOn(ctx context.Context, obj *policyadmin.Version) (*int, error) {
+	return nonZero(obj.BasedOn), nil
+}
+
+// RollbackOf is the resolver for the rollbackOf field.
+func (r *policyVersionResolver) RollbackOf(ctx context.Context, obj *policyadmin.Version) (*int, error) {
+	return nonZero(obj.RollbackOf), nil
+}
+
+// RejectedBy is the resolver for the rejectedBy field.
+func (r *policyVersionResolver) RejectedBy(ctx context.Context, obj *policyadmin.Version) (*string, error) {
+	return nonZero(obj.RejectedBy), nil
+}
+
+// RejectReason is the resolver for the rejectReason field.
+func (r *policyVersionResolver) RejectReason(ctx context.Context, obj *policyadmin.Version) (*string, error) {
+	return nonZero(obj.RejectReason), nil
 }
 
 // Units is the resolver for the units field.

@@ -52,15 +52,38 @@ hidden_fields contains f if {
 # aliases, batches); more needs an approved bulk analysis (第十三条).
 max_certificates := 100
 
-# Policy administration.
+# Policy administration: policy admins propose versions (publish, or
+# rollback to an earlier one), read and explain; a proposal's author may
+# withdraw it (reject), and so may another policy admin.
 allow if {
-	input.action in {"policy.publish", "policy.rollback", "policy.read", "policy.explain"}
+	input.action in {"policy.publish", "policy.rollback", "policy.reject", "policy.read", "policy.explain"}
 	"policy_admin" in roles
+}
+
+# Two people to change the policy: a proposal is approved by a policy
+# admin other than its author and, for a rollback, other than the author
+# of the version it restores. certd enforces this in its code as well, so
+# no policy can switch it off.
+allow if {
+	input.action == "policy.approve"
+	"policy_admin" in roles
+	authenticated
+	input.principal.sub != input.resource.author
+	input.principal.sub != input.resource.restored_author
+}
+
+reasons contains "a policy admin cannot approve their own proposal" if {
+	input.action == "policy.approve"
+	input.principal.sub in {input.resource.author, input.resource.restored_author}
 }
 
 required_role["policy.publish"] := {"policy_admin"}
 
 required_role["policy.rollback"] := {"policy_admin"}
+
+required_role["policy.approve"] := {"policy_admin"}
+
+required_role["policy.reject"] := {"policy_admin"}
 
 required_role["policy.read"] := {"policy_admin"}
 

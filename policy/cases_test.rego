@@ -36,6 +36,29 @@ test_only_policy_admins_administer_policy if {
 	authz.reasons["role policy_admin required"] with input as {"action": "policy.rollback", "principal": centre}
 }
 
+test_a_second_policy_admin_approves if {
+	a := {"sub": "pa1", "roles": ["policy_admin"]}
+	b := {"sub": "pa2", "roles": ["policy_admin"]}
+	proposal := {"version": 2, "author": "pa1", "restored_author": ""}
+	authz.allow with input as {"action": "policy.approve", "principal": b, "resource": proposal}
+	not authz.allow with input as {"action": "policy.approve", "principal": a, "resource": proposal}
+	authz.reasons["a policy admin cannot approve their own proposal"] with input as {"action": "policy.approve", "principal": a, "resource": proposal}
+	not authz.allow with input as {"action": "policy.approve", "principal": centre, "resource": proposal}
+
+	# A rollback restoring pa2's version: neither pa1 (its proposer) nor pa2.
+	rollback := {"version": 4, "author": "pa1", "restored_author": "pa2", "rollback_of": 2}
+	not authz.allow with input as {"action": "policy.approve", "principal": b, "resource": rollback}
+	authz.allow with input as {"action": "policy.approve", "principal": {"sub": "pa3", "roles": ["policy_admin"]}, "resource": rollback}
+
+	# Without the author in the input, nobody approves.
+	not authz.allow with input as {"action": "policy.approve", "principal": b, "resource": {"version": 2}}
+}
+
+test_policy_admins_reject_proposals if {
+	authz.allow with input as {"action": "policy.reject", "principal": {"sub": "pa1", "roles": ["policy_admin"]}, "resource": {"author": "pa1"}}
+	not authz.allow with input as {"action": "policy.reject", "principal": centre, "resource": {"author": "pa1"}}
+}
+
 test_a_cap_on_licences_per_request if {
 	authz.max_certificates > 0
 }

@@ -53,6 +53,7 @@ func TestTwoInstancesShareOneMongoStore(t *testing.T) {
 	idp, rogue := t.TempDir(), t.TempDir()
 	issuerTok := token(t, idp, "--sub", "i1", "--org", demo.MarketRegistry, "--role", "issuer", "--amr", "cert")
 	adminTok := token(t, idp, "--sub", "pa", "--org", demo.DigitalOffice, "--role", "policy_admin")
+	secondTok := token(t, idp, "--sub", "pb", "--org", demo.DigitalOffice, "--role", "policy_admin")
 	holderTok := token(t, idp, "--sub", "h1", "--role", "holder", "--holder", "350102198001010011", "--amr", "pwd")
 	rogueTok := token(t, rogue, "--sub", "i1", "--org", demo.MarketRegistry, "--role", "issuer", "--amr", "cert")
 	idpKey, err := keyfile.ReadEd25519(filepath.Join(idp, filepath.FromSlash(identity.SigningKeyFile)))
@@ -133,7 +134,8 @@ func TestTwoInstancesShareOneMongoStore(t *testing.T) {
 		t.Fatalf("the holder does not see on B the licence issued on A: %v", out)
 	}
 
-	// A stricter policy published on A: B enforces it within 5 seconds.
+	// A stricter policy proposed and approved on A: B enforces it within 5
+	// seconds.
 	// listed reports whether the issuer may list; any answer but data or
 	// FORBIDDEN fails the test, so a broken instance cannot pass for one
 	// that enforces the policy.
@@ -151,13 +153,7 @@ func TestTwoInstancesShareOneMongoStore(t *testing.T) {
 	if !listed(urlA) || !listed(urlB) {
 		t.Fatal("issuers list their licences under the default policy")
 	}
-	out = post(t, urlA, adminTok, map[string]any{
-		"query":     `mutation($m: [PolicyModuleInput!]!) { publishPolicy(modules: $m, message: "issuers list through the console only") { version } }`,
-		"variables": map[string]any{"m": noIssuerListing(t)},
-	})
-	if out["errors"] != nil {
-		t.Fatalf("publish: %v", out["errors"])
-	}
+	publishAndApprove(t, urlA, adminTok, secondTok, noIssuerListing(t), "issuers list through the console only")
 	start := time.Now()
 	if listed(urlA) {
 		t.Fatal("the publishing instance does not enforce its own policy")

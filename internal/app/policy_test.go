@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"certd/internal/authz"
 	"certd/internal/demo"
 	"certd/internal/identity"
+	"certd/internal/store/ferrettest"
 	"certd/internal/testkit"
 )
 
@@ -45,21 +48,98 @@ func activeVersion(t *testing.T, s *testkit.Server, tok string) int {
 	return out.ActivePolicy.Version
 }
 
-func TestPolicyAdministration(t *testing.T) {
+// policyVersionOut is a PolicyVersion as these tests read it.
+type policyVersionOut struct {
+	Version      int
+	Active       bool
+	State        string
+	Author       string
+	ApprovedBy   *string
+	ApprovedAt   *string
+	BasedOn      *int
+	RollbackOf   *int
+	RejectedBy   *string
+	RejectReason *string
+	TestsPassed  int
+}
+
+const versionFields = `version active state author approvedBy approvedAt basedOn rollbackOf rejectedBy rejectReason testsPassed`
+
+// propose publishes mods as tok and returns the proposal.
+func propose(t *testing.T, s *testkit.Server, tok string, mods []any, msg string) policyVersionOut {
+	t.Helper()
+	var out struct{ PublishPolicy policyVersionOut }
+	s.Do(tok, `mutation($m: [PolicyModuleInput!]!, $msg: String!) { publishPolicy(modules: $m, message: $msg) { `+versionFields+` } }`,
+		map[string]any{"m": mods, "msg": msg}).Decode(t, &out)
+	return out.PublishPolicy
+}
+
+const approveQ = `mutation($v: Int!) { approvePolicyVersion(version: $v) { ` + versionFields + ` } }`
+
+// approve approves version as tok and returns it.
+func approve(t *testing.T, s *testkit.Server, tok string, version int) policyVersionOut {
+	t.Helper()
+	var out struct{ ApprovePolicyVersion policyVersionOut }
+	s.Do(tok, approveQ, map[string]any{"v": version}).Decode(t, &out)
+	return out.ApprovePolicyVersion
+}
+
+func policyVersions(t *testing.T, s *testkit.Server, tok string) []policyVersionOut {
+	t.Helper()
+	var out struct{ Policies []policyVersionOut }
+	s.Do(tok, `{ policies { `+versionFields+` } }`, nil).Decode(t, &out)
+	return out.Policies
+}
+
+// eventually waits up to 5 seconds for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 5 seconds", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestPolicyAdministrationOnSQLite(t *testing.T) {
 	dir := t.TempDir()
 	fast := testkit.WithConfig(func(c *app.Config) { c.DataDir, c.PolicyPoll = dir, 100*time.Millisecond })
 	a := testkit.Start(t, testkit.WithDemo(), fast)
 	a.RunBackground(t)
 	b := testkit.Start(t, fast) // a second instance on the same store
 	b.RunBackground(t)
+	runPolicyAdministration(t, a, b)
+}
 
+func TestPolicyAdministrationOnMongo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("FerretDB in -short mode")
+	}
+	dir, uri := t.TempDir(), ferrettest.Start(t)
+	fast := testkit.WithConfig(func(c *app.Config) { c.DataDir, c.MongoURI, c.PolicyPoll = dir, uri, 100*time.Millisecond })
+	a := testkit.Start(t, testkit.WithDemo(), fast)
+	a.RunBackground(t)
+	b := testkit.Start(t, fast)
+	b.RunBackground(t)
+	runPolicyAdministration(t, a, b)
+}
+
+// runPolicyAdministration drives two instances on one store, with two
+// policy admins: pa proposes, pb approves, and the other way round.
+func runPolicyAdministration(t *testing.T, a, b *testkit.Server) {
 	admin := a.Token("pa", demo.DigitalOffice, identity.RolePolicyAdmin)
+	adminB := a.Token("pb", demo.DigitalOffice, identity.RolePolicyAdmin)
 	staff := a.Token("s1", demo.ServiceCentre, identity.RoleStaff)
 	if v := activeVersion(t, a, admin); v != 1 {
 		t.Fatalf("the embedded default is version 1, got %d", v)
 	}
+	if vs := policyVersions(t, a, admin); len(vs) != 1 || vs[0].State != "ACTIVE" || ptrVal(vs[0].ApprovedBy) != "system" || vs[0].BasedOn != nil {
+		t.Fatalf("the embedded default: %+v", vs)
+	}
 
-	// Refusals leave the active version alone.
+	// Refusals store nothing.
 	rejected := map[string][]any{
 		"syntax error":       bundle(t, "cases.rego", "max_certificates := 100", "max_certificates := := 100"),
 		"failing test":       bundle(t, "cases.rego", "max_certificates := 100", "max_certificates := 0"),
@@ -82,8 +162,8 @@ func TestPolicyAdministration(t *testing.T) {
 	if r := a.Do(staff, publishQ, map[string]any{"m": bundle(t, "", "", ""), "msg": "x"}); r.Code() != "FORBIDDEN" {
 		t.Fatalf("a non-admin publishing: %+v", r.Errors)
 	}
-	if v := activeVersion(t, a, admin); v != 1 {
-		t.Fatalf("a refused publish changed the active version to %d", v)
+	if vs := policyVersions(t, a, admin); len(vs) != 1 {
+		t.Fatalf("refused proposals were stored: %+v", vs)
 	}
 
 	// A case under the default policy sees both licences of the renewal matter.
@@ -92,31 +172,44 @@ func TestPolicyAdministration(t *testing.T) {
 		return s.Do(staff, `query($id: ID!) { case(id: $id) { certificates { id } } }`, map[string]any{"id": c.ID})
 	}
 	if r := caseCerts(b); r.Code() != "" {
-		t.Fatalf("before the publish: %+v", r.Errors)
+		t.Fatalf("before the proposal: %+v", r.Errors)
 	}
 
-	// Publish a stricter cap on one instance; the other enforces it soon.
-	var pub struct {
-		PublishPolicy struct {
-			Version     int
-			Active      bool
-			Author      string
-			TestsPassed int
+	// pa proposes a stricter cap on instance a: nothing changes yet.
+	p := propose(t, a, admin, bundle(t, "cases.rego", "max_certificates := 100", "max_certificates := 1"), "一次最多一份证照")
+	if p.Version != 2 || p.Active || p.State != "PROPOSED" || p.Author != "pa" || p.ApprovedBy != nil || ptrVal(p.BasedOn) != 1 || p.TestsPassed == 0 {
+		t.Fatalf("proposed %+v", p)
+	}
+	time.Sleep(300 * time.Millisecond) // three polls
+	if r, r2 := caseCerts(a), caseCerts(b); r.Code() != "" || r2.Code() != "" {
+		t.Fatalf("a proposal is enforced: %+v %+v", r.Errors, r2.Errors)
+	}
+
+	// pa cannot approve it, on either instance, nor can staff.
+	for _, s := range []*testkit.Server{a, b} {
+		r := s.Do(admin, approveQ, map[string]any{"v": 2})
+		if r.Code() != "FORBIDDEN" || !strings.Contains(r.Errors[0].Message, "another policy admin") {
+			t.Fatalf("the author approves: %+v", r.Errors)
 		}
 	}
-	a.Do(admin, publishQ, map[string]any{"m": bundle(t, "cases.rego", "max_certificates := 100", "max_certificates := 1"), "msg": "一次最多一份证照"}).Decode(t, &pub)
-	if p := pub.PublishPolicy; p.Version != 2 || !p.Active || p.Author != "pa" || p.TestsPassed == 0 {
-		t.Fatalf("published %+v", p)
+	if r := a.Do(staff, approveQ, map[string]any{"v": 2}); r.Code() != "FORBIDDEN" {
+		t.Fatalf("staff approve: %+v", r.Errors)
 	}
-	if r := caseCerts(a); r.Code() != "FORBIDDEN" {
-		t.Fatalf("the publishing instance does not enforce the new cap: %+v", r.Errors)
+	if v := activeVersion(t, a, admin); v != 1 {
+		t.Fatalf("refused approvals changed the active version to %d", v)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for caseCerts(b).Code() != "FORBIDDEN" {
-		if time.Now().After(deadline) {
-			t.Fatal("the second instance did not enforce the new policy within 5 seconds")
-		}
-		time.Sleep(50 * time.Millisecond)
+
+	// pb approves it on instance b; instance a enforces it soon.
+	got := approve(t, b, adminB, 2)
+	if got.State != "ACTIVE" || !got.Active || ptrVal(got.ApprovedBy) != "pb" || got.ApprovedAt == nil || got.Author != "pa" {
+		t.Fatalf("approved %+v", got)
+	}
+	if r := caseCerts(b); r.Code() != "FORBIDDEN" {
+		t.Fatalf("the approving instance does not enforce the new cap: %+v", r.Errors)
+	}
+	eventually(t, "instance a enforces the approved policy", func() bool { return caseCerts(a).Code() == "FORBIDDEN" })
+	if r := b.Do(adminB, approveQ, map[string]any{"v": 2}); r.Code() != "CONFLICT" {
+		t.Fatalf("approving an active version: %+v", r.Errors)
 	}
 
 	// Explain, dry run.
@@ -135,31 +228,89 @@ func TestPolicyAdministration(t *testing.T) {
 		t.Fatalf("explain of an arbitrary query: %+v", r.Errors)
 	}
 
-	// Roll back on the second instance; the first follows.
-	var rb struct{ RollbackPolicy struct{ Version int } }
-	b.Do(admin, `mutation { rollbackPolicy(version: 1) { version active } }`, nil).Decode(t, &rb)
-	if rb.RollbackPolicy.Version != 1 || caseCerts(b).Code() != "" {
-		t.Fatalf("rollback: %+v", rb)
+	// pb proposes the rollback to version 1 on instance b; pb cannot
+	// approve it, pa can; both instances follow.
+	var rb struct{ RollbackPolicy policyVersionOut }
+	b.Do(adminB, `mutation { rollbackPolicy(version: 1) { `+versionFields+` } }`, nil).Decode(t, &rb)
+	if r := rb.RollbackPolicy; r.Version != 3 || r.State != "PROPOSED" || ptrVal(r.RollbackOf) != 1 || ptrVal(r.BasedOn) != 2 || r.Author != "pb" {
+		t.Fatalf("rollback proposal: %+v", r)
 	}
-	deadline = time.Now().Add(5 * time.Second)
-	for caseCerts(a).Code() != "" {
-		if time.Now().After(deadline) {
-			t.Fatal("the first instance did not follow the rollback within 5 seconds")
-		}
-		time.Sleep(50 * time.Millisecond)
+	if caseCerts(b).Code() != "FORBIDDEN" {
+		t.Fatal("a rollback proposal is enforced")
 	}
-	var list struct {
-		Policies []struct {
-			Version int
-			Active  bool
-			Modules []struct{ Path string }
-		}
+	if r := b.Do(adminB, approveQ, map[string]any{"v": 3}); r.Code() != "FORBIDDEN" {
+		t.Fatalf("the rollback's proposer approves it: %+v", r.Errors)
 	}
-	a.Do(admin, `{ policies { version active modules { path } } }`, nil).Decode(t, &list)
-	if len(list.Policies) != 2 || !list.Policies[0].Active || list.Policies[1].Active || len(list.Policies[1].Modules) == 0 {
-		t.Fatalf("policies %+v", list.Policies)
+	if got := approve(t, a, admin, 3); got.State != "ACTIVE" || ptrVal(got.ApprovedBy) != "pa" {
+		t.Fatalf("rollback approved: %+v", got)
 	}
+	if caseCerts(a).Code() != "" {
+		t.Fatal("the approving instance does not enforce the rollback")
+	}
+	eventually(t, "instance b follows the rollback", func() bool { return caseCerts(b).Code() == "" })
 	if r := a.Do(admin, `mutation { rollbackPolicy(version: 99) { version } }`, nil); r.Code() != "NOT_FOUND" {
 		t.Fatalf("rollback to a missing version: %+v", r.Errors)
 	}
+
+	// Two proposals on top of version 3: once one is approved, the other
+	// can no longer be (it would undo the first); it is rejected.
+	x := propose(t, a, admin, bundle(t, "cases.rego", "max_certificates := 100", "max_certificates := 50"), "x")
+	y := propose(t, b, adminB, bundle(t, "cases.rego", "max_certificates := 100", "max_certificates := 60"), "y")
+	approve(t, a, admin, y.Version)
+	r := b.Do(adminB, approveQ, map[string]any{"v": x.Version})
+	if r.Code() != "CONFLICT" || !strings.Contains(r.Errors[0].Message, "propose it again") {
+		t.Fatalf("approving a proposal based on a superseded version: %+v", r.Errors)
+	}
+	var rj struct{ RejectPolicyVersion policyVersionOut }
+	b.Do(adminB, `mutation($v: Int!) { rejectPolicyVersion(version: $v, reason: "基于已被取代的版本") { `+versionFields+` } }`,
+		map[string]any{"v": x.Version}).Decode(t, &rj)
+	if g := rj.RejectPolicyVersion; g.State != "REJECTED" || ptrVal(g.RejectedBy) != "pb" || ptrVal(g.RejectReason) != "基于已被取代的版本" || g.ApprovedBy != nil {
+		t.Fatalf("rejected: %+v", g)
+	}
+	if r := a.Do(admin, `mutation { rejectPolicyVersion(version: 1, reason: " ") { version } }`, nil); r.Code() != "INVALID_INPUT" {
+		t.Fatalf("a rejection without a reason: %+v", r.Errors)
+	}
+	if r := a.Do(staff, `mutation { rejectPolicyVersion(version: 1, reason: "x") { version } }`, nil); r.Code() != "FORBIDDEN" {
+		t.Fatalf("staff reject: %+v", r.Errors)
+	}
+
+	// Two admins approve one proposal at the same moment, on the two
+	// instances: one approval wins, the other is CONFLICT.
+	z := propose(t, a, admin, bundle(t, "cases.rego", "max_certificates := 100", "max_certificates := 70"), "z")
+	adminC := a.Token("pc", demo.DigitalOffice, identity.RolePolicyAdmin)
+	var wg sync.WaitGroup
+	rs := make([]*testkit.Response, 2)
+	for i, s := range []*testkit.Server{a, b} {
+		tok := []string{adminB, adminC}[i]
+		wg.Go(func() { rs[i] = s.Do(tok, approveQ, map[string]any{"v": z.Version}) })
+	}
+	wg.Wait()
+	codes := []string{rs[0].Code(), rs[1].Code()}
+	slices.Sort(codes)
+	if !slices.Equal(codes, []string{"", "CONFLICT"}) {
+		t.Fatalf("racing approvals: %+v / %+v", rs[0].Errors, rs[1].Errors)
+	}
+
+	// Every version with its state and approver.
+	vs := policyVersions(t, b, admin)
+	want := []struct{ state, by string }{{"SUPERSEDED", "system"}, {"SUPERSEDED", "pb"}, {"SUPERSEDED", "pa"}, {"REJECTED", ""}, {"SUPERSEDED", "pa"}, {"ACTIVE", ""}}
+	if len(vs) != len(want) {
+		t.Fatalf("%d versions: %+v", len(vs), vs)
+	}
+	for i, w := range want {
+		if vs[i].State != w.state || w.by != "" && ptrVal(vs[i].ApprovedBy) != w.by {
+			t.Errorf("version %d: %s by %v, want %s by %s", vs[i].Version, vs[i].State, ptrVal(vs[i].ApprovedBy), w.state, w.by)
+		}
+	}
+	if a := vs[5]; a.Version != z.Version || (ptrVal(a.ApprovedBy) != "pb" && ptrVal(a.ApprovedBy) != "pc") {
+		t.Errorf("the raced version: %+v", a)
+	}
+}
+
+func ptrVal[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }

@@ -13,6 +13,7 @@ import (
 	"certd/internal/audit"
 	"certd/internal/authz"
 	"certd/internal/identity"
+	"certd/internal/text"
 )
 
 // Timeouts and retries.
@@ -92,7 +93,8 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 }
 
 // storeDefault stores the embedded bundle as version 1 unless a version 1
-// exists, and creates the pointer to version 1 unless it exists.
+// exists, and activates version 1 unless the pointer exists. The embedded
+// bundle is reviewed with certd's code, so it is approved by "system".
 func (s *Service) storeDefault(ctx context.Context) error {
 	_, err := s.repo.PolicyVersion(ctx, 1)
 	if apperr.CodeIs(err, apperr.NotFound) {
@@ -112,8 +114,8 @@ func (s *Service) storeDefault(ctx context.Context) error {
 			passed++
 		}
 		err = s.repo.InsertPolicy(ctx, Version{
-			Version: 1, Modules: mods, Message: "embedded default policy", Author: "system",
-			PublishedAt: s.now().UTC().Truncate(time.Millisecond), TestsPassed: passed,
+			Version: 1, Modules: mods, Message: "embedded default policy", Author: SystemAuthor,
+			PublishedAt: s.now().UTC().Truncate(time.Millisecond), TestsPassed: passed, State: Proposed,
 		})
 		if err != nil && !apperr.CodeIs(err, apperr.Conflict) {
 			return fmt.Errorf("store the embedded policy: %w", err)
@@ -124,23 +126,27 @@ func (s *Service) storeDefault(ctx context.Context) error {
 	} else if err != nil {
 		return fmt.Errorf("read policy version 1: %w", err)
 	}
-	if err := s.repo.SetActivePolicy(ctx, 1, 0); err != nil && !apperr.CodeIs(err, apperr.Conflict) {
+	err = s.repo.ActivatePolicy(ctx, Verdict{Version: 1, By: SystemAuthor, At: s.now().UTC().Truncate(time.Millisecond)}, 0)
+	if err != nil && !apperr.CodeIs(err, apperr.Conflict) {
 		return fmt.Errorf("activate policy version 1: %w", err)
 	}
 	return nil
 }
 
-// Publish stores a new policy version and makes it active, if the caller
-// may publish and the bundle passes review: it compiles (the engine's
-// builtins only: no http.send), defines data.certd.authz.allow, has tests
-// and every test passes within the test timeout. A refused bundle is
-// POLICY_REJECTED with the compiler's errors or the failing tests as
-// details, and changes nothing.
-//
-// If another version published at the same time became active first,
-// Publish stores this one but leaves the newer active, and returns the
-// stored version with a CONFLICT error.
-func (s *Service) Publish(ctx context.Context, modules []authz.Module, message string) (Version, error) {
+// SystemAuthor is the author and approver of the embedded default policy.
+const SystemAuthor = "system"
+
+// Publish proposes a new policy version, if the caller may publish and the
+// bundle passes review: it compiles (the engine's builtins only: no
+// http.send), defines data.certd.authz.allow, has tests, every test passes
+// within the test timeout, and it passes the invariants. A refused bundle
+// is POLICY_REJECTED with the compiler's errors or the failing tests as
+// details, and changes nothing. The proposal is based on the version
+// active now and becomes active only when another policy admin approves
+// it (Approve). basedOn, when not 0, is the version the edits started
+// from: if another version is active by now, the proposal is refused
+// (CONFLICT), since approving it would undo that version's changes.
+func (s *Service) Publish(ctx context.Context, modules []authz.Module, message string, basedOn int) (Version, error) {
 	if err := s.authz.Authorize(ctx, ActionPublish, map[string]any{"modules": len(modules)}); err != nil {
 		return Version{}, err
 	}
@@ -152,27 +158,39 @@ func (s *Service) Publish(ctx context.Context, modules []authz.Module, message s
 	if err != nil {
 		return Version{}, err
 	}
-	results, err := s.vet(ctx, mods)
+	return s.propose(ctx, p, Version{Modules: mods, Message: message, BasedOn: basedOn}, ActionPublish)
+}
+
+// propose vets v's modules and stores v as a proposal by p based on the
+// active version (which must be v.BasedOn when that is set).
+func (s *Service) propose(ctx context.Context, p *identity.Principal, v Version, action string) (Version, error) {
+	results, err := s.vet(ctx, v.Modules)
 	if err != nil {
 		return Version{}, err
 	}
-	passed := len(results)
-	v := Version{Modules: mods, Message: message, Author: p.Subject,
-		PublishedAt: s.now().UTC().Truncate(time.Millisecond), TestsPassed: passed}
+	active, _, err := s.repo.ActivePolicy(ctx)
+	if err != nil {
+		return Version{}, err
+	}
+	if v.BasedOn != 0 && v.BasedOn != active {
+		return Version{}, apperr.Conflictf("these edits start from policy version %d, but version %d is active now: "+
+			"proposing them would undo its changes; start again from version %d", v.BasedOn, active, active)
+	}
+	v.BasedOn = active
+	v.Author, v.State, v.TestsPassed = p.Subject, Proposed, len(results)
+	v.PublishedAt = s.now().UTC().Truncate(time.Millisecond)
 	if v.Version, err = s.insert(ctx, v); err != nil {
 		return Version{}, err
 	}
-	s.log.Info("policy version stored", "version", v.Version, "author", v.Author, "tests", passed)
-	audit.Wrote(ctx, ActionPublish, audit.Ref{Target: fmt.Sprintf("policy version %d", v.Version)}, fmt.Sprintf("%d tests passed", passed)) // the message is the author's text: it stays with the version
-	if err := s.activate(ctx, v.Version, true); err != nil {
-		return v, err
-	}
-	if err := s.engine.Load(ctx, v.Modules, v.Version); err != nil {
-		// Vetting loaded it already; the watcher will try again.
-		return v, fmt.Errorf("load published policy version %d: %w", v.Version, err)
-	}
-	s.log.Info("policy published", "version", v.Version, "author", v.Author, "message", v.Message)
+	// The message is the author's text: it stays with the version.
+	audit.Wrote(ctx, action, versionRef(v.Version), fmt.Sprintf("%d tests passed", v.TestsPassed))
+	s.log.Info("policy version proposed", "version", v.Version, "author", v.Author, "based_on", v.BasedOn,
+		"rollback_of", v.RollbackOf, "tests", v.TestsPassed, "message", v.Message)
 	return v, nil
+}
+
+func versionRef(version int) audit.Ref {
+	return audit.Ref{Target: fmt.Sprintf("policy version %d", version)}
 }
 
 // insert stores v under the next free version number and returns it.
@@ -191,35 +209,14 @@ func (s *Service) insert(ctx context.Context, v Version) (int, error) {
 			return v.Version, err
 		}
 	}
-	return 0, apperr.Conflictf("other policy versions are being published; try again")
+	return 0, apperr.Conflictf("other policy versions are being proposed; try again")
 }
 
-// activate moves the active pointer to version. With forwardOnly it
-// leaves a newer active version alone (CONFLICT).
-func (s *Service) activate(ctx context.Context, version int, forwardOnly bool) error {
-	for range storeRetries {
-		cur, rev, err := s.repo.ActivePolicy(ctx)
-		switch {
-		case apperr.CodeIs(err, apperr.NotFound):
-			cur, rev = 0, 0
-		case err != nil:
-			return err
-		}
-		if cur == version {
-			return nil
-		}
-		if forwardOnly && cur > version {
-			return apperr.Conflictf("policy version %d is stored, but version %d, published meanwhile, is active; roll back to %d to use it", version, cur, version)
-		}
-		err = s.repo.SetActivePolicy(ctx, version, rev)
-		if !apperr.CodeIs(err, apperr.Conflict) {
-			return err
-		}
-	}
-	return apperr.Conflictf("the active policy keeps changing; try again")
-}
-
-// Rollback makes a stored version active again.
+// Rollback proposes a return to an earlier version: a new version with
+// that version's modules, which needs another policy admin's approval like
+// any proposal, and must pass today's review (its tests and the
+// invariants), not only the one it passed then. Only a version that was
+// once active can be restored.
 func (s *Service) Rollback(ctx context.Context, version int) (Version, error) {
 	if err := s.authz.Authorize(ctx, ActionRollback, map[string]any{"version": version}); err != nil {
 		return Version{}, err
@@ -228,29 +225,121 @@ func (s *Service) Rollback(ctx context.Context, version int) (Version, error) {
 	if err != nil {
 		return Version{}, err
 	}
-	v, err := s.repo.PolicyVersion(ctx, version)
+	old, err := s.repo.PolicyVersion(ctx, version)
 	if err != nil {
 		return Version{}, err
 	}
-	// Stored versions compiled when published; this certd may be newer.
-	if err := authz.Check(v.Modules); err != nil {
-		return Version{}, compileRejection(err)
+	switch old.State {
+	case Proposed:
+		return Version{}, apperr.Invalid("policy version %d is a proposal, never active: approve or reject it instead", version)
+	case Rejected:
+		return Version{}, apperr.Invalid("policy version %d was rejected; only a version that was active can be restored", version)
+	case Active:
+		return Version{}, apperr.Conflictf("policy version %d is the active version already", version)
 	}
-	if _, err := authz.NewEngine(ctx, v.Modules, v.Version); err != nil {
-		if ctx.Err() != nil {
-			return Version{}, ctx.Err()
-		}
-		return Version{}, rejected([]string{err.Error()}, "the policy engine cannot load policy version %d", version)
-	}
-	if err := s.activate(ctx, v.Version, false); err != nil {
+	return s.propose(ctx, p, Version{Modules: old.Modules, RollbackOf: version,
+		Message: apperr.Truncate(fmt.Sprintf("rollback to version %d: %s", version, old.Message), maxMessage)}, ActionRollback)
+}
+
+// Approve makes a proposal active. The approver must be another policy
+// admin than its author (and, for a rollback, than the author of the
+// version it restores): this holds whatever the policy says, and the
+// policy decides policy.approve besides. The proposal must still be based
+// on the active version, so an approval never undoes a change approved
+// after it was proposed (CONFLICT: propose again), and its bundle must
+// pass review again, with this instance's invariants.
+func (s *Service) Approve(ctx context.Context, version int) (Version, error) {
+	p, v, res, err := s.decision(ctx, version)
+	if err != nil {
 		return Version{}, err
 	}
-	audit.Wrote(ctx, ActionRollback, audit.Ref{Target: fmt.Sprintf("policy version %d", v.Version)}, "")
-	if err := s.engine.Load(ctx, v.Modules, v.Version); err != nil {
-		return v, fmt.Errorf("load policy version %d: %w", v.Version, err)
+	ref := versionRef(version)
+	// Not one's own proposal, whatever the policy says.
+	if v.Author == p.Subject {
+		err := apperr.Forbiddenf("policy version %d was proposed by you: another policy admin must approve it", version)
+		return Version{}, audit.Refused(ctx, ActionApprove, ref, err)
 	}
-	s.log.Info("policy rolled back", "version", v.Version, "by", p.Subject)
-	return v, nil
+	if res["restored_author"] == p.Subject {
+		err := apperr.Forbiddenf("policy version %d restores version %d, which you wrote: another policy admin must approve it", version, v.RollbackOf)
+		return Version{}, audit.Refused(ctx, ActionApprove, ref, err)
+	}
+	if err := s.authz.Authorize(ctx, ActionApprove, res); err != nil {
+		return Version{}, audit.Refused(ctx, ActionApprove, ref, err)
+	}
+	if v.State != Proposed {
+		return Version{}, NotProposed(v)
+	}
+	cur, rev, err := s.repo.ActivePolicy(ctx)
+	if err != nil {
+		return Version{}, err
+	}
+	if cur != v.BasedOn {
+		return Version{}, apperr.Conflictf("policy version %d was proposed on top of version %d, but version %d has become active since: "+
+			"approving it would undo that change; propose it again on top of version %d, or reject it", version, v.BasedOn, cur, cur)
+	}
+	if _, err := s.vet(ctx, v.Modules); err != nil {
+		return Version{}, err
+	}
+	if err := s.repo.ActivatePolicy(ctx, Verdict{Version: version, By: p.Subject, At: s.now().UTC().Truncate(time.Millisecond)}, rev); err != nil {
+		return Version{}, err
+	}
+	audit.Wrote(ctx, ActionApprove, ref, fmt.Sprintf("replaces version %d", cur))
+	s.log.Info("policy version approved", "version", version, "author", v.Author, "approved_by", p.Subject, "previous", cur)
+	if err := s.engine.Load(ctx, v.Modules, v.Version); err != nil {
+		// Vetting loaded it already; the watcher will try again.
+		s.log.Error("load the approved policy version", "version", version, "err", err)
+	}
+	return s.repo.PolicyVersion(ctx, version)
+}
+
+// Reject closes a proposal without activating it, with a reason. Its
+// author may withdraw it this way, and so may another policy admin.
+func (s *Service) Reject(ctx context.Context, version int, reason string) (Version, error) {
+	reason, err := text.Required("a reason", reason, maxMessage)
+	if err != nil {
+		return Version{}, err
+	}
+	p, v, res, err := s.decision(ctx, version)
+	if err != nil {
+		return Version{}, err
+	}
+	if err := s.authz.Authorize(ctx, ActionReject, res); err != nil {
+		return Version{}, audit.Refused(ctx, ActionReject, versionRef(version), err)
+	}
+	if v.State != Proposed {
+		return Version{}, NotProposed(v)
+	}
+	if err := s.repo.RejectPolicy(ctx, Verdict{Version: version, By: p.Subject, At: s.now().UTC().Truncate(time.Millisecond), Reason: reason}); err != nil {
+		return Version{}, err
+	}
+	audit.Wrote(ctx, ActionReject, versionRef(version), "") // the reason stays with the version
+	s.log.Info("policy version rejected", "version", version, "author", v.Author, "rejected_by", p.Subject, "reason", reason)
+	return s.repo.PolicyVersion(ctx, version)
+}
+
+// decision reads the proposal an approval or rejection is about, and the
+// resource the policy is asked about: the version, its author, its state,
+// what it is based on and, for a rollback, the author of the version it
+// restores ("" otherwise).
+func (s *Service) decision(ctx context.Context, version int) (*identity.Principal, Version, map[string]any, error) {
+	p, err := identity.Require(ctx)
+	if err != nil {
+		return nil, Version{}, nil, err
+	}
+	v, err := s.repo.PolicyVersion(ctx, version)
+	if err != nil {
+		return nil, Version{}, nil, err
+	}
+	restored := ""
+	if v.RollbackOf != 0 {
+		old, err := s.repo.PolicyVersion(ctx, v.RollbackOf)
+		if err != nil {
+			return nil, Version{}, nil, fmt.Errorf("read policy version %d restored by %d: %w", v.RollbackOf, version, err)
+		}
+		restored = old.Author
+	}
+	return p, v, map[string]any{"version": v.Version, "author": v.Author, "based_on": v.BasedOn,
+		"rollback_of": v.RollbackOf, "restored_author": restored, "state": string(v.State)}, nil
 }
 
 // Versions lists every stored version, oldest first.

@@ -38,6 +38,7 @@ func (roleAuthorizer) Authorize(ctx context.Context, action string, _ map[string
 
 var (
 	admin  = &identity.Principal{Subject: "pa1", Name: "策略管理员", Roles: []string{identity.RolePolicyAdmin}}
+	admin2 = &identity.Principal{Subject: "pa2", Name: "复核管理员", Roles: []string{identity.RolePolicyAdmin}}
 	office = &identity.Principal{Subject: "o1", Org: "11350100MB0000000B", Roles: []string{identity.RoleDigitalOffice}}
 	issuer = &identity.Principal{Subject: "i1", Org: "11350100MB0000001X", Roles: []string{identity.RoleIssuer}}
 )
@@ -131,20 +132,62 @@ func decide(t *testing.T, e *authz.Engine, p *identity.Principal, action string)
 	return d.Allowed
 }
 
-func TestPublishBecomesActive(t *testing.T) {
+// propose publishes mods as admin (pa1) and approves the proposal as
+// admin2 (pa2).
+func propose(t *testing.T, en *env, mods []authz.Module, msg string) policyadmin.Version {
+	t.Helper()
+	v, err := en.svc.Publish(as(admin), mods, msg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func approve(t *testing.T, en *env, version int) policyadmin.Version {
+	t.Helper()
+	v, err := en.svc.Approve(as(admin2), version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestProposeThenApprove(t *testing.T) {
 	ctx := as(admin)
 	en := newEnv(t, "")
 	if !decide(t, en.engine, office, "unit.update") {
 		t.Fatal("the embedded policy lets the office update units")
 	}
 	start := time.Now()
-	v, err := en.svc.Publish(ctx, withoutUnitUpdate(t), "  暂停单位信息修改  ")
+	v, err := en.svc.Publish(ctx, withoutUnitUpdate(t), "  暂停单位信息修改  ", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("publish took %v", time.Since(start))
-	if v.Version != 2 || v.Author != "pa1" || v.Message != "暂停单位信息修改" || v.TestsPassed == 0 || v.PublishedAt.IsZero() {
-		t.Fatalf("published %+v", v)
+	t.Logf("propose took %v", time.Since(start))
+	if v.Version != 2 || v.Author != "pa1" || v.Message != "暂停单位信息修改" || v.TestsPassed == 0 || v.PublishedAt.IsZero() ||
+		v.State != policyadmin.Proposed || v.BasedOn != 1 || v.ApprovedBy != "" {
+		t.Fatalf("proposed %+v", v)
+	}
+	// A proposal changes nothing that is enforced.
+	if a, err := en.svc.Active(ctx); en.engine.Version() != 1 || err != nil || a.Version != 1 || !decide(t, en.engine, office, "unit.update") {
+		t.Fatalf("after the proposal: engine at %d, active %d (%v)", en.engine.Version(), a.Version, err)
+	}
+
+	// Its author cannot approve it, whatever the policy says.
+	_, err = en.svc.Approve(ctx, 2)
+	if !apperr.CodeIs(err, apperr.Forbidden) {
+		t.Fatalf("the author approves: %v", err)
+	}
+	if _, msg, _ := apperr.CodeOf(err); !strings.Contains(msg, "proposed by you") || !strings.Contains(msg, "another policy admin") {
+		t.Errorf("the refusal does not say why: %s", msg)
+	}
+	if en.engine.Version() != 1 {
+		t.Fatal("a refused approval changed the engine")
+	}
+
+	got := approve(t, en, 2)
+	if got.State != policyadmin.Active || got.ApprovedBy != "pa2" || got.ApprovedAt == nil || got.Author != "pa1" {
+		t.Fatalf("approved %+v", got)
 	}
 	if en.engine.Version() != 2 {
 		t.Fatalf("engine at version %d, want 2", en.engine.Version())
@@ -164,8 +207,161 @@ func TestPublishBecomesActive(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(vs) != 2 || vs[0].Version != 1 || vs[0].Author != "system" || vs[0].Message != "embedded default policy" ||
-		vs[0].TestsPassed == 0 || vs[1].Version != 2 {
+		vs[0].TestsPassed == 0 || vs[0].State != policyadmin.Superseded || vs[0].ApprovedBy != "system" ||
+		vs[1].Version != 2 || vs[1].State != policyadmin.Active {
 		t.Fatalf("versions %+v", vs)
+	}
+	if _, err := en.svc.Approve(as(admin2), 2); !apperr.CodeIs(err, apperr.Conflict) {
+		t.Fatalf("approving twice: %v", err)
+	}
+	if _, err := en.svc.Approve(as(admin2), 99); !apperr.CodeIs(err, apperr.NotFound) {
+		t.Fatalf("approving a missing version: %v", err)
+	}
+}
+
+// allowAll is a policy that allows everything: the two-person rule must
+// hold even under it.
+type allowAll struct{}
+
+func (allowAll) Authorize(ctx context.Context, _ string, _ map[string]any) error {
+	_, err := identity.Require(ctx)
+	return err
+}
+
+func TestOwnApprovalRefusedWhateverThePolicy(t *testing.T) {
+	en := newEnv(t, "")
+	svc := policyadmin.NewService(en.store, allowAll{}, en.engine, nil)
+	v, err := svc.Publish(as(admin), withoutUnitUpdate(t), "mine", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Approve(as(admin), v.Version); !apperr.CodeIs(err, apperr.Forbidden) {
+		t.Fatalf("own approval under a policy allowing everything: %v", err)
+	}
+	// The same subject with other roles is the same person.
+	other := &identity.Principal{Subject: "pa1", Roles: []string{identity.RolePolicyAdmin, identity.RoleSupervisor}}
+	if _, err := svc.Approve(as(other), v.Version); !apperr.CodeIs(err, apperr.Forbidden) {
+		t.Fatalf("own approval with more roles: %v", err)
+	}
+	if en.engine.Version() != 1 {
+		t.Fatal("a refused approval changed the engine")
+	}
+	// A rollback's proposer cannot approve it, nor can the author of the
+	// version it restores.
+	if _, err := svc.Approve(as(admin2), v.Version); err != nil {
+		t.Fatal(err)
+	}
+	third := &identity.Principal{Subject: "pa3", Roles: []string{identity.RolePolicyAdmin}}
+	v3, err := svc.Publish(as(third), defaults(t), "pa3's change", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Approve(as(admin), v3.Version); err != nil {
+		t.Fatal(err)
+	}
+	rb, err := svc.Rollback(as(admin2), 2) // restores pa1's version 2
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.RollbackOf != 2 || rb.BasedOn != 3 || rb.Author != "pa2" || rb.State != policyadmin.Proposed {
+		t.Fatalf("rollback proposal %+v", rb)
+	}
+	for _, p := range []*identity.Principal{admin2, admin} {
+		_, err := svc.Approve(as(p), rb.Version)
+		if !apperr.CodeIs(err, apperr.Forbidden) {
+			t.Fatalf("%s approves the rollback: %v", p.Subject, err)
+		}
+		t.Logf("%s: %v", p.Subject, err)
+	}
+	if got, err := svc.Approve(as(third), rb.Version); err != nil || got.State != policyadmin.Active || en.engine.Version() != rb.Version {
+		t.Fatalf("pa3 approves the rollback: %+v, %v", got, err)
+	}
+}
+
+func TestStaleProposal(t *testing.T) {
+	en := newEnv(t, "")
+	a := propose(t, en, withoutUnitUpdate(t), "a")
+	b := propose(t, en, defaults(t), "b")
+	if a.BasedOn != 1 || b.BasedOn != 1 {
+		t.Fatalf("based on %d and %d, want 1", a.BasedOn, b.BasedOn)
+	}
+	approve(t, en, a.Version)
+	_, err := en.svc.Approve(as(admin2), b.Version)
+	if !apperr.CodeIs(err, apperr.Conflict) {
+		t.Fatalf("approving a proposal based on a superseded version: %v", err)
+	}
+	if _, msg, _ := apperr.CodeOf(err); !strings.Contains(msg, "propose it again") {
+		t.Errorf("the conflict does not say what to do: %s", msg)
+	}
+	if en.engine.Version() != a.Version {
+		t.Fatal("the stale approval changed the engine")
+	}
+	// Edits made on version 1 are refused now that another is active.
+	if _, err := en.svc.Publish(as(admin), defaults(t), "edited on 1", 1); !apperr.CodeIs(err, apperr.Conflict) {
+		t.Fatalf("proposing edits based on a superseded version: %v", err)
+	}
+	if c, err := en.svc.Publish(as(admin), defaults(t), "edited on the active", a.Version); err != nil || c.BasedOn != a.Version {
+		t.Fatalf("proposing edits based on the active version: %+v, %v", c, err)
+	}
+	// It stays a proposal until someone rejects it.
+	got, err := en.svc.Reject(as(admin), b.Version, "  based on version 1; superseded  ")
+	if err != nil || got.State != policyadmin.Rejected || got.RejectedBy != "pa1" || got.RejectReason != "based on version 1; superseded" || got.RejectedAt == nil {
+		t.Fatalf("reject: %+v, %v", got, err)
+	}
+}
+
+func TestReject(t *testing.T) {
+	en := newEnv(t, "")
+	v := propose(t, en, withoutUnitUpdate(t), "to be rejected")
+	for _, r := range []string{"", "  ", strings.Repeat("长", 501), "\xff"} {
+		if _, err := en.svc.Reject(as(admin2), v.Version, r); !apperr.CodeIs(err, apperr.InvalidInput) {
+			t.Errorf("reason %q: %v", r, err)
+		}
+	}
+	if _, err := en.svc.Reject(as(issuer), v.Version, "no"); !apperr.CodeIs(err, apperr.Forbidden) {
+		t.Fatalf("an issuer rejects: %v", err)
+	}
+	got, err := en.svc.Reject(as(admin2), v.Version, "放宽过多")
+	if err != nil || got.State != policyadmin.Rejected || got.RejectedBy != "pa2" {
+		t.Fatalf("reject: %+v, %v", got, err)
+	}
+	if _, err := en.svc.Approve(as(admin2), v.Version); !apperr.CodeIs(err, apperr.Conflict) {
+		t.Fatalf("approving a rejected version: %v", err)
+	}
+	if _, err := en.svc.Reject(as(admin2), v.Version, "again"); !apperr.CodeIs(err, apperr.Conflict) {
+		t.Fatalf("rejecting twice: %v", err)
+	}
+	if _, err := en.svc.Rollback(as(admin2), v.Version); !apperr.CodeIs(err, apperr.InvalidInput) {
+		t.Fatalf("rolling back to a rejected version: %v", err)
+	}
+	if _, err := en.svc.Reject(as(admin2), 1, "no"); !apperr.CodeIs(err, apperr.Conflict) {
+		t.Fatalf("rejecting the active version: %v", err)
+	}
+	// The author may withdraw their own proposal.
+	w := propose(t, en, withoutUnitUpdate(t), "withdrawn")
+	if got, err := en.svc.Reject(as(admin), w.Version, "withdrawn by its author"); err != nil || got.State != policyadmin.Rejected {
+		t.Fatalf("withdraw: %+v, %v", got, err)
+	}
+	if en.engine.Version() != 1 {
+		t.Fatal("rejections changed the engine")
+	}
+}
+
+// TestApprovalReviewsAgain stores a proposal that no longer passes review
+// (as if the tests had changed meanwhile): approving it is refused.
+func TestApprovalReviewsAgain(t *testing.T) {
+	en := newEnv(t, "")
+	bad := edit(t, "cases.rego", "max_certificates := 100", "max_certificates := 0")
+	err := en.store.InsertPolicy(context.Background(), policyadmin.Version{Version: 2, Modules: bad, Message: "m", Author: "pa1",
+		PublishedAt: time.Now(), State: policyadmin.Proposed, BasedOn: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := en.svc.Approve(as(admin2), 2); !apperr.CodeIs(err, apperr.PolicyRejected) {
+		t.Fatalf("approving a bundle that fails its tests: %v", err)
+	}
+	if v, _ := en.store.PolicyVersion(context.Background(), 2); v.State != policyadmin.Proposed || en.engine.Version() != 1 {
+		t.Fatalf("after the refused approval: %s, engine %d", v.State, en.engine.Version())
 	}
 }
 
@@ -201,7 +397,7 @@ func TestPublishRejected(t *testing.T) {
 				defer policyadmin.SetTestTimeout(en.svc, 20*time.Second)
 			}
 			start := time.Now()
-			_, err := en.svc.Publish(ctx, c.mods, "should be refused")
+			_, err := en.svc.Publish(ctx, c.mods, "should be refused", 0)
 			if !apperr.CodeIs(err, apperr.PolicyRejected) {
 				t.Fatalf("want POLICY_REJECTED, got %v", err)
 			}
@@ -218,7 +414,7 @@ func TestPublishRejected(t *testing.T) {
 		})
 	}
 	// A refusal of a compile error comes with the compiler's messages.
-	_, err := en.svc.Publish(ctx, edit(t, "authz.rego", "default allow := false", "default allow := false\n\nallow if {"), "x")
+	_, err := en.svc.Publish(ctx, edit(t, "authz.rego", "default allow := false", "default allow := false\n\nallow if {"), "x", 0)
 	if _, _, details := apperr.CodeOf(err); len(details) == 0 {
 		t.Fatal("a syntax error is refused without details")
 	}
@@ -282,14 +478,14 @@ func TestPublishInvalidInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := en.svc.Publish(ctx, c.mods, c.msg); !apperr.CodeIs(err, apperr.InvalidInput) {
+			if _, err := en.svc.Publish(ctx, c.mods, c.msg, 0); !apperr.CodeIs(err, apperr.InvalidInput) {
 				t.Fatalf("want INVALID_INPUT, got %v", err)
 			}
 			assertUnchanged(t, en)
 		})
 	}
 	// 500 characters of Chinese are fine.
-	if _, err := en.svc.Publish(ctx, withoutUnitUpdate(t), strings.Repeat("长", 500)); err != nil {
+	if _, err := en.svc.Publish(ctx, withoutUnitUpdate(t), strings.Repeat("长", 500), 0); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -300,11 +496,17 @@ func TestOnlyPolicyAdmins(t *testing.T) {
 		ctx  context.Context
 		want apperr.Code
 	}{{as(issuer), apperr.Forbidden}, {as(office), apperr.Forbidden}, {context.Background(), apperr.Unauthenticated}} {
-		if _, err := en.svc.Publish(c.ctx, withoutUnitUpdate(t), "x"); !apperr.CodeIs(err, c.want) {
+		if _, err := en.svc.Publish(c.ctx, withoutUnitUpdate(t), "x", 0); !apperr.CodeIs(err, c.want) {
 			t.Errorf("publish: %v, want %s", err, c.want)
 		}
 		if _, err := en.svc.Rollback(c.ctx, 1); !apperr.CodeIs(err, c.want) {
 			t.Errorf("rollback: %v, want %s", err, c.want)
+		}
+		if _, err := en.svc.Approve(c.ctx, 1); !apperr.CodeIs(err, c.want) {
+			t.Errorf("approve: %v, want %s", err, c.want)
+		}
+		if _, err := en.svc.Reject(c.ctx, 1, "no"); !apperr.CodeIs(err, c.want) {
+			t.Errorf("reject: %v, want %s", err, c.want)
 		}
 		if _, err := en.svc.Versions(c.ctx); !apperr.CodeIs(err, c.want) {
 			t.Errorf("versions: %v, want %s", err, c.want)
@@ -327,47 +529,67 @@ func TestEngineAuthorizesPolicyAdmins(t *testing.T) {
 	if _, err := svc.Versions(as(admin)); err != nil {
 		t.Fatalf("policy admin: %v", err)
 	}
-	_, err := svc.Publish(as(issuer), withoutUnitUpdate(t), "x")
+	_, err := svc.Publish(as(issuer), withoutUnitUpdate(t), "x", 0)
 	if !apperr.CodeIs(err, apperr.Forbidden) {
 		t.Fatalf("issuer publishes: %v", err)
 	}
 	if _, msg, _ := apperr.CodeOf(err); !strings.Contains(msg, "policy_admin") {
 		t.Errorf("refusal without the policy's reason: %s", msg)
 	}
-	if _, err := svc.Publish(as(admin), withoutUnitUpdate(t), "x"); err != nil {
+	v, err := svc.Publish(as(admin), withoutUnitUpdate(t), "x", 0)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The policy's own rule refuses the author too, with its reason.
+	d, err := en.engine.Decide(context.Background(), authz.Input{Action: policyadmin.ActionApprove, Principal: admin,
+		Resource: map[string]any{"version": v.Version, "author": admin.Subject, "restored_author": ""}})
+	if err != nil || d.Allowed || !strings.Contains(strings.Join(d.Reasons, ";"), "own") {
+		t.Fatalf("the policy on an author approving: %+v, %v", d, err)
+	}
+	if _, err := svc.Approve(as(issuer), v.Version); !apperr.CodeIs(err, apperr.Forbidden) {
+		t.Fatalf("an issuer approves: %v", err)
+	}
+	if got, err := svc.Approve(as(admin2), v.Version); err != nil || got.State != policyadmin.Active {
+		t.Fatalf("a second admin approves: %+v, %v", got, err)
 	}
 }
 
 func TestRollback(t *testing.T) {
 	en := newEnv(t, "")
 	ctx := as(admin)
-	if _, err := en.svc.Publish(ctx, withoutUnitUpdate(t), "v2"); err != nil {
-		t.Fatal(err)
+	approve(t, en, propose(t, en, withoutUnitUpdate(t), "v2").Version)
+	if _, err := en.svc.Rollback(ctx, 2); !apperr.CodeIs(err, apperr.Conflict) {
+		t.Fatalf("rollback to the active version: %v", err)
 	}
 	v, err := en.svc.Rollback(ctx, 1)
-	if err != nil || v.Version != 1 {
-		t.Fatalf("rollback: %d, %v", v.Version, err)
+	if err != nil || v.Version != 3 || v.RollbackOf != 1 || v.BasedOn != 2 || v.State != policyadmin.Proposed ||
+		!equalModules(v.Modules, defaults(t)) || !strings.HasPrefix(v.Message, "rollback to version 1: ") {
+		t.Fatalf("rollback: %+v, %v", v, err)
 	}
-	if a, err := en.svc.Active(ctx); err != nil || a.Version != 1 {
+	if _, err := en.svc.Rollback(ctx, 3); !apperr.CodeIs(err, apperr.InvalidInput) {
+		t.Fatalf("rollback to a proposal: %v", err)
+	}
+	if en.engine.Version() != 2 {
+		t.Fatalf("a rollback proposal changed the engine to %d", en.engine.Version())
+	}
+	approve(t, en, v.Version)
+	if a, err := en.svc.Active(ctx); err != nil || a.Version != 3 {
 		t.Fatalf("active %d, %v", a.Version, err)
 	}
-	if en.engine.Version() != 1 || !decide(t, en.engine, office, "unit.update") {
+	if en.engine.Version() != 3 || !decide(t, en.engine, office, "unit.update") {
 		t.Fatalf("engine at %d after rollback", en.engine.Version())
 	}
 	if _, err := en.svc.Rollback(ctx, 999); !apperr.CodeIs(err, apperr.NotFound) {
 		t.Fatalf("rollback to 999: %v", err)
 	}
-	if en.engine.Version() != 1 {
-		t.Fatal("a failed rollback changed the engine")
+	// Forward again to version 2's modules: version 4.
+	fwd, err := en.svc.Rollback(ctx, 2)
+	if err != nil || fwd.Version != 4 {
+		t.Fatalf("rollback to 2: %+v, %v", fwd, err)
 	}
-	// Forward again, and the next publish is version 3.
-	if _, err := en.svc.Rollback(ctx, 2); err != nil || en.engine.Version() != 2 {
-		t.Fatalf("rollback to 2: %v, engine %d", err, en.engine.Version())
-	}
-	v3, err := en.svc.Publish(ctx, defaults(t), "back to the default")
-	if err != nil || v3.Version != 3 || en.engine.Version() != 3 {
-		t.Fatalf("publish after rollbacks: %d, %v", v3.Version, err)
+	approve(t, en, fwd.Version)
+	if en.engine.Version() != 4 || decide(t, en.engine, office, "unit.update") {
+		t.Fatalf("engine at %d after the second rollback", en.engine.Version())
 	}
 }
 
@@ -403,18 +625,21 @@ func TestWatchSharesPublishes(t *testing.T) {
 	watch(t, b.svc, 100*time.Millisecond)
 	ctx := as(admin)
 
-	if _, err := a.svc.Publish(ctx, withoutUnitUpdate(t), "on instance a"); err != nil {
-		t.Fatal(err)
-	}
+	approve(t, a, propose(t, a, withoutUnitUpdate(t), "on instance a").Version)
 	took := waitFor(t, 2*time.Second, "instance b loads version 2", func() bool { return b.engine.Version() == 2 })
 	t.Logf("instance b loaded version 2 after %v", took)
 	if decide(t, b.engine, office, "unit.update") {
 		t.Fatal("instance b runs version 2 but still allows unit.update")
 	}
-	if _, err := a.svc.Rollback(ctx, 1); err != nil {
+	rb, err := a.svc.Rollback(ctx, 1)
+	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Second, "instance b rolls back", func() bool { return b.engine.Version() == 1 })
+	if b.engine.Version() != 2 {
+		t.Fatal("instance b loaded a rollback proposal")
+	}
+	approve(t, a, rb.Version)
+	waitFor(t, 2*time.Second, "instance b rolls back", func() bool { return b.engine.Version() == rb.Version })
 	if !strings.Contains(b.log.String(), "policy version loaded") {
 		t.Errorf("no log of the load: %s", b.log.String())
 	}
@@ -426,10 +651,10 @@ func TestWatchKeepsRunningVersionWhenActiveIsBroken(t *testing.T) {
 	// A version that no longer loads (say, stored by an older certd whose
 	// engine allowed a builtin this one refuses).
 	broken := edit(t, "authz.rego", "default allow := false", "default allow := false\n\nallow if http.send({}).status_code == 200")
-	if err := en.store.InsertPolicy(ctx, policyadmin.Version{Version: 2, Modules: broken, Message: "broken", Author: "x", PublishedAt: time.Now()}); err != nil {
+	if err := en.store.InsertPolicy(ctx, policyadmin.Version{Version: 2, Modules: broken, Message: "broken", Author: "x", PublishedAt: time.Now(), State: policyadmin.Proposed, BasedOn: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := en.store.SetActivePolicy(ctx, 2, 1); err != nil {
+	if err := en.store.ActivatePolicy(ctx, policyadmin.Verdict{Version: 2, By: "y", At: time.Now()}, 1); err != nil {
 		t.Fatal(err)
 	}
 	watch(t, en.svc, 20*time.Millisecond)
@@ -443,7 +668,14 @@ func TestWatchKeepsRunningVersionWhenActiveIsBroken(t *testing.T) {
 	if n := strings.Count(en.log.String(), "does not load"); n != 1 {
 		t.Errorf("the broken version was logged %d times, want once", n)
 	}
-	// Rolling back to a broken version is refused too.
+	// Proposing a rollback to a broken version is refused too (from
+	// version 3, so that 2 is not the active one).
+	if err := en.store.InsertPolicy(ctx, policyadmin.Version{Version: 3, Modules: defaults(t), Message: "fix", Author: "x", PublishedAt: time.Now(), State: policyadmin.Proposed, BasedOn: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := en.store.ActivatePolicy(ctx, policyadmin.Verdict{Version: 3, By: "y", At: time.Now()}, 2); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := en.svc.Rollback(as(admin), 2); !apperr.CodeIs(err, apperr.PolicyRejected) {
 		t.Fatalf("rollback to a broken version: %v", err)
 	}
@@ -520,10 +752,12 @@ func TestExplain(t *testing.T) {
 	}
 	wg.Wait()
 
-	// Explain follows the active version.
-	if _, err := en.svc.Publish(ctx, withoutUnitUpdate(t), "v2"); err != nil {
-		t.Fatal(err)
+	// Explain follows the active version, not a proposal.
+	v2 := propose(t, en, withoutUnitUpdate(t), "v2")
+	if d, err := en.svc.Explain(ctx, "data.certd.authz.allow", map[string]any{"action": "unit.update", "principal": principal(office)}); err != nil || !d.Allowed {
+		t.Fatalf("after the proposal: %+v, %v", d, err)
 	}
+	approve(t, en, v2.Version)
 	d, err = en.svc.Explain(ctx, "data.certd.authz.allow", map[string]any{"action": "unit.update", "principal": principal(office)})
 	if err != nil || d.Allowed || !strings.Contains(d.Explanation[0], "policy version 2") {
 		t.Fatalf("after publish: %+v, %v", d, err)
@@ -534,9 +768,7 @@ func TestExplainEvaluationError(t *testing.T) {
 	en := newEnv(t, "")
 	ctx := as(admin)
 	mods := edit(t, "authz.rego", "default allow := false", "default allow := false\n\nratio := 10 / input.n")
-	if _, err := en.svc.Publish(ctx, mods, "ratio"); err != nil {
-		t.Fatal(err)
-	}
+	approve(t, en, propose(t, en, mods, "ratio").Version)
 	d, err := en.svc.Explain(ctx, "data.certd.authz.ratio", map[string]any{"n": 0})
 	if err != nil || d.Allowed || d.Result != nil || !strings.Contains(d.Explanation[0], "evaluation error") {
 		t.Fatalf("division by zero: %+v, %v", d, err)
@@ -548,32 +780,60 @@ func TestExplainEvaluationError(t *testing.T) {
 	}
 }
 
-// TestConcurrentPublishes publishes from three instances at once: each
-// gets its own version number, and the newest ends up active everywhere
-// it is asked; a publish overtaken by a newer one says so.
-func TestConcurrentPublishes(t *testing.T) {
+// TestConcurrentPublishesAndApprovals proposes from three instances at
+// once: each gets its own version number. Then the three are approved at
+// once, each on another instance: one becomes active, the other two are
+// CONFLICT (the active version moved) and stay proposals.
+func TestConcurrentPublishesAndApprovals(t *testing.T) {
 	a := newEnv(t, "")
 	ens := []*env{a, newEnv(t, a.store.Path()), newEnv(t, a.store.Path())}
 	var wg sync.WaitGroup
 	got := make([]policyadmin.Version, len(ens))
 	errs := make([]error, len(ens))
 	for i, en := range ens {
-		wg.Go(func() { got[i], errs[i] = en.svc.Publish(as(admin), withoutUnitUpdate(t), "concurrent") })
+		wg.Go(func() { got[i], errs[i] = en.svc.Publish(as(admin), withoutUnitUpdate(t), "concurrent", 0) })
 	}
 	wg.Wait()
 	seen := map[int]bool{}
 	for i, err := range errs {
-		if err != nil && !apperr.CodeIs(err, apperr.Conflict) {
+		if err != nil {
 			t.Fatalf("publish %d: %v", i, err)
 		}
-		if seen[got[i].Version] || got[i].Version < 2 {
-			t.Fatalf("publish %d stored as version %d; all: %+v", i, got[i].Version, got)
+		if seen[got[i].Version] || got[i].Version < 2 || got[i].State != policyadmin.Proposed {
+			t.Fatalf("publish %d stored as %+v", i, got[i])
 		}
 		seen[got[i].Version] = true
 	}
+	for i, en := range ens {
+		wg.Go(func() { _, errs[i] = en.svc.Approve(as(admin2), got[i].Version) })
+	}
+	wg.Wait()
+	won := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if won >= 0 {
+				t.Fatalf("versions %d and %d both approved from version 1", got[won].Version, got[i].Version)
+			}
+			won = i
+		case !apperr.CodeIs(err, apperr.Conflict):
+			t.Fatalf("approve %d: %v", got[i].Version, err)
+		}
+	}
+	if won < 0 {
+		t.Fatal("no approval succeeded")
+	}
 	v, _, err := a.store.ActivePolicy(context.Background())
-	if err != nil || v != 4 {
-		t.Fatalf("active %d, %v; want the newest, 4", v, err)
+	if err != nil || v != got[won].Version || ens[won].engine.Version() != v {
+		t.Fatalf("active %d (%v), approved %d", v, err, got[won].Version)
+	}
+	for i := range ens {
+		if i == won {
+			continue
+		}
+		if s, _ := a.store.PolicyVersion(context.Background(), got[i].Version); s.State != policyadmin.Proposed {
+			t.Errorf("the losing proposal %d is %s", got[i].Version, s.State)
+		}
 	}
 }
 
@@ -608,7 +868,7 @@ func TestBootstrapOnce(t *testing.T) {
 	// And once more, later.
 	en := newEnv(t, path)
 	vs, err := en.store.PolicyVersions(ctx)
-	if err != nil || len(vs) != 1 || vs[0].Author != "system" {
+	if err != nil || len(vs) != 1 || vs[0].Author != "system" || vs[0].State != policyadmin.Active || vs[0].ApprovedBy != "system" {
 		t.Fatalf("versions after bootstraps: %+v, %v", vs, err)
 	}
 	if !equalModules(vs[0].Modules, defaults(t)) {
