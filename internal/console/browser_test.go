@@ -45,6 +45,24 @@ func server(t *testing.T) (*testkit.Server, *browser) {
 	return s, browsertest.New(t, s.URL)
 }
 
+// casesEdited is the embedded policy with old replaced by new in
+// cases.rego, as publishPolicy's modules.
+func casesEdited(t *testing.T, old, new string) []map[string]any {
+	t.Helper()
+	mods, err := authz.DefaultModules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]map[string]any, len(mods))
+	for i, m := range mods {
+		if m.Path == "cases.rego" {
+			m.Rego = strings.Replace(m.Rego, old, new, 1)
+		}
+		out[i] = map[string]any{"path": m.Path, "rego": m.Rego}
+	}
+	return out
+}
+
 func activePolicy(t *testing.T, s *testkit.Server, tok string) (int, string) {
 	t.Helper()
 	var out struct{ ActivePolicy struct{ Version int } }
@@ -84,7 +102,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		)
 	}
 
-	t.Run("a refused publish shows why and changes nothing", func(t *testing.T) {
+	t.Run("a refused proposal shows why and changes nothing", func(t *testing.T) {
 		b.ScreenshotOnFailure(t)
 		signIn(t, b, admin)
 		b.Do(t, "the policy page",
@@ -211,7 +229,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.NoProblems(t)
 	})
 
-	t.Run("a passing publish becomes active", func(t *testing.T) {
+	t.Run("a passing proposal waits for another admin", func(t *testing.T) {
 		b.ScreenshotOnFailure(t)
 		editCases(t, "max_certificates := 0", "max_certificates := 50")
 		b.Do(t, "run the tests",
@@ -221,21 +239,115 @@ func TestConsoleInBrowser(t *testing.T) {
 		if n := browsertest.Eval[int](t, b, `document.querySelectorAll('#test-report tr.row-fail').length`); n != 0 {
 			t.Errorf("%d failing tests after the fix", n)
 		}
-		b.Do(t, "publish",
+		if got := browsertest.Text(t, b, "#publish-button"); got != "Propose" {
+			t.Errorf("the publish button reads %q, want Propose", got)
+		}
+		b.Do(t, "propose",
 			browsertest.SetText("#publish-message", ""),
 			chromedp.SendKeys(chromedp.ID("publish-message"), "一次最多五十份证照\r"),
-			browsertest.WaitText("#publish-result", "Version 2 is published"),
-			browsertest.WaitText("#active-version", "2"),
-			browsertest.WaitText("#active-message", "一次最多五十份证照"),
+			browsertest.WaitText("#publish-result", "Version 2 is proposed"),
 			browsertest.WaitFor(`document.querySelectorAll('#versions-table tbody tr').length === 2`, "two versions listed"),
+			browsertest.WaitText(`#versions-table tr[data-version="2"]`, "Proposed"),
 		)
-		if v, rego := activePolicy(t, s, admin); v != 2 || !strings.Contains(rego, "max_certificates := 50") {
-			t.Errorf("activePolicy is version %d after the publish", v)
+		// Nothing is active yet; the editor shows the active version again.
+		if v := browsertest.Text(t, b, "#active-version"); v != "1" {
+			t.Errorf("the page shows active version %q after a proposal", v)
+		}
+		if v, rego := activePolicy(t, s, admin); v != 1 || !strings.Contains(rego, "max_certificates := 100") {
+			t.Errorf("activePolicy is version %d after a proposal", v)
+		}
+		if !browsertest.Eval[bool](t, b, `document.querySelector('.tabpanel[data-path="cases.rego"] textarea').value.includes("max_certificates := 100")`) {
+			t.Error("the editor does not show the active version after proposing")
+		}
+		// Its author gets no Approve button, only Withdraw, and is told why.
+		row := `#versions-table tr[data-version="2"]`
+		if n := browsertest.Eval[int](t, b, `document.querySelectorAll('`+row+` button.approve').length`); n != 0 {
+			t.Error("the author is offered to approve their own proposal")
+		}
+		if got := browsertest.Text(t, b, row+" .own-proposal"); !strings.Contains(got, "another policy admin must approve it") {
+			t.Errorf("the author's note: %q", got)
+		}
+		if got := browsertest.Text(t, b, row+" button.reject"); got != "Withdraw" {
+			t.Errorf("the author's reject button reads %q", got)
 		}
 		b.NoProblems(t)
 	})
 
-	t.Run("diff and roll back", func(t *testing.T) {
+	adminB := s.Token("pb", demo.DigitalOffice, identity.RolePolicyAdmin)
+
+	t.Run("another admin rejects one proposal and approves the other", func(t *testing.T) {
+		b.ScreenshotOnFailure(t)
+		// pa proposes a second change through the API.
+		var p3 struct{ PublishPolicy struct{ Version int } }
+		s.Do(admin, `mutation($m: [PolicyModuleInput!]!) { publishPolicy(modules: $m, message: "一次最多六十份") { version } }`,
+			map[string]any{"m": casesEdited(t, "max_certificates := 100", "max_certificates := 60")}).Decode(t, &p3)
+		if p3.PublishPolicy.Version != 3 {
+			t.Fatalf("the second proposal is version %d", p3.PublishPolicy.Version)
+		}
+		signIn(t, b, adminB)
+		b.Do(t, "the proposals waiting",
+			browsertest.WaitText("#proposals-waiting", "2 proposal(s) waiting for your approval"),
+			chromedp.WaitVisible(chromedp.CSS(`#versions-table tr[data-version="2"] button.approve`)),
+			chromedp.WaitVisible(chromedp.CSS(`#versions-table tr[data-version="3"] button.approve`)),
+		)
+		// The reviewer compares the proposal with the version it is based on.
+		b.Do(t, "compare v2 with v1",
+			chromedp.Click(chromedp.CSS(`#versions-table tr[data-version="2"] button.compare`)),
+			browsertest.WaitText(`#diff-output .diff-module[data-path="cases.rego"] .diff-add`, "max_certificates := 50"),
+			browsertest.WaitFor(`document.activeElement && document.activeElement.id === "diff-result"`, "focus on the diff"),
+		)
+		// Reject v3: the reason is required and labelled.
+		row3 := `#versions-table tr[data-version="3"]`
+		b.Do(t, "reject without a reason",
+			chromedp.Click(chromedp.CSS(row3+" button.reject")),
+			browsertest.WaitFor(`document.activeElement && document.activeElement.classList.contains("reject-reason")`, "focus on the reason"),
+		)
+		if got := browsertest.Eval[string](t, b, `(() => { const i = document.querySelector('`+row3+` input.reject-reason'); return document.querySelector('label[for="' + i.id + '"]').textContent; })()`); got != "Reason (required)" {
+			t.Errorf("the reason field is labelled %q", got)
+		}
+		b.Do(t, "reject v3",
+			chromedp.SendKeys(chromedp.CSS(row3+" input.reject-reason"), "放宽过多\r"),
+			browsertest.WaitText("#rollback-result", "Version 3 is rejected"),
+			browsertest.WaitText(row3, "Rejected"),
+			browsertest.WaitText(row3+" .rejecter", "rejected by pb"),
+			browsertest.WaitText(row3+" .reject-reason-text", "放宽过多"),
+		)
+		// Approve v2, after a confirmation naming what it replaces.
+		b.Do(t, "approve v2",
+			chromedp.Click(chromedp.CSS(`#versions-table tr[data-version="2"] button.approve`)),
+			browsertest.WaitFor(`document.activeElement && document.activeElement.id === "approve-confirm"`, "the confirmation to take focus"),
+		)
+		if got := browsertest.Eval[string](t, b, `(() => { const g = document.getElementById("approve-confirm").closest("[role=group]"); const l = g && document.getElementById(g.getAttribute("aria-labelledby")); return l ? l.textContent : ""; })()`); got != "Make version 2 active in place of version 1?" {
+			t.Errorf("the confirmation group is labelled %q", got)
+		}
+		b.Do(t, "confirm",
+			chromedp.Click(chromedp.ID("approve-confirm")),
+			browsertest.WaitText("#rollback-result", "Version 2 is approved and active"),
+			browsertest.WaitText("#active-version", "2"),
+			browsertest.WaitText("#active-approver", "pb"),
+			browsertest.WaitText(`#versions-table tr[data-version="2"]`, "Active"),
+			browsertest.WaitText(`#versions-table tr[data-version="2"] .approver`, "approved by pb"),
+			browsertest.WaitText(`#versions-table tr[data-version="1"]`, "Superseded"),
+			browsertest.WaitFor(`document.querySelector('.tabpanel[data-path="cases.rego"] textarea').value.includes("max_certificates := 50")`, "the editor to show v2"),
+		)
+		if v, rego := activePolicy(t, s, admin); v != 2 || !strings.Contains(rego, "max_certificates := 50") {
+			t.Errorf("activePolicy is version %d after the approval", v)
+		}
+		// In Chinese too.
+		b.Do(t, "switch to Chinese",
+			chromedp.SetValue(chromedp.ID("lang-select"), "zh"),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("lang-select").dispatchEvent(new Event("change"))`),
+			browsertest.WaitText(`#versions-table tr[data-version="2"]`, "生效中"),
+			browsertest.WaitText(`#versions-table tr[data-version="3"]`, "已驳回"),
+			browsertest.WaitText("#publish-button", "提交提案"),
+			chromedp.SetValue(chromedp.ID("lang-select"), "en"),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("lang-select").dispatchEvent(new Event("change"))`),
+			browsertest.WaitText("#publish-button", "Propose"),
+		)
+		b.NoProblems(t)
+	})
+
+	t.Run("diff and propose a roll back", func(t *testing.T) {
 		b.ScreenshotOnFailure(t)
 		b.Do(t, "diff v1 and v2",
 			chromedp.SetValue(chromedp.ID("diff-from"), "1"),
@@ -247,37 +359,40 @@ func TestConsoleInBrowser(t *testing.T) {
 		if n := browsertest.Eval[int](t, b, `document.querySelectorAll('#diff-output .diff-module').length`); n != 1 {
 			t.Errorf("%d modules in the diff, want only cases.rego", n)
 		}
-		b.Do(t, "roll back to v1",
+		b.Do(t, "propose a roll back to v1",
 			chromedp.Click(chromedp.CSS(`button.rollback[data-version="1"]`)),
 			browsertest.WaitFor(`document.activeElement && document.activeElement.id === "rollback-confirm"`, "the confirmation to take focus"),
 		)
-		if got := browsertest.Eval[string](t, b, `(() => { const g = document.getElementById("rollback-confirm").closest("[role=group]"); const l = g && document.getElementById(g.getAttribute("aria-labelledby")); return l ? l.textContent : ""; })()`); !strings.Contains(got, "Make version 1 active again?") {
+		if got := browsertest.Eval[string](t, b, `(() => { const g = document.getElementById("rollback-confirm").closest("[role=group]"); const l = g && document.getElementById(g.getAttribute("aria-labelledby")); return l ? l.textContent : ""; })()`); !strings.Contains(got, "Propose making version 1 active again?") {
 			t.Errorf("the confirmation group is labelled %q", got)
-		}
-		if v := browsertest.Text(t, b, "#active-version"); v != "2" {
-			t.Errorf("asking to roll back already rolled back: %q", v)
 		}
 		b.Do(t, "confirm",
 			chromedp.Click(chromedp.ID("rollback-confirm")),
-			browsertest.WaitText("#active-version", "1"),
-			browsertest.WaitText("#rollback-result", "Version 1 is active again"),
-			browsertest.WaitFor(`document.querySelector('.tabpanel[data-path="cases.rego"] textarea').value.includes("max_certificates := 100")`, "the editor to show v1"),
+			browsertest.WaitText("#rollback-result", "Version 4 proposes the return to version 1"),
+			browsertest.WaitText(`#versions-table tr[data-version="4"]`, "returns to v1"),
 		)
-		if v, rego := activePolicy(t, s, admin); v != 1 || !strings.Contains(rego, "max_certificates := 100") {
-			t.Errorf("activePolicy is version %d after the roll-back", v)
+		if v := browsertest.Text(t, b, "#active-version"); v != "2" {
+			t.Errorf("a proposed roll back is active: %q", v)
+		}
+		if n := browsertest.Eval[int](t, b, `document.querySelectorAll('#versions-table tr[data-version="4"] button.approve').length`); n != 0 {
+			t.Error("the roll back's proposer is offered to approve it")
 		}
 
-		// Another admin rolls forward meanwhile: coming back, the page
+		// The first admin approves it meanwhile: coming back, the page
 		// follows, since nothing was edited.
-		s.Do(admin, `mutation { rollbackPolicy(version: 2) { version } }`, nil).Decode(t, &struct{}{})
+		s.Do(admin, `mutation { approvePolicyVersion(version: 4) { version } }`, nil).Decode(t, &struct{}{})
 		b.Do(t, "back to the policy page",
 			// Policy admins have no audit page: the route says so.
 			chromedp.Evaluate[chromedp.Void](`location.hash = "#/audit"`),
 			browsertest.WaitFor(`location.hash === "#/audit" && document.getElementById("page-title").dataset.i18n === "nav.not_allowed"`, "the refusal of the audit page"),
 			chromedp.Click(chromedp.ID("nav-policy")),
-			browsertest.WaitText("#active-version", "2"),
-			browsertest.WaitFor(`document.querySelector('.tabpanel[data-path="cases.rego"] textarea').value.includes("max_certificates := 50")`, "the editor to show v2"),
+			browsertest.WaitText("#active-version", "4"),
+			browsertest.WaitText(`#versions-table tr[data-version="4"]`, "approved by pa"),
+			browsertest.WaitFor(`document.querySelector('.tabpanel[data-path="cases.rego"] textarea').value.includes("max_certificates := 100")`, "the editor to show v4"),
 		)
+		if v, rego := activePolicy(t, s, admin); v != 4 || !strings.Contains(rego, "max_certificates := 100") {
+			t.Errorf("activePolicy is version %d after the roll back", v)
+		}
 		b.NoProblems(t)
 	})
 

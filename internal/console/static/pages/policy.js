@@ -1,19 +1,22 @@
 // The policy page (policy admins): the active version's Rego modules in
-// highlighted editors, a test run without publishing, publishing with a
-// message, the versions with their diffs and roll-back, and a dry run of
-// explainDecision.
+// highlighted editors, a test run without publishing, proposing a new
+// version with a message, the versions with their states, diffs and
+// proposed roll-backs, approving or rejecting another admin's proposal,
+// and a dry run of explainDecision.
 import { gql } from '../api.js';
 import { h, time, field, table, setText, uid } from '../dom.js';
 import { errorBox, okBox, busy, show, parseJSON, mark, announce } from '../ui.js';
 import { createEditor } from '../editor.js';
 import { diffLines, hunks, changed } from '../diff.js';
 
-const VERSION_FIELDS = 'version active message author publishedAt testsPassed modules { path rego }';
+const VERSION_FIELDS = 'version active state approvedBy approvedAt basedOn rollbackOf rejectedBy rejectedAt rejectReason message author publishedAt testsPassed modules { path rego }';
 const ACTIVE_Q = `{ activePolicy { ${VERSION_FIELDS} } }`;
 const VERSIONS_Q = `{ policies { ${VERSION_FIELDS} } }`;
 const TEST_Q = `query($m: [PolicyModuleInput!]!) { testPolicy(modules: $m) { passed compileErrors results { name package passed detail durationMs } } }`;
-const PUBLISH_Q = `mutation($m: [PolicyModuleInput!]!, $msg: String!) { publishPolicy(modules: $m, message: $msg) { ${VERSION_FIELDS} } }`;
+const PUBLISH_Q = `mutation($m: [PolicyModuleInput!]!, $msg: String!, $base: Int) { publishPolicy(modules: $m, message: $msg, basedOn: $base) { ${VERSION_FIELDS} } }`;
 const ROLLBACK_Q = `mutation($v: Int!) { rollbackPolicy(version: $v) { ${VERSION_FIELDS} } }`;
+const APPROVE_Q = `mutation($v: Int!) { approvePolicyVersion(version: $v) { ${VERSION_FIELDS} } }`;
+const REJECT_Q = `mutation($v: Int!, $r: String!) { rejectPolicyVersion(version: $v, reason: $r) { ${VERSION_FIELDS} } }`;
 const EXPLAIN_Q = `query($q: String!, $in: JSON!) { explainDecision(query: $q, input: $in) { allowed result explanation } }`;
 
 export const DEFAULT_QUERY = 'data.certd.authz.allow';
@@ -23,22 +26,29 @@ const DEFAULT_INPUT = JSON.stringify({ action: 'unit.register', principal: { sub
 // survive navigation; sign-out resets it.
 let st = null;
 let dry = { query: DEFAULT_QUERY, input: DEFAULT_INPUT };
+// me is the signed-in admin's subject: nobody approves their own proposal.
+let me = '';
 
 export function reset() {
   st = null;
+  me = '';
   dry = { query: DEFAULT_QUERY, input: DEFAULT_INPUT };
 }
 
 function freshState(active) {
   return {
     active,
+    // activeNo is the version active on the server; active is the one the
+    // editor's modules come from (older when edits outlived a change).
+    activeNo: active.version,
     modules: active.modules.map((m) => ({ path: m.path, rego: m.rego, original: m.rego, editor: null })),
     current: 0,
     versions: [],
   };
 }
 
-export function render(root, _ctx) {
+export function render(root, ctx) {
+  me = (ctx && ctx.me && ctx.me.subject) || '';
   const summary = h('div', { id: 'active-summary', class: 'summary', 'aria-live': 'polite' });
   const editorSection = h('section', { class: 'card', 'aria-labelledby': 'modules-title' });
   const versionsSection = h('section', { class: 'card', 'aria-labelledby': 'versions-title' });
@@ -48,7 +58,7 @@ export function render(root, _ctx) {
     h('h1', { id: 'page-title', tabindex: '-1', i18n: 'policy.title' }),
     summary, loadResult, editorSection, versionsSection, drySection);
 
-  const page = { root, summary, editorSection, versionsSection, drySection };
+  const page = { root, summary, editorSection, versionsSection, drySection, loadResult };
   renderDryRun(page);
   if (st) {
     renderSummary(page);
@@ -58,17 +68,9 @@ export function render(root, _ctx) {
     // Someone may have published or rolled back meanwhile.
     gql(ACTIVE_Q).then((d) => {
       const now = d.activePolicy;
-      if (!st || now.version === st.active.version) return;
-      const edited = st.modules.some(isModified) || st.removed;
-      if (!edited) {
-        st = { ...freshState(now), versions: st.versions };
-        renderSummary(page);
-        renderEditor(page);
-      } else {
-        renderSummary(page, now);
-        show(loadResult, h('div', { class: 'error', role: 'alert', id: 'stale-note' },
-          h('p', { i18n: 'policy.stale', i18nArgs: { now: now.version, base: st.active.version } })));
-      }
+      if (!st || now.version === st.activeNo) return;
+      activeChanged(page, now);
+      renderVersions(page);
     }).catch((e) => show(loadResult, errorBox(e)));
   } else {
     show(summary, h('p', { class: 'muted', i18n: 'common.loading' }));
@@ -90,8 +92,25 @@ function renderSummary(page, a = st.active) {
     h('dl', { class: 'meta' },
       h('dt', { i18n: 'policy.message' }), h('dd', { id: 'active-message', text: a.message }),
       h('dt', { i18n: 'policy.author' }), h('dd', { text: a.author }),
+      h('dt', { i18n: 'policy.approved_by' }), h('dd', { id: 'active-approver', text: a.approvedBy || '—' }),
       h('dt', { i18n: 'policy.published_at' }), h('dd', {}, time(a.publishedAt)),
       h('dt', { i18n: 'policy.tests_passed' }), h('dd', { text: a.testsPassed })));
+}
+
+// activeChanged takes a newly active version: the editor follows it
+// unless it holds edits, which then are marked as based on an older one.
+function activeChanged(page, now) {
+  const edited = st.modules.some(isModified) || st.removed;
+  if (!edited) {
+    st = { ...freshState(now), versions: st.versions };
+    renderSummary(page);
+    renderEditor(page);
+    return;
+  }
+  st.activeNo = now.version;
+  renderSummary(page, now);
+  show(page.loadResult, h('div', { class: 'error', role: 'alert', id: 'stale-note' },
+    h('p', { i18n: 'policy.stale', i18nArgs: { now: now.version, base: st.active.version } })));
 }
 
 // ---- editor, tests and publishing ----
@@ -226,9 +245,13 @@ function renderEditor(page) {
     busy(publishButton, async () => {
       show(publishResult, h('p', { class: 'muted', i18n: 'policy.publishing' }));
       try {
-        const d = await gql(PUBLISH_Q, { m: modulesInput(), msg: message.value.trim() });
+        // basedOn: the server refuses edits made on a version that is no
+        // longer active, which would otherwise undo the change since.
+        const d = await gql(PUBLISH_Q, { m: modulesInput(), msg: message.value.trim(), base: st.active.version });
         const v = d.publishPolicy;
-        st = { ...freshState(v), versions: st.versions };
+        // The edits are the proposal now; the editor shows the version
+        // they were based on again, and the proposal waits under Versions.
+        st = { ...freshState(st.active), activeNo: st.activeNo, versions: st.versions };
         message.value = '';
         renderSummary(page);
         renderEditor(page);
@@ -244,7 +267,7 @@ function renderEditor(page) {
 
   const discard = h('button', { type: 'button', class: 'secondary', id: 'discard-edits', i18n: 'policy.discard' });
   discard.addEventListener('click', () => {
-    st = { ...freshState(st.active), versions: st.versions };
+    st = { ...freshState(st.active), activeNo: st.activeNo, versions: st.versions };
     renderEditor(page);
     announce('policy.discarded');
   });
@@ -312,37 +335,111 @@ async function loadVersions(page) {
 function renderVersions(page) {
   const sec = page.versionsSection;
   const versions = [...(st.versions || [])].sort((a, b) => b.version - a.version);
-  const rollbackResult = h('div', { id: 'rollback-result', class: 'result', 'aria-live': 'polite', tabindex: '-1' });
-  const diffResult = h('div', { id: 'diff-result', class: 'result' });
+  const activeNo = st.activeNo;
+  const result = h('div', { id: 'rollback-result', class: 'result', 'aria-live': 'polite', tabindex: '-1' });
+  const diffResult = h('div', { id: 'diff-result', class: 'result', tabindex: '-1' });
+
+  // After a change, the versions are read again and the result shown in
+  // the freshly rendered section, with focus on it.
+  const done = async (key, args) => {
+    await loadVersions(page);
+    const r = page.versionsSection.querySelector('#rollback-result');
+    if (r) { r.replaceChildren(okBox(key, args)); r.focus(); }
+  };
+
+  // confirmIn replaces a cell's button by a labelled question with a
+  // confirm and a cancel button; confirming runs fn.
+  const confirmIn = (wrap, btn, questionKey, confirmKey, args, id, fn) => {
+    const confirmBtn = h('button', { type: 'button', class: 'danger small', id, i18n: confirmKey, i18nArgs: args });
+    const cancel = h('button', { type: 'button', class: 'secondary small', i18n: 'common.cancel' });
+    const question = h('span', { id: uid('confirm-question'), i18n: questionKey, i18nArgs: args });
+    wrap.replaceChildren(h('span', { class: 'confirm', role: 'group', 'aria-labelledby': question.id }, question, ' ', confirmBtn, ' ', cancel));
+    confirmBtn.focus();
+    cancel.addEventListener('click', () => { wrap.replaceChildren(btn); btn.focus(); });
+    confirmBtn.addEventListener('click', () => busy(confirmBtn, async () => {
+      try { await fn(); } catch (e) { show(result, errorBox(e)); }
+    }));
+  };
 
   const rollbackCell = (v) => {
-    if (v.active) return h('span', { class: 'badge pass', i18n: 'policy.active' });
     const wrap = h('span', { class: 'rollback-cell' });
     const btn = h('button', { type: 'button', class: 'secondary small rollback', dataset: { version: String(v.version) }, i18n: 'policy.rollback', i18nArgs: { version: v.version } });
-    btn.addEventListener('click', () => {
-      const confirmBtn = h('button', { type: 'button', class: 'danger small', id: 'rollback-confirm', i18n: 'policy.rollback_confirm', i18nArgs: { version: v.version } });
-      const cancel = h('button', { type: 'button', class: 'secondary small', i18n: 'common.cancel' });
-      const question = h('span', { id: uid('rollback-question'), i18n: 'policy.rollback_question', i18nArgs: { version: v.version } });
-      const box = h('span', { class: 'confirm', role: 'group', 'aria-labelledby': question.id }, question, ' ', confirmBtn, ' ', cancel);
-      wrap.replaceChildren(box);
-      confirmBtn.focus();
-      cancel.addEventListener('click', () => { wrap.replaceChildren(btn); btn.focus(); });
-      confirmBtn.addEventListener('click', () => busy(confirmBtn, async () => {
-        try {
-          const d = await gql(ROLLBACK_Q, { v: v.version });
-          st = { ...freshState(d.rollbackPolicy), versions: st.versions };
-          renderSummary(page);
-          renderEditor(page);
-          await loadVersions(page);
-          const r = page.versionsSection.querySelector('#rollback-result');
-          if (r) { r.replaceChildren(okBox('policy.rolled_back', { version: d.rollbackPolicy.version })); r.focus(); }
-        } catch (e) {
-          show(rollbackResult, errorBox(e));
-        }
-      }));
-    });
+    btn.addEventListener('click', () => confirmIn(wrap, btn, 'policy.rollback_question', 'policy.rollback_confirm', { version: v.version }, 'rollback-confirm', async () => {
+      const d = await gql(ROLLBACK_Q, { v: v.version });
+      await done('policy.rolled_back', { version: d.rollbackPolicy.version, from: v.version });
+    }));
     wrap.append(btn);
     return wrap;
+  };
+
+  // A proposal: another admin approves or rejects it; its author may
+  // withdraw it. One based on a version no longer active can only be
+  // rejected (the server refuses to approve it).
+  const proposalCell = (v) => {
+    const restored = v.rollbackOf ? versions.find((x) => x.version === v.rollbackOf) : null;
+    const own = v.author === me || (restored && restored.author === me);
+    const stale = v.basedOn !== activeNo;
+    const about = uid('proposal');
+    const cell = h('div', { class: 'row-actions proposal-actions', dataset: { version: String(v.version) } });
+    if (stale) cell.append(h('p', { class: 'hint stale-proposal', id: about, i18n: 'policy.proposal_stale', i18nArgs: { base: v.basedOn, active: activeNo } }));
+    else if (own) cell.append(h('p', { class: 'hint own-proposal', id: about, i18n: v.author === me ? 'policy.proposal_own' : 'policy.proposal_restores_own', i18nArgs: { version: v.rollbackOf } }));
+    // The reviewer's first step: what the proposal changes.
+    if (v.basedOn && versions.some((x) => x.version === v.basedOn)) {
+      const cmp = h('button', { type: 'button', class: 'secondary small compare', dataset: { version: String(v.version) }, i18n: 'policy.compare', i18nArgs: { base: v.basedOn } });
+      cmp.addEventListener('click', () => {
+        from.value = String(v.basedOn);
+        to.value = String(v.version);
+        diffForm.requestSubmit();
+        diffResult.focus();
+      });
+      cell.append(cmp);
+    }
+    if (!own && !stale) {
+      const wrap = h('span', { class: 'approve-cell' });
+      const approve = h('button', { type: 'button', class: 'small approve', dataset: { version: String(v.version) }, i18n: 'policy.approve', i18nArgs: { version: v.version } });
+      approve.addEventListener('click', () => confirmIn(wrap, approve, 'policy.approve_question', 'policy.approve_confirm', { version: v.version, active: activeNo }, 'approve-confirm', async () => {
+        const d = await gql(APPROVE_Q, { v: v.version });
+        const now = d.approvePolicyVersion;
+        activeChanged(page, now);
+        await done('policy.approved', { version: now.version });
+      }));
+      wrap.append(approve);
+      cell.append(wrap);
+    }
+    const reason = h('input', { type: 'text', class: 'reject-reason', autocomplete: 'off', required: true, maxlength: '500', 'aria-describedby': about });
+    const reject = h('button', { type: 'submit', class: 'small secondary danger reject', dataset: { version: String(v.version) }, i18n: v.author === me ? 'policy.withdraw' : 'policy.reject' });
+    const form = h('form', { class: 'row-form reject-form' }, field('policy.reject_reason', reason), reject);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (!reason.value.trim()) { reason.focus(); return; }
+      busy(reject, async () => {
+        try {
+          await gql(REJECT_Q, { v: v.version, r: reason.value.trim() });
+          await done('policy.rejected', { version: v.version });
+        } catch (err) {
+          show(result, errorBox(err));
+        }
+      });
+    });
+    cell.append(form);
+    return cell;
+  };
+
+  const stateCell = (v) => {
+    const out = [h('span', { class: `badge state state-${v.state}`, i18n: `policy.state.${v.state}` })];
+    const line = (key, args) => out.push(h('br', {}), h('small', { class: 'muted', i18n: key, i18nArgs: args }));
+    if (v.rollbackOf) line('policy.rollback_of', { version: v.rollbackOf });
+    if (v.approvedBy) out.push(h('br', {}), h('small', { class: 'approver' }, h('span', { i18n: 'policy.approved_by_line', i18nArgs: { who: v.approvedBy } }), ' ', time(v.approvedAt)));
+    if (v.state === 'PROPOSED' && v.basedOn) line('policy.based_on', { version: v.basedOn });
+    if (v.rejectedBy) out.push(h('br', {}), h('small', { class: 'rejecter' }, h('span', { i18n: 'policy.rejected_by_line', i18nArgs: { who: v.rejectedBy } }), ' ', time(v.rejectedAt)),
+      h('br', {}), h('small', { class: 'reject-reason-text', text: v.rejectReason || '' }));
+    return out;
+  };
+
+  const actionsCell = (v) => {
+    if (v.state === 'PROPOSED') return proposalCell(v);
+    if (v.state === 'SUPERSEDED') return rollbackCell(v);
+    return '';
   };
 
   const tbl = table([
@@ -351,10 +448,14 @@ function renderVersions(page) {
     { key: 'policy.author', cell: (v) => v.author },
     { key: 'policy.published_at', cell: (v) => time(v.publishedAt) },
     { key: 'policy.tests_passed', class: 'num', cell: (v) => String(v.testsPassed) },
-    { key: 'policy.col_state', cell: rollbackCell },
-  ], versions, { rowClass: (v) => (v.active ? 'row-active' : null) });
+    { key: 'policy.col_state', cell: stateCell },
+    { key: 'common.actions', cell: actionsCell },
+  ], versions, { rowClass: (v) => (v.state === 'ACTIVE' ? 'row-active' : v.state === 'PROPOSED' ? 'row-proposed' : null) });
   tbl.querySelector('table').id = 'versions-table';
-  tbl.querySelectorAll('tbody tr').forEach((tr, i) => { tr.dataset.version = String(versions[i].version); });
+  tbl.querySelectorAll('tbody tr').forEach((tr, i) => { tr.dataset.version = String(versions[i].version); tr.dataset.state = versions[i].state; });
+
+  const waiting = versions.filter((v) => v.state === 'PROPOSED' && v.author !== me && v.basedOn === activeNo).length;
+  const pending = h('p', { id: 'proposals-waiting', class: waiting ? 'notice' : 'muted', i18n: 'policy.proposals_waiting', i18nArgs: { n: waiting } });
 
   const opt = (v) => h('option', { value: String(v.version), text: `v${v.version} — ${v.message}` });
   const from = h('select', { id: 'diff-from' }, versions.map(opt));
@@ -375,7 +476,8 @@ function renderVersions(page) {
 
   show(sec,
     h('h2', { id: 'versions-title', i18n: 'policy.versions' }),
-    tbl, rollbackResult,
+    h('p', { class: 'hint', i18n: 'policy.versions_intro' }),
+    pending, tbl, result,
     h('h3', { i18n: 'policy.diff_title' }),
     diffForm, diffResult);
 }
