@@ -75,6 +75,9 @@ type Repository interface {
 	// in [from, to) and how many of them were late (第七条).
 	IssueStats(ctx context.Context, from, to time.Time) (map[string]IssueStat, error)
 	// Repair finishes writes a crash interrupted (for stores without
-	// transactions) and returns how many records it fixed.
+	// transactions) and returns how many records it fixed. It visits only
+	// the writes left pending (the MongoDB store's supersession intents),
+	// never every licence; it runs under the sweep's lease, once per
+	// cluster.
 	Repair(ctx context.Context) (int, error)
 }

@@ -25,9 +25,10 @@ import (
 //     (idempotency.go).
 //   - Update and Supersede are conditioned on rev and made atomic on
 //     FerretDB by claiming "certificates/<prevRev>/<id>" (claims.go).
-//   - Supersede inserts the new version before marking the old one
-//     superseded; a crash in between leaves two current versions of the
-//     lineage, which Repair finds and fixes.
+//   - Supersede writes an intent (intents.go), inserts the new version,
+//     marks the old one superseded and removes the intent; a crash in
+//     between leaves the intent, and Repair, visiting pending intents
+//     only, finishes or drops it.
 
 var _ certificate.Repository = (*Store)(nil)
 
@@ -372,10 +373,16 @@ func (s *Store) Supersede(ctx context.Context, old certificate.Certificate, prev
 		return apperr.Conflictf("licence %s was changed by someone else; read it again", old.ID)
 	}
 
+	intent, err := s.writeIntent(ctx, old.Lineage, old.ID, prevRev, next.ID)
+	if err != nil {
+		return err
+	}
 	if _, err := s.certs.InsertOne(ctx, toCertDoc(&next)); mongo.IsDuplicateKeyError(err) {
 		// Perhaps a crashed supersession left version n+1 behind: finish
 		// it now rather than wait for Repair, then report the conflict.
-		_, _ = s.repairLineage(ctx, old.Lineage, old.ID)
+		if _, err := s.repairLineage(ctx, old.Lineage, old.ID); err == nil {
+			s.dropIntent(ctx, intent)
+		}
 		return apperr.Conflictf("version %d of licence %s exists already; read it again", next.Version, old.Lineage)
 	} else if err != nil {
 		return wrap("insert new licence version", err)
@@ -385,7 +392,11 @@ func (s *Store) Supersede(ctx context.Context, old certificate.Certificate, prev
 	if !old.State.Final() {
 		old.State = certificate.Superseded
 	}
-	return s.setCert(ctx, &old, prevRev)
+	if err := s.setCert(ctx, &old, prevRev); err != nil {
+		return err
+	}
+	s.dropIntent(ctx, intent)
+	return nil
 }
 
 // DueForExpiry implements certificate.Repository, earliest end of
@@ -407,39 +418,16 @@ func (s *Store) DueForExpiry(ctx context.Context, today time.Time, limit int) ([
 	return toCerts(ds), err
 }
 
-// Repair implements certificate.Repository. It finds the lineages with
-// more than one current version (a Supersede that crashed after
-// inserting the new version) and marks every current version but the
-// newest as superseded by the version after it. It also removes claims
-// left stale by crashed updaters. The count is of licence versions fixed;
-// removed claims are not counted, as they hold no data.
+// Repair implements certificate.Repository. It visits the pending
+// supersession intents older than intentGrace (intents.go), finishing the
+// supersessions a crash interrupted, and removes claims left stale by
+// crashed updaters. The count is of licence versions fixed; removed
+// claims and intents are not counted, as they hold no data.
 func (s *Store) Repair(ctx context.Context) (int, error) {
 	if err := s.removeStaleClaims(ctx); err != nil {
 		return 0, err
 	}
-	cur, err := s.certs.Aggregate(ctx, mongo.Pipeline{
-		{{Key: "$match", Value: bson.D{{Key: "current", Value: true}}}},
-		{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$lineage"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
-		{{Key: "$match", Value: bson.D{{Key: "n", Value: bson.D{{Key: "$gt", Value: 1}}}}}},
-	})
-	if err != nil {
-		return 0, wrap("repair licences", err)
-	}
-	var groups []struct {
-		Lineage string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &groups); err != nil {
-		return 0, wrap("repair licences", err)
-	}
-	fixed := 0
-	for _, g := range groups {
-		n, err := s.repairLineage(ctx, g.Lineage, "")
-		fixed += n
-		if err != nil {
-			return fixed, err
-		}
-	}
-	return fixed, nil
+	return s.repairIntents(ctx)
 }
 
 // repairLineage marks every current version of lineage but the newest as

@@ -151,6 +151,11 @@ func Indexes() []Index {
 			Keys:    bson.D{{Key: "at", Value: -1}},
 			Purpose: "every record in a time range, newest first (QueryAudit by time, exports)",
 		},
+		{
+			Collection: intentsColl, Name: "at_id",
+			Keys:    bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}},
+			Purpose: "pending supersession intents, oldest first, for Repair (intents.go)",
+		},
 		// Leases of background work (leases.go).
 		{
 			Collection: leasesColl, Name: "name_gen",

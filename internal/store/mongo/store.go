@@ -63,7 +63,7 @@ type Store struct {
 
 	policyVersions, policyRevs *mongo.Collection
 
-	leases *mongo.Collection
+	leases, intents *mongo.Collection
 }
 
 // Option configures Open.
@@ -122,7 +122,8 @@ func Open(ctx context.Context, uri string, opts ...Option) (*Store, error) {
 		policyVersions: db.Collection(policyVersionsColl),
 		policyRevs:     db.Collection(policyRevsColl),
 
-		leases: db.Collection(leasesColl),
+		leases:  db.Collection(leasesColl),
+		intents: db.Collection(intentsColl),
 	}
 	if err := s.Ping(ctx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))

@@ -101,8 +101,10 @@ func connect(t testing.TB) *driver.Client {
 }
 
 // TestRepairAfterCrashedSupersede simulates a Supersede that crashed after
-// inserting the new version and before marking the old one: Repair fixes
-// exactly that one version, and a second run finds nothing to do.
+// inserting the new version and before marking the old one, and one that
+// crashed before inserting it: Repair, visiting the pending intents only
+// (once older than the grace period), fixes exactly the one version and
+// drops both intents, and a second run finds nothing to do.
 func TestRepairAfterCrashedSupersede(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)
@@ -130,11 +132,46 @@ func TestRepairAfterCrashedSupersede(t *testing.T) {
 		{Key: "issuerCode", Value: v2.IssuerCode}, {Key: "serial", Value: v2.Serial}, {Key: "version", Value: 2},
 		{Key: "holderCode", Value: v2.Holder.Code}, {Key: "state", Value: "VALID"}, {Key: "current", Value: true},
 		{Key: "successor", Value: ""}, {Key: "data", Value: bson.D{}}, {Key: "issuedAt", Value: v2.IssuedAt}, {Key: "rev", Value: 1}}
-	if _, err := connect(t).Database(s.Database()).Collection("certificates").InsertOne(ctx, doc); err != nil {
+	db := connect(t).Database(s.Database())
+	if _, err := db.Collection("certificates").InsertOne(ctx, doc); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.Count(ctx, certificate.Filter{CurrentOnly: true}); err != nil || n != 3 {
 		t.Fatalf("current versions before repair: %d, %v", n, err)
+	}
+	// The intent the crashed supersession wrote first, and one of a
+	// supersession that crashed before storing its new version.
+	intent := func(lineage, oldID, nextID string, at time.Time) {
+		t.Helper()
+		_, err := db.Collection("supersede_intents").InsertOne(ctx, bson.D{{Key: "_id", Value: "1/" + oldID},
+			{Key: "lineage", Value: lineage}, {Key: "oldId", Value: oldID}, {Key: "prevRev", Value: 1},
+			{Key: "nextId", Value: nextID}, {Key: "at", Value: at}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	intent(c.Lineage, c.ID, v2.ID, time.Now().Add(-time.Minute))
+	abandoned := storetest.NewCert("11110000000021135M", "11100000000013338W011", 3, "321083197812162119", base)
+	if _, err := s.Insert(ctx, []certificate.Certificate{abandoned}); err != nil {
+		t.Fatal(err)
+	}
+	intent(abandoned.Lineage, abandoned.ID, abandoned.ID+"-never-stored", time.Now().Add(-time.Hour))
+	pending := func() int64 {
+		t.Helper()
+		n, err := db.Collection("supersede_intents").CountDocuments(ctx, bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// An intent younger than the grace period may belong to a
+	// supersession still running: it is left alone.
+	if n, err := s.Repair(ctx); err != nil || n != 0 || pending() != 1 {
+		t.Fatalf("repair with a recent intent: fixed %d, %v, %d pending", n, err, pending())
+	}
+	if _, err := db.Collection("supersede_intents").UpdateOne(ctx, bson.D{{Key: "_id", Value: "1/" + c.ID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "at", Value: time.Now().Add(-10 * time.Minute)}}}}); err != nil {
+		t.Fatal(err)
 	}
 
 	n, err := s.Repair(ctx)
@@ -151,11 +188,17 @@ func TestRepairAfterCrashedSupersede(t *testing.T) {
 	if got, err := s.Get(ctx, v2.ID); err != nil || !got.Current {
 		t.Fatalf("new version after repair: %+v, %v", got, err)
 	}
-	if n, err := s.Count(ctx, certificate.Filter{CurrentOnly: true}); err != nil || n != 2 {
-		t.Fatalf("current versions after repair: %d, %v", n, err)
+	if n, err := s.Count(ctx, certificate.Filter{CurrentOnly: true}); err != nil || n != 3 {
+		t.Fatalf("current versions after repair (c, other and abandoned): %d, %v", n, err)
 	}
 	if n, err := s.Repair(ctx); err != nil || n != 0 {
 		t.Fatalf("second repair: fixed %d, %v; want 0", n, err)
+	}
+	if pending() != 0 {
+		t.Fatalf("%d intents left after repair", pending())
+	}
+	if got, err := s.Get(ctx, abandoned.ID); err != nil || !got.Current || got.Rev != 1 {
+		t.Fatalf("the licence of an abandoned supersession: %+v, %v", got, err)
 	}
 	// The repaired version moved on by one rev: an update from the old rev
 	// is refused.

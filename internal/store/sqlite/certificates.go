@@ -333,7 +333,11 @@ func (s *Store) certUpdated(ctx context.Context, res sql.Result, err error, id s
 	return apperr.Conflictf("licence %s was changed by someone else; read it again", id)
 }
 
-// Supersede implements certificate.Repository in one transaction.
+// Supersede implements certificate.Repository in one transaction: SQLite
+// has transactions, so the new version and the old one marked SUPERSEDED
+// are stored together or not at all, and no intent is needed (the MongoDB
+// store writes one because it has none; both pass one conformance suite,
+// which checks what a supersession leaves, not how).
 func (s *Store) Supersede(ctx context.Context, old certificate.Certificate, prevRev int, next certificate.Certificate) error {
 	old.Current, old.Successor = false, next.ID
 	if !old.State.Final() {
