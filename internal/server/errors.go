@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -38,14 +37,6 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return gerr
 		}
 		var ge *gqlerror.Error
-		if errors.As(err, &ge) && strings.HasPrefix(ge.Message, bodyNotDecoded) {
-			// gqlgen's transport could not decode a body limitBody let
-			// through (e.g. a duplicate key whose earlier value is not an
-			// object). Its message quotes the whole body: neither show nor
-			// log it.
-			return &gqlerror.Error{Message: "request body does not have the shape {query: string, operationName: string, variables: object}",
-				Extensions: map[string]any{"code": string(apperr.InvalidInput)}}
-		}
 		if errors.As(err, &ge) {
 			// Errors gqlgen raised itself: parse, validation, complexity.
 			switch c, _ := ge.Extensions["code"].(string); c {
@@ -61,10 +52,6 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		return &gqlerror.Error{Message: "internal error", Path: gerr.Path, Extensions: map[string]any{"code": string(apperr.Internal)}}
 	}
 }
-
-// bodyNotDecoded starts the message of gqlgen's POST transport when it
-// cannot decode a request body.
-const bodyNotDecoded = "json request body could not be decoded"
 
 func setCode(e *gqlerror.Error, code apperr.Code) {
 	if e.Extensions == nil {

@@ -40,8 +40,8 @@ func writeAuthError(w http.ResponseWriter, _ *http.Request, err error) {
 // application/json (415), a body over max bytes (413), and a body that is
 // not one JSON object, such as a batch (400). A JSON object whose fields
 // have the wrong types (a query that is not a string, variables that are
-// not an object) is refused by gqlgen's own decoding, which presentError
-// turns into the same 400 INVALID_INPUT.
+// not an object) is refused by postTransport's decoding with the same 400
+// INVALID_INPUT.
 func limitBody(max int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {

@@ -17,7 +17,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -110,7 +109,7 @@ func New(cfg Config, es graphql.ExecutableSchema, auth Authenticator, store Ping
 	m := newMetrics(reg)
 
 	gql := handler.New(es)
-	gql.AddTransport(transport.POST{})
+	gql.AddTransport(postTransport{})
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	gql.SetParserTokenLimit(15000)
 	gql.SetDisableSuggestion(cfg.Production)
