@@ -21,6 +21,7 @@ type baselineCmd struct {
 	DataDir   string `default:"./data" env:"CERTD_DATA_DIR" type:"path" help:"Data directory of the certd whose data to serve."`
 	MongoURI  string `env:"CERTD_MONGO_URI" help:"Serve MongoDB at this URI instead of the embedded store."`
 	MasterKey string `name:"master-key" env:"CERTD_MASTER_KEY" help:"Master key of the seal keys; default: the key file in --data-dir."`
+	Memory    bool   `help:"Serve licences and cases from maps, each row read from the store once: the in-memory baseline."`
 }
 
 // Run serves the baseline until ctx is cancelled.
@@ -28,7 +29,7 @@ func (c *baselineCmd) Run(ctx context.Context, e cli.Env) error {
 	if loadgen.CheckLoopback("http://"+c.Addr) != nil {
 		return configError("--addr %q: the baseline checks no token, so it listens only on a loopback address (127.0.0.1, ::1, localhost)", c.Addr)
 	}
-	b, err := baseline.New(ctx, baseline.Options{DataDir: c.DataDir, MongoURI: c.MongoURI, MasterKey: c.MasterKey,
+	b, err := baseline.New(ctx, baseline.Options{DataDir: c.DataDir, MongoURI: c.MongoURI, MasterKey: c.MasterKey, Memory: c.Memory,
 		Logger: slog.New(slog.NewTextHandler(e.Stderr, nil))})
 	if err != nil {
 		return err
@@ -41,7 +42,11 @@ func (c *baselineCmd) Run(ctx context.Context, e cli.Env) error {
 	srv := &http.Server{Handler: b.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(e.Stdout, "baseline (no authorization, no audit) on http://%s/graphql\n", ln.Addr())
+	kind := "store"
+	if c.Memory {
+		kind = "in-memory"
+	}
+	fmt.Fprintf(e.Stdout, "%s baseline (no authorization, no audit) on http://%s/graphql\n", kind, ln.Addr())
 	select {
 	case err := <-served:
 		return err

@@ -1,7 +1,10 @@
 // Command certd-bench holds certd's benchmark tools, kept out of the
 // product binary: `certd-bench baseline` serves the bare gqlgen baseline
-// (no token checks, no audit; loopback only), `certd-bench load` drives a
-// request mix at a server on this machine. See docs/load.md.
+// (no token checks, no audit; loopback only) over a store or from memory,
+// `certd-bench load` drives a request mix at a server on this machine,
+// `certd-bench compare` compares certd with both baselines, each in its
+// own process, and `certd-bench seed` fills a store for scale benchmarks.
+// See docs/load.md.
 package main
 
 import (
@@ -18,6 +21,7 @@ import (
 type root struct {
 	Baseline baselineCmd `cmd:"" help:"Serve the bare gqlgen baseline (no authorization, no audit) over a data directory, on loopback."`
 	Load     loadCmd     `cmd:"" help:"Drive a realistic request mix at a server on this machine and print throughput and latency percentiles."`
+	Compare  compareCmd  `cmd:"" help:"Run certd, the store baseline and the in-memory baseline as separate processes over one data directory and compare them operation by operation."`
 	Seed     seedCmd     `cmd:"" help:"Fill a store with made-up licences, cases and audit records, through the store, for scale benchmarks."`
 }
 

@@ -38,7 +38,9 @@ const (
 	DefaultDuration    = 10 * time.Second
 	MaxDuration        = 10 * time.Minute
 
-	loadHolder = "91350100MA0000001P"
+	// LoadHolder is the demo holder whose licences the mix reads: the
+	// holder token must name it.
+	LoadHolder = "91350100MA0000001P"
 	loadMatter = "350100-SP-0002"
 	// issueHolders is how many made-up people issuance picks from.
 	issueHolders = 20_000_000
@@ -82,6 +84,30 @@ const (
 	verifyQuery   = `query($id: ID!) { verifyCertificate(id: $id) { id found citable } }`
 	issueQuery    = `mutation($in: IssueInput!) { issueCertificate(input: $in) { id } }`
 )
+
+// CheckMix returns an error unless mix (empty: the default) names only
+// operations of the mix, with weights not negative and not all zero.
+func CheckMix(mix map[string]int) error {
+	if len(mix) == 0 {
+		return nil
+	}
+	total := 0
+	for op, w := range mix {
+		switch op {
+		case OpCaseRead, OpHolderRead, OpVerify, OpIssue:
+		default:
+			return fmt.Errorf("unknown operation %q in the mix (want %s, %s, %s or %s)", op, OpCaseRead, OpHolderRead, OpVerify, OpIssue)
+		}
+		if w < 0 {
+			return fmt.Errorf("negative weight for %q", op)
+		}
+		total += w
+	}
+	if total == 0 {
+		return errors.New("the mix has no positive weight")
+	}
+	return nil
+}
 
 // CheckLoopback returns an error unless server's host is a loopback address.
 func CheckLoopback(server string) error {
@@ -163,18 +189,13 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if len(o.Mix) == 0 {
 		o.Mix = DefaultMix()
 	}
+	if err := CheckMix(o.Mix); err != nil {
+		return Report{}, err
+	}
 	var ops []string
 	var weights []int
 	total := 0
 	for op, w := range o.Mix {
-		switch op {
-		case OpCaseRead, OpHolderRead, OpVerify, OpIssue:
-		default:
-			return Report{}, fmt.Errorf("unknown operation %q in mix", op)
-		}
-		if w < 0 {
-			return Report{}, fmt.Errorf("negative weight for %q", op)
-		}
 		if w > 0 {
 			ops = append(ops, op)
 		}
@@ -183,9 +204,6 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	for _, op := range ops {
 		total += o.Mix[op]
 		weights = append(weights, total)
-	}
-	if total == 0 {
-		return Report{}, errors.New("the mix has no positive weight")
 	}
 	need := map[string]string{OpCaseRead: o.StaffToken, OpHolderRead: o.HolderToken, OpIssue: o.IssuerToken}
 	if o.StaffToken == "" {
@@ -205,7 +223,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	// Setup: a case of the demo holder, and the ids of its licences.
 	caseNo := fmt.Sprintf("LOAD-%d", time.Now().UnixNano())
 	data, err := c.do(ctx, o.StaffToken, openCaseQuery, map[string]any{"in": map[string]any{
-		"caseNo": caseNo, "holderCode": loadHolder, "matterCode": loadMatter}})
+		"caseNo": caseNo, "holderCode": LoadHolder, "matterCode": loadMatter}})
 	if err != nil {
 		return Report{}, fmt.Errorf("setup: open case: %w", err)
 	}
@@ -229,7 +247,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		ids = append(ids, crt.ID)
 	}
 	if len(ids) == 0 && o.Mix[OpVerify] > 0 {
-		return Report{}, fmt.Errorf("setup: case %s of holder %s shows no certificates to verify", caseNo, loadHolder)
+		return Report{}, fmt.Errorf("setup: case %s of holder %s shows no certificates to verify", caseNo, LoadHolder)
 	}
 
 	// Workers.
