@@ -72,13 +72,27 @@ func seedThenServe(t *testing.T, mongoURI string, licences, records int) {
 		Found, Citable, SealValid bool
 		State                     string
 	}
-	verify := func(id string) verification {
+	// Readers verify by id alone (an issuer its unit's licences); the
+	// public with the licence's verification code.
+	verifyAs := func(token, id string, code *string) verification {
 		var v struct{ VerifyCertificate verification }
-		s.Do("", `query($id: ID!) { verifyCertificate(id: $id) { found citable sealValid state } }`, map[string]any{"id": id}).Decode(t, &v)
+		s.Do(token, `query($id: ID!, $code: String) { verifyCertificate(id: $id, code: $code) { found citable sealValid state } }`,
+			map[string]any{"id": id, "code": code}).Decode(t, &v)
 		return v.VerifyCertificate
 	}
-	if v := verify(res.LicenceID); !v.Found || !v.Citable || !v.SealValid || v.State != "VALID" {
-		t.Errorf("verify %s: %+v", res.LicenceID, v)
+	verify := func(c certificate.Certificate) verification {
+		return verifyAs(s.TokenFor(identity.TokenRequest{Subject: "seed-test-verifier", Org: c.IssuerCode,
+			Roles: []string{identity.RoleIssuer}, AMR: []string{"pwd"}, TTL: day}), c.ID, nil)
+	}
+	var mine struct {
+		Certificate struct{ VerificationCode string }
+	}
+	s.Do(holder, `query($id: ID!) { certificate(id: $id) { verificationCode } }`, map[string]any{"id": res.LicenceID}).Decode(t, &mine)
+	code := mine.Certificate.VerificationCode
+	for who, v := range map[string]verification{"its holder": verifyAs(holder, res.LicenceID, nil), "the public": verifyAs("", res.LicenceID, &code)} {
+		if !v.Found || !v.Citable || !v.SealValid || v.State != "VALID" {
+			t.Errorf("%s verifies %s (code %q): %+v", who, res.LicenceID, code, v)
+		}
 	}
 
 	ids := func(certs []struct{ ID string }) []string {
@@ -132,7 +146,7 @@ func seedThenServe(t *testing.T, mongoURI string, licences, records int) {
 			t.Errorf("no %s licence seeded", st)
 			continue
 		}
-		if v := verify(found[0].ID); !v.Found || !v.SealValid || v.State != string(st) || v.Citable != (st == certificate.Valid) {
+		if v := verify(found[0]); !v.Found || !v.SealValid || v.State != string(st) || v.Citable != (st == certificate.Valid) {
 			t.Errorf("%s licence %s: %+v", st, found[0].ID, v)
 		}
 	}

@@ -108,7 +108,7 @@ func sameAnswers(t *testing.T, certdURL, baselineURL string, tok tokens) {
 			}
 		}
 		// The holder verifies its own licence by id, as the load mix does.
-		post(t, url, p.HolderToken, `query($id: ID!) { verifyCertificate(id: $id) { id found } }`, map[string]any{"id": cc[0].ID}, &v)
+		post(t, url, tok.holder, `query($id: ID!) { verifyCertificate(id: $id) { id found } }`, map[string]any{"id": cc[0].ID}, &v)
 		if v.VerifyCertificate.ID != cc[0].ID || !v.VerifyCertificate.Found {
 			t.Errorf("%s: verify %s: %+v", url, cc[0].ID, v)
 		}
