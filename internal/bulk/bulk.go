@@ -143,6 +143,11 @@ type Result struct {
 	K                int
 }
 
+// MaxList is how many requests a listing holds at most: the newest. Every
+// request needs the digital office's decision, so a few a week arrive;
+// the list stops growing with the years rather than with the requests.
+const MaxList = 1000
+
 // Repository stores requests and counts licences.
 type Repository interface {
 	// CreateBulkRequest stores a new request (Rev 1); CONFLICT if its id
@@ -151,7 +156,7 @@ type Repository interface {
 	// GetBulkRequest returns a request, NOT_FOUND if there is none.
 	GetBulkRequest(ctx context.Context, id string) (Request, error)
 	// ListBulkRequests lists the requests in state (all when state is
-	// ""), newest first.
+	// ""), newest first: the newest MaxList of them.
 	ListBulkRequests(ctx context.Context, state State) ([]Request, error)
 	// UpdateBulkRequest stores r's State, DecidedBy, Comment, ValidUntil,
 	// RunsLeft and DecidedAt and sets Rev to prevRev+1, if the stored Rev

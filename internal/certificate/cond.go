@@ -117,10 +117,71 @@ func condValue(v any, list bool) (any, error) {
 // And joins conditions.
 func And(cs ...Cond) Cond { return Cond{Op: "and", Args: cs} }
 
+// True and False are the conditions every licence meets and none does.
+var (
+	True  = Cond{Op: "and"}
+	False = Cond{Op: "or"}
+)
+
+// IsTrue reports whether c is True: an "and" of nothing.
+func (c Cond) IsTrue() bool { return c.Op == "and" && len(c.Args) == 0 }
+
+// IsFalse reports whether c is False: an "or" of nothing. A store answers
+// a simplified condition that is False without asking its database.
+func (c Cond) IsFalse() bool { return c.Op == "or" && len(c.Args) == 0 }
+
+// Simplify folds what the condition decides alone, once for every store:
+// an "in" of no values and an "or" of nothing are False, an "and" with a
+// False part is False, nested "and"s are one, True parts of an "and" and
+// False parts of an "or" drop out, and a one-part "and" or "or" is its
+// part.
+func Simplify(c Cond) Cond {
+	switch c.Op {
+	case "and", "or":
+		absorb := c.Op == "and"
+		var args []Cond
+		for _, a := range c.Args {
+			a = Simplify(a)
+			switch {
+			case absorb && a.IsFalse(), !absorb && a.IsTrue():
+				return a // decides the whole
+			case absorb && a.IsTrue(), !absorb && a.IsFalse():
+				continue // changes nothing
+			case a.Op == c.Op:
+				args = append(args, a.Args...)
+			default:
+				args = append(args, a)
+			}
+		}
+		if len(args) == 1 {
+			return args[0]
+		}
+		return Cond{Op: c.Op, Args: args}
+	case "not":
+		if len(c.Args) != 1 {
+			return c
+		}
+		a := Simplify(c.Args[0])
+		switch {
+		case a.IsTrue():
+			return False
+		case a.IsFalse():
+			return True
+		}
+		return Cond{Op: "not", Args: []Cond{a}}
+	case "in":
+		if vs, ok := c.Value.([]any); ok && len(vs) == 0 {
+			return False
+		}
+	}
+	return c
+}
+
 // Eq is field == value.
 func Eq(field string, v any) Cond { return Cond{Op: "eq", Field: field, Value: v} }
 
-// Cond turns the filter's fields into a condition (and Policy, when set).
+// Cond turns the filter's fields into a condition (and Policy, when set),
+// simplified.
 func (f Filter) Cond() Cond {
 	var cs []Cond
 	if f.IssuerCode != "" {
@@ -148,5 +209,5 @@ func (f Filter) Cond() Cond {
 	if f.Policy != nil {
 		cs = append(cs, *f.Policy)
 	}
-	return And(cs...)
+	return Simplify(And(cs...))
 }

@@ -2,6 +2,7 @@ package certificate
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 )
 
@@ -33,5 +34,32 @@ func TestFromUCAST(t *testing.T) {
 		if _, err := FromUCAST(v); err == nil {
 			t.Errorf("accepted %s", bad)
 		}
+	}
+}
+
+func TestSimplify(t *testing.T) {
+	in := func(vs ...any) Cond { return Cond{Op: "in", Field: "type", Value: vs} }
+	a, b := Eq("issuer", "a"), Eq("state", "VALID")
+	for name, tc := range map[string]struct {
+		c, want Cond
+	}{
+		"empty in is false":         {in(), False},
+		"and with false is false":   {And(a, in()), False},
+		"or drops false":            {Cond{Op: "or", Args: []Cond{in(), a}}, a},
+		"or with true is true":      {Cond{Op: "or", Args: []Cond{a, And()}}, True},
+		"nested and flattens":       {And(a, And(b, True)), And(a, b)},
+		"not of false is true":      {Cond{Op: "not", Args: []Cond{in()}}, True},
+		"one part is the part":      {And(a), a},
+		"untouched leaf":            {in("x"), in("x")},
+		"empty or stays false":      {Cond{Op: "or"}, False},
+		"and of nothing stays true": {And(), True},
+	} {
+		got := Simplify(tc.c)
+		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", tc.want) {
+			t.Errorf("%s: Simplify = %+v, want %+v", name, got, tc.want)
+		}
+	}
+	if !(Filter{TypeCodes: []string{}}).Cond().IsFalse() || (Filter{IssuerCode: "x"}).Cond().IsFalse() {
+		t.Error("a filter of no types matches nothing; one of an issuer does")
 	}
 }

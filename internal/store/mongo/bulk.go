@@ -108,7 +108,7 @@ func (s *Store) ListBulkRequests(ctx context.Context, state bulk.State) ([]bulk.
 	if state != "" {
 		filter = bson.D{{Key: "state", Value: string(state)}}
 	}
-	cur, err := s.bulkRequests().Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}}))
+	cur, err := s.bulkRequests().Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(bulk.MaxList))
 	if err != nil {
 		return nil, wrap("list bulk requests", err)
 	}

@@ -81,7 +81,11 @@ func (s *Store) CloseCase(ctx context.Context, id string, at time.Time, by strin
 		return err
 	}
 	defer release()
-	res, err := s.cases().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "closedAt", Value: nil}},
+	c, err := s.GetCase(ctx, id)
+	if err != nil {
+		return err
+	}
+	res, err := s.cases().UpdateOne(ctx, bson.D{{Key: "unitCode", Value: c.UnitCode}, {Key: "_id", Value: id}, {Key: "closedAt", Value: nil}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "closedAt", Value: at.UTC()}, {Key: "closedBy", Value: by}}}})
 	if err != nil {
 		return wrap("close case", err)
@@ -103,7 +107,9 @@ func (s *Store) ListCases(ctx context.Context, unit string, openOnly bool, after
 	}
 	if after != nil {
 		at := after.OpenedAt.UTC()
-		and = append(and, bson.D{{Key: "$or", Value: bson.A{
+		// The first bound starts the index scan at the cursor; the $or
+		// is the keyset.
+		and = append(and, bson.D{{Key: "openedAt", Value: bson.D{{Key: "$lte", Value: at}}}}, bson.D{{Key: "$or", Value: bson.A{
 			bson.D{{Key: "openedAt", Value: bson.D{{Key: "$lt", Value: at}}}},
 			bson.D{{Key: "openedAt", Value: at}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: after.ID}}}},
 		}}})

@@ -273,7 +273,7 @@ func numberFor(field string, v any) any {
 // List implements certificate.Repository: newest first by issuedAt, then
 // _id, with keyset pagination after the cursor.
 func (s *Store) List(ctx context.Context, f certificate.Filter, after *certificate.Cursor, limit int) ([]certificate.Certificate, error) {
-	if limit == 0 {
+	if limit == 0 || f.Cond().IsFalse() {
 		return []certificate.Certificate{}, nil
 	}
 	filter, err := certFilter(f)
@@ -282,10 +282,13 @@ func (s *Store) List(ctx context.Context, f certificate.Filter, after *certifica
 	}
 	if after != nil {
 		at := after.IssuedAt.UTC()
-		filter = bson.D{{Key: "$and", Value: bson.A{filter, bson.D{{Key: "$or", Value: bson.A{
-			bson.D{{Key: "issuedAt", Value: bson.D{{Key: "$lt", Value: at}}}},
-			bson.D{{Key: "issuedAt", Value: at}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: after.ID}}}},
-		}}}}}}
+		// The first bound starts the index scan at the cursor; the $or
+		// is the keyset.
+		filter = bson.D{{Key: "$and", Value: bson.A{filter, bson.D{{Key: "issuedAt", Value: bson.D{{Key: "$lte", Value: at}}}},
+			bson.D{{Key: "$or", Value: bson.A{
+				bson.D{{Key: "issuedAt", Value: bson.D{{Key: "$lt", Value: at}}}},
+				bson.D{{Key: "issuedAt", Value: at}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: after.ID}}}},
+			}}}}}}
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "issuedAt", Value: -1}, {Key: "_id", Value: -1}})
 	if limit > 0 {
@@ -297,6 +300,9 @@ func (s *Store) List(ctx context.Context, f certificate.Filter, after *certifica
 
 // Count implements certificate.Repository.
 func (s *Store) Count(ctx context.Context, f certificate.Filter) (int, error) {
+	if f.Cond().IsFalse() {
+		return 0, nil
+	}
 	filter, err := certFilter(f)
 	if err != nil {
 		return 0, fmt.Errorf("count licences: %w", err)
@@ -336,7 +342,8 @@ func (s *Store) setCert(ctx context.Context, c *certificate.Certificate, prevRev
 		set, update = append(set, bson.E{Key: "dueOn", Value: *due}), nil
 	}
 	update = append(bson.D{{Key: "$set", Value: set}}, update...)
-	res, err := s.certs.UpdateOne(ctx, bson.D{{Key: "_id", Value: c.ID}, {Key: "rev", Value: prevRev}}, update)
+	res, err := s.certs.UpdateOne(ctx, bson.D{{Key: "holderCode", Value: c.Holder.Code}, {Key: "lineage", Value: c.Lineage},
+		{Key: "_id", Value: c.ID}, {Key: "rev", Value: prevRev}}, update)
 	if err != nil {
 		return wrap("update licence", err)
 	}

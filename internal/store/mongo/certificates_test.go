@@ -162,7 +162,7 @@ func TestConcurrentInsertsOfOneKey(t *testing.T) {
 			t.Fatalf("requests disagree on the licence: %v", ids)
 		}
 	}
-	if n, err := s.Count(ctx, certificate.Filter{}); err != nil || n != 1 {
+	if n, err := s.Count(ctx, certificate.Filter{IssuerCode: issuerA}); err != nil || n != 1 {
 		t.Fatalf("%d licences stored, %v", n, err)
 	}
 	got, err := s.ByIdempotencyKey(ctx, issuerA, "same")
@@ -327,10 +327,10 @@ func TestListCombinedTypeFilters(t *testing.T) {
 		f    certificate.Filter
 		want int
 	}{
-		{certificate.Filter{TypeCode: typeA, TypeCodes: []string{typeA, b.TypeCode}}, 1},
-		{certificate.Filter{TypeCode: typeA, TypeCodes: []string{b.TypeCode}}, 0},
-		{certificate.Filter{TypeCodes: []string{}}, 0},
-		{certificate.Filter{TypeCodes: []string{`{"$gt":""}`}}, 0},
+		{certificate.Filter{IssuerCode: issuerA, TypeCode: typeA, TypeCodes: []string{typeA, b.TypeCode}}, 1},
+		{certificate.Filter{IssuerCode: issuerA, TypeCode: typeA, TypeCodes: []string{b.TypeCode}}, 0},
+		{certificate.Filter{IssuerCode: issuerA, TypeCodes: []string{}}, 0},
+		{certificate.Filter{IssuerCode: issuerA, TypeCodes: []string{`{"$gt":""}`}}, 0},
 	} {
 		n, err := s.Count(ctx, c.f)
 		if err != nil {

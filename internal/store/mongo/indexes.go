@@ -7,6 +7,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"certd/internal/store/mongo/plancheck"
 )
 
 // Index is one secondary index the store needs. The other collections are
@@ -20,136 +22,190 @@ import (
 // No index is partial: FerretDB v1 does not implement
 // partialFilterExpression, which is why idempotency keys have a
 // collection of their own instead of a partial unique index.
-type Index struct {
-	Collection string
-	Name       string
-	Keys       bson.D
-	Unique     bool
-	// Purpose says which query or guarantee the index serves.
-	Purpose string
+type Index = plancheck.Index
+
+// Decls are the store's declarations, which the plan check (package
+// plancheck) judges every query against and `certd mongo plan` prints:
+// the collections with their shard keys, and the indexes.
+func Decls() plancheck.Decls {
+	return plancheck.Decls{Collections: Collections(), Indexes: Indexes()}
 }
 
-// Indexes lists every index EnsureIndexes creates, in one place so that
-// operations documentation can list them.
+// Indexes lists every index EnsureIndexes creates, in one place: the plan
+// check proves from them that every query the store sends is served by
+// one (plancheck), and `certd mongo plan` prints them. An index named
+// here with other keys than a deployed one of the same name needs a new
+// name; the old name goes to retiredIndexes.
 func Indexes() []Index {
+	asc := func(fields ...string) bson.D {
+		d := make(bson.D, len(fields))
+		for i, f := range fields {
+			d[i] = bson.E{Key: f, Value: 1}
+		}
+		return d
+	}
+	// newest is the order of every "newest first" listing: the time, then
+	// the tie-breakers, descending.
+	newest := func(lead bson.D, fields ...string) bson.D {
+		d := append(bson.D{}, lead...)
+		for _, f := range fields {
+			d = append(d, bson.E{Key: f, Value: -1})
+		}
+		return d
+	}
 	return []Index{
+		// The catalogue's change history (catalogue.go).
 		{
 			Collection: changesColl, Name: "kind_code_version", Unique: true,
-			Keys:    bson.D{{Key: "kind", Value: 1}, {Key: "code", Value: 1}, {Key: "version", Value: 1}},
+			Keys:    asc("kind", "code", "version"),
 			Purpose: "one change per entry version (AppendChange is idempotent); history of one entry",
 		},
 		{
 			Collection: changesColl, Name: "kind_seq",
-			Keys:    bson.D{{Key: "kind", Value: 1}, {Key: "_id", Value: 1}},
+			Keys:    asc("kind", "_id"),
 			Purpose: "history of every entry of a kind, in sequence (_id) order",
 		},
+		// Licences (certificates.go).
 		{
 			Collection: certsColl, Name: "lineage_version", Unique: true,
-			Keys:    bson.D{{Key: "lineage", Value: 1}, {Key: "version", Value: 1}},
+			Keys:    asc("lineage", "version"),
 			Purpose: "one document per licence version: of two supersessions of one version only one inserts version n+1; Versions of a licence in order",
 		},
 		{
-			Collection: certsColl, Name: "holder_type_state",
-			Keys:    bson.D{{Key: "holderCode", Value: 1}, {Key: "typeCode", Value: 1}, {Key: "state", Value: 1}},
-			Purpose: "a holder's licences, by type and state (List and Count by holder, matter checks); led by holderCode, the planned shard key",
+			Collection: certsColl, Name: "holder_issuedAt_id",
+			Keys:    newest(asc("holderCode"), "issuedAt", "_id"),
+			Purpose: "a holder's licences newest first (a holder's own reads, case reads, matter checks); their type and state are checked on the holder's few documents",
 		},
 		{
 			Collection: certsColl, Name: "issuer_issuedAt_id",
-			Keys:    bson.D{{Key: "issuerCode", Value: 1}, {Key: "issuedAt", Value: -1}, {Key: "_id", Value: -1}},
-			Purpose: "an issuer's licences newest first (List by issuer with keyset pagination, Count by issuer)",
+			Keys:    newest(asc("issuerCode"), "issuedAt", "_id"),
+			Purpose: "an issuer's licences newest first (the issuer listing with keyset pagination, and its count from the index alone)",
+		},
+		{
+			Collection: certsColl, Name: "issuer_type_issuedAt_id",
+			Keys:    newest(asc("issuerCode", "typeCode"), "issuedAt", "_id"),
+			Purpose: "the issuer listing filtered by type, and its count",
+		},
+		{
+			Collection: certsColl, Name: "issuer_state_issuedAt_id",
+			Keys:    newest(asc("issuerCode", "state"), "issuedAt", "_id"),
+			Purpose: "the issuer listing filtered by state, and its count",
+		},
+		{
+			Collection: certsColl, Name: "issuer_type_state_issuedAt_id",
+			Keys:    newest(asc("issuerCode", "typeCode", "state"), "issuedAt", "_id"),
+			Purpose: "the issuer listing filtered by type and state, and its count",
 		},
 		{
 			Collection: certsColl, Name: "issuer_idempotencyKey",
-			Keys:    bson.D{{Key: "issuerCode", Value: 1}, {Key: "idempotencyKey", Value: 1}},
+			Keys:    asc("issuerCode", "idempotencyKey"),
 			Purpose: "which idempotency keys of a batch name stored licences (StoredKeys); uniqueness is kept by idempotency_keys",
 		},
 		{
-			Collection: casesColl, Name: "unit_caseNo", Unique: true,
-			Keys:    bson.D{{Key: "unitCode", Value: 1}, {Key: "caseNo", Value: 1}},
-			Purpose: "one case per number in a unit (CreateCase)",
-		},
-		{
-			Collection: paperColl, Name: "caseId_at",
-			Keys:    bson.D{{Key: "caseId", Value: 1}, {Key: "at", Value: 1}},
-			Purpose: "a case's paper submissions (PaperSubmissions)",
-		},
-		{
-			Collection: paperColl, Name: "unitCode_at",
-			Keys:    bson.D{{Key: "unitCode", Value: 1}, {Key: "at", Value: 1}},
-			Purpose: "a unit's paper submissions in a period (supervision report)",
-		},
-		{
-			Collection: applicationsColl, Name: "holderCode_submittedAt_id",
-			Keys:    bson.D{{Key: "holderCode", Value: 1}, {Key: "submittedAt", Value: -1}, {Key: "_id", Value: -1}},
-			Purpose: "a holder's applications newest first (HolderApplications: me.applications)",
-		},
-		{
-			Collection: casesColl, Name: "unit_openedAt_id",
-			Keys:    bson.D{{Key: "unitCode", Value: 1}, {Key: "openedAt", Value: -1}, {Key: "_id", Value: -1}},
-			Purpose: "a unit's cases newest first (ListCases)",
+			Collection: certsColl, Name: "current_typeCode_state",
+			Keys:    asc("current", "typeCode", "state"),
+			Purpose: "current versions, by type and state, for bulk analysis counts (Aggregate)",
 		},
 		{
 			Collection: certsColl, Name: "dueOn_id",
-			Keys:    bson.D{{Key: "dueOn", Value: 1}, {Key: "_id", Value: 1}},
+			Keys:    asc("dueOn", "_id"),
 			Purpose: "licences still due to expire, earliest first (DueForExpiry); only they carry dueOn",
+		},
+		{
+			Collection: certsColl, Name: "issuedAt_issuer_late",
+			Keys:    asc("issuedAt", "issuerCode", "timeliness.late"),
+			Purpose: "the versions issued in a period, per issuer and whether late, from the index alone (IssueStats, supervision report)",
 		},
 		{
 			Collection: serialsColl, Name: "issuer_year_end",
 			Keys:    bson.D{{Key: "issuerCode", Value: 1}, {Key: "year", Value: 1}, {Key: "end", Value: -1}},
 			Purpose: "the last serial block of an issuer's year, for NextSerials when its hint is missing or far behind (blocks are otherwise read by _id)",
 		},
+		// Cases and paper submissions (cases.go).
+		{
+			Collection: casesColl, Name: "unit_caseNo", Unique: true,
+			Keys:    asc("unitCode", "caseNo"),
+			Purpose: "one case per number in a unit (CreateCase)",
+		},
+		{
+			Collection: casesColl, Name: "unit_openedAt_id",
+			Keys:    newest(asc("unitCode"), "openedAt", "_id"),
+			Purpose: "a unit's cases newest first (ListCases)",
+		},
+		{
+			Collection: applicationsColl, Name: "holderCode_submittedAt_id",
+			Keys:    newest(asc("holderCode"), "submittedAt", "_id"),
+			Purpose: "a holder's applications newest first (HolderApplications: me.applications)",
+		},
+		{
+			Collection: paperColl, Name: "caseId_at_id",
+			Keys:    asc("caseId", "at", "_id"),
+			Purpose: "a case's paper submissions in order (PaperSubmissions)",
+		},
+		{
+			Collection: paperColl, Name: "unitCode_at_id",
+			Keys:    asc("unitCode", "at", "_id"),
+			Purpose: "a unit's paper submissions in a period (supervision report)",
+		},
 		// Bulk analyses (bulk.go).
 		{
 			Collection: bulkColl, Name: "state_createdAt_id",
-			Keys:    bson.D{{Key: "state", Value: 1}, {Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}},
+			Keys:    newest(asc("state"), "createdAt", "_id"),
 			Purpose: "bulk analysis requests in a state, newest first (ListBulkRequests)",
 		},
 		{
-			Collection: certsColl, Name: "current_typeCode_state",
-			Keys:    bson.D{{Key: "current", Value: 1}, {Key: "typeCode", Value: 1}, {Key: "state", Value: 1}},
-			Purpose: "current versions, by type and state, for bulk analysis counts (Aggregate)",
+			Collection: bulkColl, Name: "createdAt_id",
+			Keys:    newest(nil, "createdAt", "_id"),
+			Purpose: "every bulk analysis request, newest first, up to the listing's limit (ListBulkRequests)",
 		},
 		// Objections to licence data (objections.go).
 		{
 			Collection: objectionsColl, Name: "issuerCode_state_filedAt_id",
-			Keys:    bson.D{{Key: "issuerCode", Value: 1}, {Key: "state", Value: 1}, {Key: "filedAt", Value: -1}, {Key: "_id", Value: -1}},
-			Purpose: "an issuing unit's objections, by state, newest first (ListObjections by issuer: List, Overdue, Stats)",
+			Keys:    newest(asc("issuerCode", "state"), "filedAt", "_id"),
+			Purpose: "an issuing unit's objections in a state, newest first (List by state, Overdue, Stats)",
+		},
+		{
+			Collection: objectionsColl, Name: "issuerCode_filedAt_id",
+			Keys:    newest(asc("issuerCode"), "filedAt", "_id"),
+			Purpose: "an issuing unit's objections, newest first (List of every state)",
 		},
 		{
 			Collection: objectionsColl, Name: "holderCode_filedAt_id",
-			Keys:    bson.D{{Key: "holderCode", Value: 1}, {Key: "filedAt", Value: -1}, {Key: "_id", Value: -1}},
-			Purpose: "a holder's objections, newest first (ListObjections by holder: Mine)",
+			Keys:    newest(asc("holderCode"), "filedAt", "_id"),
+			Purpose: "a holder's objections, newest first (Mine)",
 		},
-		// The audit log (audit.go). No TTL index: see audit.go.
+		// The audit log (audit.go). No TTL index: see audit.go. Every
+		// access-log listing is newest first by (at, chain, seq), which
+		// each index below gives after its equality field.
 		{
 			Collection: auditRecordsColl, Name: "chain_seq", Unique: true,
-			Keys:    bson.D{{Key: "chain", Value: 1}, {Key: "seq", Value: 1}},
+			Keys:    asc("chain", "seq"),
 			Purpose: "one record per chain and seq (besides _id, which encodes both); a chain in order for Verify and exports (AuditChain), its chains (AuditChains)",
 		},
 		{
-			Collection: auditRecordsColl, Name: "certificateId_at",
-			Keys:    bson.D{{Key: "certificateId", Value: 1}, {Key: "at", Value: -1}},
+			Collection: auditRecordsColl, Name: "certificateId_at_chain_seq",
+			Keys:    newest(asc("certificateId"), "at", "chain", "seq"),
 			Purpose: "who read or changed a licence, newest first (QueryAudit by certificate)",
 		},
 		{
-			Collection: auditRecordsColl, Name: "holderCode_at",
-			Keys:    bson.D{{Key: "holderCode", Value: 1}, {Key: "at", Value: -1}},
+			Collection: auditRecordsColl, Name: "holderCode_at_chain_seq",
+			Keys:    newest(asc("holderCode"), "at", "chain", "seq"),
 			Purpose: "access to a holder's licences, newest first (QueryAudit by holder and a holder's own scope)",
 		},
 		{
-			Collection: auditRecordsColl, Name: "issuerCode_at",
-			Keys:    bson.D{{Key: "issuerCode", Value: 1}, {Key: "at", Value: -1}},
+			Collection: auditRecordsColl, Name: "issuerCode_at_chain_seq",
+			Keys:    newest(asc("issuerCode"), "at", "chain", "seq"),
 			Purpose: "access to an issuer's licences, newest first (QueryAudit in an issuer's scope)",
 		},
 		{
-			Collection: auditRecordsColl, Name: "org_at",
-			Keys:    bson.D{{Key: "org", Value: 1}, {Key: "at", Value: -1}},
+			Collection: auditRecordsColl, Name: "org_at_chain_seq",
+			Keys:    newest(asc("org"), "at", "chain", "seq"),
 			Purpose: "what a unit's staff did, newest first (QueryAudit by org)",
 		},
 		{
-			Collection: auditRecordsColl, Name: "at",
-			Keys:    bson.D{{Key: "at", Value: -1}},
-			Purpose: "every record in a time range, newest first (QueryAudit by time, exports)",
+			Collection: auditRecordsColl, Name: "at_chain_seq",
+			Keys:    newest(nil, "at", "chain", "seq"),
+			Purpose: "every record newest first, or in a time range (QueryAudit in the whole log, exports, AccessStats)",
 		},
 		{
 			Collection: intentsColl, Name: "at_id",
@@ -164,8 +220,8 @@ func Indexes() []Index {
 		},
 		{
 			Collection: auditCheckpointsColl, Name: "chain_seq_final", Unique: true,
-			Keys:    bson.D{{Key: "chain", Value: 1}, {Key: "seq", Value: 1}, {Key: "final", Value: 1}},
-			Purpose: "at most one ordinary and one Final checkpoint per chain and seq; a chain's checkpoints in order (AuditCheckpoints)",
+			Keys:    asc("chain", "seq", "final"),
+			Purpose: "at most one ordinary and one Final checkpoint per chain and seq; a chain's checkpoints in order (AuditCheckpoints), its chains (AuditChains)",
 		},
 	}
 }

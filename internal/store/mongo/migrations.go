@@ -41,7 +41,11 @@ var docMigrations = []docMigration{
 // obsoleteIndexes are indexes an earlier certd created that no query
 // needs any more; EnsureIndexes drops them.
 var obsoleteIndexes = map[string][]string{
-	certsColl: {"current_validUntil"},
+	certsColl: {"current_validUntil", "holder_type_state"},
+	// Replaced by indexes of the same keys and the tie-breakers of the
+	// listings' order, under new names.
+	paperColl:        {"caseId_at", "unitCode_at"},
+	auditRecordsColl: {"certificateId_at", "holderCode_at", "issuerCode_at", "org_at", "at"},
 }
 
 // migrateDocs runs the migrations not yet marked done.

@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"strings"
 
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
@@ -44,6 +45,7 @@ const (
 	claimsColl   = "update_claims"
 	certsColl    = "certificates"
 	idemKeysColl = "idempotency_keys"
+	lineagesColl = "certificate_lineages"
 	serialsColl  = "serials"
 	sealKeysColl = "seal_keys"
 	registryColl = "base_registry"
@@ -71,6 +73,13 @@ type Option func(*config)
 
 type config struct {
 	database string
+	monitor  *event.CommandMonitor
+}
+
+// WithMonitor has the driver report every command the store sends to m
+// (the plan check records them with plancheck.Recorder).
+func WithMonitor(m *event.CommandMonitor) Option {
+	return func(c *config) { c.monitor = m }
 }
 
 // WithDatabase selects the database, overriding the URI's path.
@@ -90,7 +99,11 @@ func Open(ctx context.Context, uri string, opts ...Option) (*Store, error) {
 		cfg.database = DefaultDatabase
 	}
 
-	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	copts := options.Client().ApplyURI(uri)
+	if cfg.monitor != nil {
+		copts.SetMonitor(cfg.monitor)
+	}
+	client, err := mongo.Connect(copts)
 	if err != nil {
 		return nil, fmt.Errorf("mongo store: connect: %w", err)
 	}

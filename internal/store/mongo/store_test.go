@@ -23,6 +23,7 @@ import (
 	"certd/internal/registry"
 	"certd/internal/store/ferrettest"
 	"certd/internal/store/mongo"
+	"certd/internal/store/mongo/plancheck"
 	"certd/internal/store/storetest"
 )
 
@@ -48,19 +49,53 @@ func (w withServer) Run() int {
 	}
 	defer stop()
 	serverURI = uri
-	return w.m.Run()
+	code := w.m.Run()
+	if code == 0 && !planCheckOff {
+		code = checkPlans()
+	}
+	return code
+}
+
+// recorder keeps the queries every store opened by open sends, for the
+// plan check that runs once all tests have passed.
+var recorder = &plancheck.Recorder{CallerPrefix: "certd/internal/store/mongo."}
+
+// planCheckOff is set by tests that run only part of the suite on
+// purpose; a `go test -run` does so too (see checkPlans).
+var planCheckOff bool
+
+// checkPlans judges every query the stores sent during the tests against
+// the declared indexes (plancheck): a collection scan, an in-memory sort
+// or a sort an index cannot give fails the package.
+func checkPlans() int {
+	rep := plancheck.Check(mongo.Decls(), recorder.Queries())
+	problems := rep.Problems()
+	if len(problems) == 0 {
+		if testing.Verbose() {
+			fmt.Printf("plan check: %d query shapes, each served by a declared index\n", len(rep.Plans))
+		}
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "--- FAIL: plan check: %d of %d query shapes the store sent are not served by a declared index\n", len(problems), len(rep.Plans))
+	for _, p := range problems {
+		fmt.Fprintln(os.Stderr, "  "+p)
+	}
+	return 1
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(withServer{m}) }
 
 var dbSeq atomic.Int32
 
+// nextDB names a fresh database.
+func nextDB() string { return fmt.Sprintf("test%03d", dbSeq.Add(1)) }
+
 // open returns a store on a fresh database that is closed after the test.
 func open(t testing.TB) *mongo.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := mongo.Open(ctx, serverURI, mongo.WithDatabase(fmt.Sprintf("test%03d", dbSeq.Add(1))))
+	s, err := mongo.Open(ctx, serverURI, mongo.WithDatabase(nextDB()), mongo.WithMonitor(recorder.Monitor()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -211,6 +213,11 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Record, 
 		at := millis(c.At)
 		where = append(where, "at <= ? AND (at < ? OR (at = ? AND (chain < ? OR (chain = ? AND seq < ?))))")
 		args = append(args, at, at, at, c.Chain, c.Chain, c.Seq)
+	} else if len(where) == 1 && q.To.IsZero() {
+		// The newest records of the whole log: a bound on at, even one
+		// every row meets, has SQLite read the at index backwards rather
+		// than sort every row. (With a filter, the filter's index leads.)
+		where, args = append(where, "at <= ?"), append(args, int64(math.MaxInt64))
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -232,11 +239,15 @@ func (s *Store) AuditChains(ctx context.Context) ([]string, error) {
 	q := `WITH RECURSIVE audit_records_chains(chain) AS (` + skip("audit_records") + `),
 		audit_checkpoints_chains(chain) AS (` + skip("audit_checkpoints") + `)
 		SELECT chain FROM audit_records_chains WHERE chain IS NOT NULL
-		UNION SELECT chain FROM audit_checkpoints_chains WHERE chain IS NOT NULL ORDER BY chain`
-	return list(ctx, s.auditRead, q, func(sc interface{ Scan(...any) error }) (string, error) {
+		UNION ALL SELECT chain FROM audit_checkpoints_chains WHERE chain IS NOT NULL`
+	chains, err := list(ctx, s.auditRead, q, func(sc interface{ Scan(...any) error }) (string, error) {
 		var c string
 		return c, sc.Scan(&c)
 	})
+	// The few chains are sorted and made distinct in Go rather than in
+	// temporary b-trees.
+	slices.Sort(chains)
+	return slices.Compact(chains), err
 }
 
 // AuditChain implements audit.Repository.

@@ -55,7 +55,7 @@ func openV8(t *testing.T, dir string, n int) ed25519.PrivateKey {
 	if err := createPrivate(path); err != nil {
 		t.Fatal(err)
 	}
-	w, r, err := openPools(path, 2)
+	w, r, err := (&options{}).openPools(path, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

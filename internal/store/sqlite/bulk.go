@@ -137,7 +137,7 @@ func (s *Store) ListBulkRequests(ctx context.Context, state bulk.State) ([]bulk.
 	if state != "" {
 		q, args = q+" WHERE state = ?", append(args, string(state))
 	}
-	rows, err := s.read.QueryContext(ctx, q+" ORDER BY created_at DESC, id DESC", args...)
+	rows, err := s.read.QueryContext(ctx, q+" ORDER BY created_at DESC, id DESC LIMIT ?", append(args, bulk.MaxList)...)
 	if err != nil {
 		return nil, fmt.Errorf("list bulk requests: %w", err)
 	}

@@ -274,7 +274,11 @@ func (s *Store) Versions(ctx context.Context, lineage string) ([]certificate.Cer
 
 // List implements certificate.Repository.
 func (s *Store) List(ctx context.Context, f certificate.Filter, after *certificate.Cursor, limit int) ([]certificate.Certificate, error) {
-	w, args, err := condSQL(f.Cond())
+	cond := f.Cond()
+	if limit == 0 || cond.IsFalse() {
+		return []certificate.Certificate{}, nil
+	}
+	w, args, err := condSQL(cond)
 	if err != nil {
 		return nil, fmt.Errorf("list licences: %w", err)
 	}
@@ -288,7 +292,11 @@ func (s *Store) List(ctx context.Context, f certificate.Filter, after *certifica
 
 // Count implements certificate.Repository.
 func (s *Store) Count(ctx context.Context, f certificate.Filter) (int, error) {
-	w, args, err := condSQL(f.Cond())
+	cond := f.Cond()
+	if cond.IsFalse() {
+		return 0, nil
+	}
+	w, args, err := condSQL(cond)
 	if err != nil {
 		return 0, fmt.Errorf("count licences: %w", err)
 	}

@@ -51,21 +51,25 @@ type Store struct {
 
 // Open opens (creating if needed) the database in dataDir and applies any
 // pending migrations.
-func Open(ctx context.Context, dataDir string) (*Store, error) {
+func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	return OpenFile(ctx, filepath.Join(dataDir, FileName))
+	return OpenFile(ctx, filepath.Join(dataDir, FileName), opts...)
 }
 
 // OpenFile opens the database at path.
 // The audit log's database is AuditPath(path); a database whose audit log
 // is still inside it (schema before 0009) has it moved out first.
-func OpenFile(ctx context.Context, path string) (*Store, error) {
+func OpenFile(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	if err := createPrivate(path); err != nil {
 		return nil, err
 	}
-	w, r, err := openPools(path, 8)
+	w, r, err := o.openPools(path, 8)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +94,7 @@ func OpenFile(ctx context.Context, path string) (*Store, error) {
 	// (64 MiB) rather than SQLite's 1,000 cut the CPU time per record by a
 	// fifth (BenchmarkAppendAudit, batches of 45 and 256); 64,000 did no
 	// better.
-	if s.auditWrite, s.auditRead, err = openPools(s.auditPath, 4, "wal_autocheckpoint(16000)"); err != nil {
+	if s.auditWrite, s.auditRead, err = o.openPools(s.auditPath, 4, "wal_autocheckpoint(16000)"); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -118,12 +122,12 @@ func createPrivate(path string) error {
 
 // openPools opens the writer connection and a pool of readers on path,
 // with the given pragmas besides openDB's.
-func openPools(path string, readers int, pragmas ...string) (write, read *pool, err error) {
-	w, err := openDB(path, 1, "immediate", 64<<10, pragmas...)
+func (o *options) openPools(path string, readers int, pragmas ...string) (write, read *pool, err error) {
+	w, err := o.openDB(path, 1, "immediate", 64<<10, pragmas...)
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := openDB(path, readers, "deferred", 16<<10, pragmas...)
+	r, err := o.openDB(path, readers, "deferred", 16<<10, pragmas...)
 	if err != nil {
 		w.Close()
 		return nil, nil, err
@@ -133,7 +137,7 @@ func openPools(path string, readers int, pragmas ...string) (write, read *pool, 
 
 // openDB opens a pool of conns connections with a page cache of cacheKiB
 // each.
-func openDB(path string, conns int, txlock string, cacheKiB int, pragmas ...string) (*sql.DB, error) {
+func (o *options) openDB(path string, conns int, txlock string, cacheKiB int, pragmas ...string) (*sql.DB, error) {
 	q := url.Values{}
 	for _, p := range append([]string{
 		"journal_mode(WAL)",
@@ -148,7 +152,7 @@ func openDB(path string, conns int, txlock string, cacheKiB int, pragmas ...stri
 	}
 	q.Set("_txlock", txlock)
 	q.Set("_time_format", "sqlite")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := o.openSQL(filepath.Base(path), "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

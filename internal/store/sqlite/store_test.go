@@ -14,9 +14,11 @@ import (
 	"certd/internal/store/storetest"
 )
 
+// openTemp opens a store in a temporary directory whose statements the
+// plan check explains (plancheck_test.go).
 func openTemp(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), t.TempDir())
+	s, err := Open(context.Background(), t.TempDir(), WithTrace(sqlRecorder.trace))
 	if err != nil {
 		t.Fatal(err)
 	}
