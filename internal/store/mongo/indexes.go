@@ -92,6 +92,11 @@ func Collections() []plancheck.Collection {
 				"unitCode prefixes the unique {unitCode, caseNo}; _id splits a busy unit",
 		},
 		{
+			Name: applicationsColl, ShardKey: hashedID,
+			Why: "applications are read and changed by id (a case opened from one, a withdrawal), which reaches one shard; " +
+				"a holder's own list asks every shard for its newest page",
+		},
+		{
 			Name: paperColl, ShardKey: ranged("unitCode", "caseId"),
 			Why: "paper submissions are read by case (whose unit the reader knows) and by unit for the supervision report",
 		},
