@@ -111,6 +111,7 @@ func Collections() []plancheck.Collection {
 				"{chain, seq} is the unique key. Access-log reads by licence, holder, issuer or unit ask every shard, " +
 				"each answering from its index with at most a page (see docs/deployment.md)",
 		},
+		{Name: migrationsColl, Why: "one document per start-up migration that has run"},
 		{Name: leasesColl, Why: "a few generations of each of a few named background jobs' leases; older generations are removed"},
 		{
 			Name: auditCheckpointsColl, ShardKey: ranged("chain", "seq"),

@@ -63,7 +63,7 @@ func TestPlanCheckNamesRemovedIndex(t *testing.T) {
 	}{
 		{"holderCode_at_chain_seq", []string{"audit_records find", "holderCode: $eq", "sort {at: -1, chain: -1, seq: -1}", "(*Store).QueryAudit", "scan in index order", "holderCode is not among its leading keys", "fix: declare", "{holderCode: 1, at: -1, chain: -1, seq: -1}"}},
 		{"holder_issuedAt_id", []string{"certificates find", "holderCode: $eq", "(*Store).List", "collection scan", "fix: declare", "{holderCode: 1, issuedAt: -1, _id: -1}"}},
-		{"current_validUntil_id", []string{"certificates find", "current: eq, validUntil: $lt", "(*Store).DueForExpiry", "in-memory sort", "{current: 1, validUntil: 1, _id: 1}"}},
+		{"dueOn_id", []string{"certificates find", "filter {dueOn: $lt} sort {dueOn: 1, _id: 1}", "(*Store).DueForExpiry", "collection scan", "{dueOn: 1, _id: 1}"}},
 	} {
 		t.Run(tc.index, func(t *testing.T) {
 			d := mongo.Decls()
