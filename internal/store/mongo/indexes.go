@@ -111,6 +111,10 @@ func Collections() []plancheck.Collection {
 				"{chain, seq} is the unique key. Access-log reads by licence, holder, issuer or unit ask every shard, " +
 				"each answering from its index with at most a page (see docs/deployment.md)",
 		},
+		{
+			Name: intentsColl,
+			Why:  "holds only the supersessions in flight (each intent is removed once its supersession is done, or by Repair): a few at a time",
+		},
 		{Name: migrationsColl, Why: "one document per start-up migration that has run"},
 		{Name: leasesColl, Why: "a few generations of each of a few named background jobs' leases; older generations are removed"},
 		{
