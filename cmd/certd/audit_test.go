@@ -114,6 +114,18 @@ func TestAuditVerifyNamesAnEditedRecord(t *testing.T) {
 	if err != nil {
 		t.Fatalf("verify of an untouched log: %v\n%s", err, out)
 	}
+	// The whole-log check shows its progress: a bar that ends full, at
+	// the count of records the report gives.
+	var chains, records int
+	for _, line := range strings.Split(out, "\n") {
+		if n, _ := fmt.Sscanf(line, "%d chains, %d records", &chains, &records); n == 2 {
+			break
+		}
+	}
+	if records == 0 || !strings.Contains(out, "verifying the audit log") || !strings.Contains(out, "100%") ||
+		!strings.Contains(out, fmt.Sprintf("(%d/%d, ", records, records)) {
+		t.Fatalf("verify shows no progress bar ending at its %d records:\n%s", records, out)
+	}
 
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd-audit.db")+"?_pragma=busy_timeout(5000)")
 	if err != nil {

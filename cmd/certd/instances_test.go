@@ -345,7 +345,7 @@ func chainsByKey(t *testing.T, uri string) map[string]*signedChains {
 	}
 	by := map[string]*signedChains{}
 	for _, chain := range chains {
-		cps, err := st.AuditCheckpoints(ctx, chain)
+		cps, err := st.AuditCheckpoints(ctx, chain, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -241,6 +242,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.AccessLog.EnableStatus(auditKeys, 0, cfg.Now)
+	a.AccessLog.PersistStatus(filepath.Join(cfg.DataDir, audit.PositionsFile))
 	a.Bulk = bulk.NewService(a.Store, a.Policy, a.Policy)
 	a.Objections = objection.NewService(a.Store, a.Licences, a.Cases, a.Policy, cal, cfg.ObjectionDueDays)
 	if cfg.Now != nil {

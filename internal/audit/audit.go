@@ -127,8 +127,11 @@ type Repository interface {
 	// AuditChain lists a chain's records with Seq > after, ascending, at
 	// most limit.
 	AuditChain(ctx context.Context, chain string, after int64, limit int) ([]Record, error)
-	// AuditCheckpoints lists a chain's checkpoints, ascending by Seq.
-	AuditCheckpoints(ctx context.Context, chain string) ([]Checkpoint, error)
+	// AuditCheckpoints lists a chain's checkpoints with Seq > after,
+	// ascending by Seq (0 for all of them).
+	AuditCheckpoints(ctx context.Context, chain string, after int64) ([]Checkpoint, error)
+	// AuditHead returns the highest seq of a chain's records (0 if none).
+	AuditHead(ctx context.Context, chain string) (int64, error)
 	// AccessStats counts, per unit (Org) of the reader, the access
 	// records allowed and denied in [from, to).
 	AccessStats(ctx context.Context, from, to time.Time) (map[string]AccessStat, error)

@@ -103,7 +103,7 @@ func Export(ctx context.Context, repo Repository, w io.Writer, opts ExportOption
 	}
 	slices.Sort(chains)
 	for _, chain := range chains {
-		cps, err := repo.AuditCheckpoints(ctx, chain)
+		cps, err := repo.AuditCheckpoints(ctx, chain, 0)
 		if err != nil {
 			return sum, fmt.Errorf("audit: checkpoints of chain %s: %w", chain, err)
 		}

@@ -147,12 +147,28 @@ func (m *MemoryRepository) AuditChain(_ context.Context, chain string, after int
 }
 
 // AuditCheckpoints implements Repository.
-func (m *MemoryRepository) AuditCheckpoints(_ context.Context, chain string) ([]Checkpoint, error) {
+func (m *MemoryRepository) AuditCheckpoints(_ context.Context, chain string, after int64) ([]Checkpoint, error) {
 	m.mu.Lock()
-	out := slices.Clone(m.cps[chain])
+	var out []Checkpoint
+	for _, cp := range m.cps[chain] {
+		if cp.Seq > after {
+			out = append(out, cp)
+		}
+	}
 	m.mu.Unlock()
 	slices.SortStableFunc(out, func(a, b Checkpoint) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
+}
+
+// AuditHead implements Repository.
+func (m *MemoryRepository) AuditHead(_ context.Context, chain string) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var head int64
+	for _, r := range m.records[chain] {
+		head = max(head, r.Seq)
+	}
+	return head, nil
 }
 
 // AccessStats implements Repository.

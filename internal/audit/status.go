@@ -3,7 +3,9 @@ package audit
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -14,7 +16,9 @@ import (
 // AccessLog.Status verifies the log again.
 const DefaultStatusMaxAge = time.Minute
 
-// Status is the outcome of verifying the whole log (Verify), and when.
+// Status is the outcome of verifying the log, and when. The server's
+// checks continue each from the last (VerifyFrom): they read what was
+// stored since each chain's last verified signed checkpoint.
 type Status struct {
 	Report
 	CheckedAt time.Time
@@ -34,6 +38,11 @@ type verifier struct {
 	trusted []ed25519.PublicKey
 	maxAge  time.Duration
 	now     func() time.Time
+
+	// positions are where the last check left each chain; file, when
+	// set, keeps them across restarts (PersistStatus).
+	positions Positions
+	file      string
 
 	mu        sync.Mutex
 	last      *Status
@@ -62,6 +71,44 @@ func (l *AccessLog) EnableStatus(trusted []ed25519.PublicKey, maxAge time.Durati
 	l.verify = &verifier{repo: l.repo, trusted: trusted, maxAge: maxAge, now: now}
 }
 
+// PositionsFile is where, in the data directory, the server keeps how far
+// its audit status checks got (PersistStatus).
+const PositionsFile = "audit-verified.json"
+
+// PersistStatus keeps the verification positions in the file at path
+// (in the instance's data directory, which holds its audit key too), so
+// that after a restart the checks continue from there rather than from
+// the start of the log. A missing or unreadable file starts from scratch.
+func (l *AccessLog) PersistStatus(path string) {
+	v := l.verify
+	if v == nil {
+		return
+	}
+	v.file = path
+	if b, err := os.ReadFile(path); err == nil {
+		var pos Positions
+		if json.Unmarshal(b, &pos) == nil {
+			v.positions = pos
+		}
+	}
+}
+
+// savePositions writes the positions to the file, atomically.
+func (v *verifier) savePositions(pos Positions) error {
+	if v.file == "" {
+		return nil
+	}
+	b, err := json.Marshal(pos)
+	if err != nil {
+		return err
+	}
+	tmp := v.file + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, v.file)
+}
+
 // CloseStatus stops a verification in progress (at shutdown).
 func (l *AccessLog) CloseStatus() {
 	if v := l.verify; v != nil {
@@ -73,8 +120,8 @@ func (l *AccessLog) CloseStatus() {
 	}
 }
 
-// Status returns the latest verification of the whole log, verifying it
-// again when the last one ended more than the configured age ago. It is
+// Status returns the latest verification of the log, verifying what was
+// stored since when the last one ended more than the configured age ago. It is
 // open to whoever may read some part of the access log. It tells counts
 // and, to those who may read the whole log, the ids of broken records;
 // never their content. Reading it is recorded.
@@ -147,7 +194,14 @@ func (v *verifier) status(ctx context.Context) (Status, error) {
 func (v *verifier) run(ctx context.Context, cancel context.CancelFunc, done chan struct{}) {
 	defer cancel()
 	at := v.now().UTC()
-	rep, err := Verify(ctx, v.repo, v.trusted)
+	// Only this goroutine reads and writes positions (one run at a time).
+	rep, next, err := VerifyFrom(ctx, v.repo, v.trusted, v.positions, nil)
+	if err == nil {
+		v.positions = next
+		// A file that cannot be written (a full disk) costs only a
+		// longer first check after a restart; the status stays valid.
+		_ = v.savePositions(next)
+	}
 	v.mu.Lock()
 	v.lastEnd = v.now()
 	if err != nil {

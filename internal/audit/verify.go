@@ -64,18 +64,65 @@ const verifyPage = 2000
 // checks records up to the highest seq present. The error is for a store
 // that cannot be read; what is wrong with the log is in Report.Problems.
 func Verify(ctx context.Context, repo Repository, trusted []ed25519.PublicKey) (Report, error) {
+	rep, _, err := VerifyFrom(ctx, repo, trusted, nil, nil)
+	return rep, err
+}
+
+// Position is how far a verification of one chain got: every record up
+// to Seq, the seq of a verified signed checkpoint (0: none yet), was
+// verified, and the next verification continues from there.
+type Position struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"` // record Seq's hash; GenesisHash at 0
+	// Records and Checkpoints are how many of each were counted up to
+	// Seq; AtSeq how many of the checkpoints counted name Seq itself.
+	Records     int `json:"records"`
+	Checkpoints int `json:"checkpoints"`
+	AtSeq       int `json:"atSeq"`
+	// FinalSeq is the seq of the chain's verified Final checkpoint, or -1.
+	FinalSeq int64 `json:"finalSeq"`
+	// Problem is the chain's first problem once found; the chain is not
+	// walked again (certd audit verify walks it whole).
+	Problem *Problem `json:"problem,omitempty"`
+}
+
+// Positions are the positions of every chain verified, by chain.
+type Positions map[string]Position
+
+// VerifyFrom is Verify continued from the positions from (nil: from the
+// start of every chain): it reads only what was stored after them, the
+// checkpoints after each position and the records after it, so a check of
+// a log that grew by n records costs O(n) reads, plus one short read per
+// chain. It returns the report of the whole log, counting what earlier
+// verifications counted, and the positions to continue from next time.
+// A record changed before its chain's position is not seen: the whole-log
+// check is Verify (certd audit verify). progress, when not nil, is told
+// how many records each page held.
+func VerifyFrom(ctx context.Context, repo Repository, trusted []ed25519.PublicKey, from Positions, progress func(records int)) (Report, Positions, error) {
 	var rep Report
 	chains, err := repo.AuditChains(ctx)
 	if err != nil {
-		return rep, fmt.Errorf("audit: list chains: %w", err)
+		return rep, nil, fmt.Errorf("audit: list chains: %w", err)
 	}
+	next := make(Positions, len(chains))
 	for _, chain := range chains {
 		rep.Chains++
-		if err := verifyChain(ctx, repo, chain, trusted, &rep); err != nil {
-			return rep, err
+		pos, ok := from[chain]
+		if !ok {
+			pos = Position{Hash: GenesisHash(chain), FinalSeq: -1}
+		}
+		if pos.Problem != nil {
+			rep.Records += pos.Records
+			rep.Checkpoints += pos.Checkpoints
+			rep.Problems = append(rep.Problems, *pos.Problem)
+			next[chain] = pos
+			continue
+		}
+		if next[chain], err = verifyChain(ctx, repo, chain, trusted, pos, &rep, progress); err != nil {
+			return rep, nil, err
 		}
 	}
-	return rep, nil
+	return rep, next, nil
 }
 
 // chainCheck is the state of one chain's walk.
@@ -91,14 +138,23 @@ type chainCheck struct {
 	walk      *Problem // the first problem found walking the records
 }
 
-func verifyChain(ctx context.Context, repo Repository, chain string, trusted []ed25519.PublicKey, rep *Report) error {
-	cps, err := repo.AuditCheckpoints(ctx, chain)
+// verifyChain walks one chain from pos, adds what it finds to rep and
+// returns the chain's next position.
+func verifyChain(ctx context.Context, repo Repository, chain string, trusted []ed25519.PublicKey, pos Position, rep *Report, progress func(int)) (Position, error) {
+	// From the position's own seq: a Final checkpoint may have joined
+	// the ordinary one there.
+	cps, err := repo.AuditCheckpoints(ctx, chain, max(pos.Seq-1, 0))
 	if err != nil {
-		return fmt.Errorf("audit: checkpoints of chain %s: %w", chain, err)
+		return pos, fmt.Errorf("audit: checkpoints of chain %s: %w", chain, err)
 	}
-	rep.Checkpoints += len(cps)
-	c := &chainCheck{chain: chain, signed: map[int64][]Checkpoint{}, finalSeq: -1, prevHash: GenesisHash(chain)}
+	c := &chainCheck{chain: chain, signed: map[int64][]Checkpoint{}, finalSeq: pos.FinalSeq, prevHash: pos.Hash,
+		lastSaid: pos.Seq, last: pos.Seq}
+	checkpoints, atSeq := pos.Checkpoints-pos.AtSeq, 0
 	for _, cp := range cps {
+		checkpoints++
+		if cp.Seq == pos.Seq {
+			atSeq++
+		}
 		if err := VerifyCheckpoint(&cp, trusted); err != nil || cp.Chain != chain {
 			if err == nil {
 				err = fmt.Errorf("belongs to chain %s", cp.Chain)
@@ -106,26 +162,35 @@ func verifyChain(ctx context.Context, repo Repository, chain string, trusted []e
 			c.candidate = append(c.candidate, c.problem(cp.Seq, ProblemBadCheckpoint, "checkpoint at seq %d: %v", cp.Seq, err))
 			continue
 		}
+		if cp.Seq == pos.Seq && pos.Seq > 0 && cp.Hash != pos.Hash {
+			c.candidate = append(c.candidate, c.problem(cp.Seq, ProblemEdited, "its hash differs from the signed checkpoint's: the chain was rewritten up to here"))
+		}
 		c.signed[cp.Seq] = append(c.signed[cp.Seq], cp)
 		c.lastSaid = max(c.lastSaid, cp.Seq)
 		if cp.Final {
 			c.finalSeq = max(c.finalSeq, cp.Seq)
 		}
 	}
-	for after := int64(0); ; {
+	rep.Checkpoints += checkpoints
+	records := pos.Records
+	for after := pos.Seq; ; {
 		page, err := repo.AuditChain(ctx, chain, after, verifyPage)
 		if err != nil {
-			return fmt.Errorf("audit: records of chain %s: %w", chain, err)
+			return pos, fmt.Errorf("audit: records of chain %s: %w", chain, err)
 		}
 		for i := range page {
-			rep.Records++
+			records++
 			c.check(&page[i])
+		}
+		if progress != nil && len(page) > 0 {
+			progress(len(page))
 		}
 		if len(page) < verifyPage {
 			break
 		}
 		after = page[len(page)-1].Seq
 	}
+	rep.Records += records
 	if c.finalSeq < 0 {
 		rep.UnsignedTail += c.unsigned
 	}
@@ -146,8 +211,28 @@ func verifyChain(ctx context.Context, repo Repository, chain string, trusted []e
 			}
 		}
 		rep.Problems = append(rep.Problems, first)
+		return Position{Seq: pos.Seq, Hash: pos.Hash, Records: records, Checkpoints: checkpoints, FinalSeq: c.finalSeq, Problem: &first}, nil
 	}
-	return nil
+	// The next position: the newest verified checkpoint the walk reached.
+	next := pos
+	for seq, cs := range c.signed {
+		if seq > next.Seq && seq <= c.last {
+			next.Seq, next.Hash = seq, cs[0].Hash
+		}
+	}
+	next.Records = int(next.Seq) // seqs 1..Seq, without gaps
+	next.Checkpoints, next.AtSeq = 0, 0
+	for seq, cs := range c.signed {
+		if seq <= next.Seq {
+			next.Checkpoints += len(cs)
+		}
+		if seq == next.Seq {
+			next.AtSeq = len(cs)
+		}
+	}
+	next.Checkpoints += pos.Checkpoints - pos.AtSeq // those before pos.Seq, not read again
+	next.FinalSeq = c.finalSeq
+	return next, nil
 }
 
 func (c *chainCheck) problem(seq int64, kind, format string, args ...any) Problem {

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"strings"
 	"sync"
 	"testing"
@@ -124,19 +125,29 @@ func TestVerifyFindsDeletedRecord(t *testing.T) {
 	}
 }
 
-func TestVerifyFindsRecordInsertedAfterFinal(t *testing.T) {
+// forgeAfter appends to chain, bypassing the writer, a record that links
+// perfectly to its last record at seq: only a Final checkpoint tells. It
+// drops the triggers first (the store itself would refuse it), and
+// returns the raw database.
+func forgeAfter(t *testing.T, s *sqlite.Store, dir, chain string, seq int64) *sql.DB {
+	t.Helper()
 	ctx := context.Background()
-	s, dir := openStore(t)
-	key := newKey(t)
-	chain := closedChain(t, s, key, 30)
-	last, _ := s.AuditChain(ctx, chain, 29, 1)
+	last, _ := s.AuditChain(ctx, chain, seq-1, 1)
 	forged := sample(999)
-	forged.Chain, forged.Seq, forged.PrevHash, forged.At = chain, 31, last[0].Hash, last[0].At
-	forged.Hash = audit.RecordHash(&forged) // a perfect link: only the Final checkpoint tells
-	rawDB(t, dir)                           // drop the triggers: the store itself would accept it
+	forged.Chain, forged.Seq, forged.PrevHash, forged.At = chain, seq+1, last[0].Hash, last[0].At
+	forged.Hash = audit.RecordHash(&forged)
+	db := rawDB(t, dir)
 	if err := s.AppendAudit(ctx, []audit.Record{forged}, nil); err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+func TestVerifyFindsRecordInsertedAfterFinal(t *testing.T) {
+	s, dir := openStore(t)
+	key := newKey(t)
+	chain := closedChain(t, s, key, 30)
+	forgeAfter(t, s, dir, chain, 30)
 	p := onlyProblem(t, s, key)
 	if p.Kind != audit.ProblemInserted || p.RecordID != chain+".31" {
 		t.Fatalf("got %+v, want %s.31 inserted", p, chain)

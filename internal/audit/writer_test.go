@@ -71,7 +71,7 @@ func TestCheckpoints(t *testing.T) {
 	appendN(t, w, 12)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		cps, err := s.AuditCheckpoints(ctx, w.Chain())
+		cps, err := s.AuditCheckpoints(ctx, w.Chain(), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +86,7 @@ func TestCheckpoints(t *testing.T) {
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cps, err := s.AuditCheckpoints(ctx, w.Chain())
+	cps, err := s.AuditCheckpoints(ctx, w.Chain(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"certd/internal/app"
 	"certd/internal/audit"
+	"certd/internal/termprogress"
 )
 
 // auditCmd is `certd audit`: check the audit log (第十八条) and export it
@@ -150,7 +151,15 @@ func (c *auditVerifyCmd) Run(ctx context.Context, env Env) error {
 	for i, k := range trusted {
 		fmt.Fprintf(env.Stdout, "trusted key %s (%s)\n", audit.KeyID(k), from[i])
 	}
-	rep, err := audit.Verify(ctx, repo, trusted)
+	// The bar counts records out of the chains' heads; on standard error,
+	// so that standard output stays the report.
+	total, err := auditHeads(ctx, repo)
+	if err != nil {
+		return err
+	}
+	bar := termprogress.New(env.Stderr, total, "verifying the audit log", "records")
+	rep, _, err := audit.VerifyFrom(ctx, repo, trusted, nil, bar.Add)
+	bar.Done(err == nil)
 	if err != nil {
 		return err
 	}
@@ -164,6 +173,24 @@ func (c *auditVerifyCmd) Run(ctx context.Context, env Env) error {
 	}
 	fmt.Fprintln(env.Stdout, "audit log OK")
 	return nil
+}
+
+// auditHeads adds up the chains' highest seqs: how many records a whole
+// verification reads, one short read per chain.
+func auditHeads(ctx context.Context, repo audit.Repository) (int64, error) {
+	chains, err := repo.AuditChains(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("audit: list chains: %w", err)
+	}
+	var total int64
+	for _, chain := range chains {
+		head, err := repo.AuditHead(ctx, chain)
+		if err != nil {
+			return 0, fmt.Errorf("audit: head of chain %s: %w", chain, err)
+		}
+		total += head
+	}
+	return total, nil
 }
 
 func (c *auditExportCmd) Run(ctx context.Context, env Env) (err error) {

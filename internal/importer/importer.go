@@ -48,6 +48,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"certd/internal/termprogress"
 )
 
 // Defaults of Options.
@@ -205,7 +207,7 @@ type run struct {
 	c         *client
 	src       source
 	rj        *rejects
-	bar       *bar
+	bar       *termprogress.Bar
 	sum       Summary
 	prog      progress
 	progPath  string
@@ -294,11 +296,11 @@ func (r *run) run(ctx context.Context) (Summary, error) {
 			r.say("resuming %s after %d rows done earlier\n", r.o.File, resume.Rows)
 			desc = "resume"
 		}
-		r.bar = newBar(r.o.Progress, total-int64(r.sum.Skipped), desc)
+		r.bar = termprogress.New(r.o.Progress, total-int64(r.sum.Skipped), desc, "rows")
 	}
 
 	err = r.pipeline(ctx)
-	r.bar.done(err == nil)
+	r.bar.Done(err == nil)
 	err = errors.Join(err, r.rj.close())
 	if r.rj.exists() {
 		r.sum.RejectsFile = RejectsFile(r.o.File)
@@ -628,6 +630,6 @@ func (r *run) commit(res result) error {
 	if err := saveProgress(r.progPath, &r.prog); err != nil {
 		return fmt.Errorf("writing progress: %w", err)
 	}
-	r.bar.add(len(res.b.rows))
+	r.bar.Add(len(res.b.rows))
 	return nil
 }

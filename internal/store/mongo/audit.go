@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -263,8 +264,8 @@ func (s *Store) AuditChain(ctx context.Context, chain string, after int64, limit
 }
 
 // AuditCheckpoints implements audit.Repository.
-func (s *Store) AuditCheckpoints(ctx context.Context, chain string) ([]audit.Checkpoint, error) {
-	cur, err := s.auditCheckpoints().Find(ctx, bson.D{{Key: "chain", Value: bson.D{{Key: "$eq", Value: chain}}}},
+func (s *Store) AuditCheckpoints(ctx context.Context, chain string, after int64) ([]audit.Checkpoint, error) {
+	cur, err := s.auditCheckpoints().Find(ctx, bson.D{{Key: "chain", Value: bson.D{{Key: "$eq", Value: chain}}}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: after}}}},
 		options.Find().SetSort(bson.D{{Key: "seq", Value: 1}, {Key: "final", Value: 1}}))
 	if err != nil {
 		return nil, wrap("read audit checkpoints", err)
@@ -279,6 +280,23 @@ func (s *Store) AuditCheckpoints(ctx context.Context, chain string) ([]audit.Che
 			Signature: d.Signature, Final: d.Final}
 	}
 	return out, nil
+}
+
+// AuditHead implements audit.Repository: the last record of the chain by
+// the chain_seq index.
+func (s *Store) AuditHead(ctx context.Context, chain string) (int64, error) {
+	var d struct {
+		Seq int64 `bson:"seq"`
+	}
+	err := s.auditRecords().FindOne(ctx, bson.D{{Key: "chain", Value: bson.D{{Key: "$eq", Value: chain}}}},
+		options.FindOne().SetSort(bson.D{{Key: "seq", Value: -1}}).SetProjection(bson.D{{Key: "seq", Value: 1}})).Decode(&d)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return 0, nil
+	case err != nil:
+		return 0, wrap("audit chain head", err)
+	}
+	return d.Seq, nil
 }
 
 // AccessStats implements audit.Repository with a $match and $group by

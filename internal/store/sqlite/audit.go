@@ -257,15 +257,25 @@ func (s *Store) AuditChain(ctx context.Context, chain string, after int64, limit
 }
 
 // AuditCheckpoints implements audit.Repository.
-func (s *Store) AuditCheckpoints(ctx context.Context, chain string) ([]audit.Checkpoint, error) {
+func (s *Store) AuditCheckpoints(ctx context.Context, chain string, after int64) ([]audit.Checkpoint, error) {
 	return list(ctx, s.auditRead, `SELECT chain, seq, at, key_id, signature, hash, final FROM audit_checkpoints
-		WHERE chain = ? ORDER BY seq, final`, func(sc interface{ Scan(...any) error }) (audit.Checkpoint, error) {
+		WHERE chain = ? AND seq > ? ORDER BY seq, final`, func(sc interface{ Scan(...any) error }) (audit.Checkpoint, error) {
 		var c audit.Checkpoint
 		var at int64
 		err := sc.Scan(&c.Chain, &c.Seq, &at, &c.KeyID, &c.Signature, &c.Hash, &c.Final)
 		c.At = fromMillis(at)
 		return c, err
-	}, chain)
+	}, chain, after)
+}
+
+// AuditHead implements audit.Repository, from the end of the primary key.
+func (s *Store) AuditHead(ctx context.Context, chain string) (int64, error) {
+	var head int64
+	err := s.auditRead.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM audit_records WHERE chain = ?", chain).Scan(&head)
+	if err != nil {
+		return 0, fmt.Errorf("audit chain head: %w", err)
+	}
+	return head, nil
 }
 
 // AccessStats implements audit.Repository.

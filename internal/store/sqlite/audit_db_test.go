@@ -37,7 +37,7 @@ func TestAuditConflictInALaterChunk(t *testing.T) {
 	if got, err := s.AuditChain(ctx, "c", 0, 10*auditChunk); err != nil || len(got) != 1 {
 		t.Fatalf("after the refused batch: %d records (%v), want 1", len(got), err)
 	}
-	if cps, err := s.AuditCheckpoints(ctx, "c"); err != nil || len(cps) != 0 {
+	if cps, err := s.AuditCheckpoints(ctx, "c", 0); err != nil || len(cps) != 0 {
 		t.Fatalf("after the refused batch: %d checkpoints (%v), want 0", len(cps), err)
 	}
 	if err := s.AppendAudit(ctx, batch[:2*auditChunk], nil); err != nil {

@@ -95,7 +95,7 @@ func RunAudit(t *testing.T, open func(t *testing.T) audit.Repository) {
 		if len(got) != 2 || !sameRecord(got[0], empty) || !sameRecord(got[1], v1) {
 			t.Fatalf("chain-b: %+v", got)
 		}
-		gotCps, err := r.AuditCheckpoints(ctx, "chain-a")
+		gotCps, err := r.AuditCheckpoints(ctx, "chain-a", 0)
 		must(t, err)
 		want := []audit.Checkpoint{cps[2], cps[0], cps[1]}
 		if len(gotCps) != 3 {
@@ -108,8 +108,20 @@ func RunAudit(t *testing.T, open func(t *testing.T) audit.Repository) {
 				t.Fatalf("checkpoint %d:\n got %+v\nwant %+v", i, g, w)
 			}
 		}
-		if none, err := r.AuditCheckpoints(ctx, "chain-b"); err != nil || len(none) != 0 {
+		if none, err := r.AuditCheckpoints(ctx, "chain-b", 0); err != nil || len(none) != 0 {
 			t.Fatalf("chain-b checkpoints: %v, %v", none, err)
+		}
+		// The checkpoints after a seq, for a check continued from there.
+		if after, err := r.AuditCheckpoints(ctx, "chain-a", 1); err != nil || len(after) != 2 || after[0].Seq != 3 || after[0].Final || !after[1].Final {
+			t.Fatalf("checkpoints after seq 1: %+v, %v", after, err)
+		}
+		if after, err := r.AuditCheckpoints(ctx, "chain-a", 3); err != nil || len(after) != 0 {
+			t.Fatalf("checkpoints after seq 3: %+v, %v", after, err)
+		}
+		for chain, want := range map[string]int64{"chain-a": 3, "chain-b": 2, "chain-none": 0} {
+			if head, err := r.AuditHead(ctx, chain); err != nil || head != want {
+				t.Fatalf("head of %s: %d, %v; want %d", chain, head, err, want)
+			}
 		}
 	})
 
@@ -134,7 +146,7 @@ func RunAudit(t *testing.T, open func(t *testing.T) audit.Repository) {
 		if err := r.AppendAudit(ctx, nil, []audit.Checkpoint{cp2}); !errors.Is(err, apperr.ErrConflict) {
 			t.Fatalf("a second checkpoint c.1: %v, want CONFLICT", err)
 		}
-		if cps, _ := r.AuditCheckpoints(ctx, "c"); len(cps) != 1 || cps[0].Signature != "s" {
+		if cps, _ := r.AuditCheckpoints(ctx, "c", 0); len(cps) != 1 || cps[0].Signature != "s" {
 			t.Fatalf("a refused checkpoint changed the log: %+v", cps)
 		}
 	})

@@ -1,4 +1,6 @@
-package importer
+// Package termprogress shows a long run's progress on a terminal: the
+// importer's rows, the whole-log audit verification's records.
+package termprogress
 
 import (
 	"fmt"
@@ -8,16 +10,18 @@ import (
 	"github.com/schollz/progressbar/v3"
 )
 
-// bar shows acknowledged records on a terminal; a nil *bar shows nothing.
-type bar struct {
+// Bar shows a count of items done out of an estimated total; a nil *Bar
+// shows nothing.
+type Bar struct {
 	pb       *progressbar.ProgressBar
 	w        io.Writer
 	max, cur int64
 }
 
-// newBar counts total records (an estimate, corrected as it goes); nil
-// when there is no writer or nothing to count.
-func newBar(w io.Writer, total int64, desc string) *bar {
+// New counts total items named unit ("rows", "records"; the total is an
+// estimate, corrected as it goes); nil when there is no writer or nothing
+// to count.
+func New(w io.Writer, total int64, desc, unit string) *Bar {
 	if w == nil || total <= 0 {
 		return nil
 	}
@@ -27,16 +31,17 @@ func newBar(w io.Writer, total int64, desc string) *bar {
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("rows"),
+		progressbar.OptionSetItsString(unit),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionSetRenderBlankState(true),
 		progressbar.OptionShowElapsedTimeOnFinish(),
 	)
-	return &bar{pb: pb, w: w, max: total}
+	return &Bar{pb: pb, w: w, max: total}
 }
 
-func (b *bar) add(n int) {
+// Add counts n more items done.
+func (b *Bar) Add(n int) {
 	if b == nil || n == 0 {
 		return
 	}
@@ -48,9 +53,8 @@ func (b *bar) add(n int) {
 	_ = b.pb.Add64(int64(n))
 }
 
-// done ends the bar: full when the file was read to the end, else where
-// it stopped.
-func (b *bar) done(complete bool) {
+// Done ends the bar: full when the run completed, else where it stopped.
+func (b *Bar) Done(complete bool) {
 	if b == nil {
 		return
 	}
