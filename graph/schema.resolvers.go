@@ -70,7 +70,7 @@ func (r *caseResolver) Unit(ctx context.Context, obj *cases.Case) (*catalogue.Un
 
 // Certificates is the resolver for the certificates field.
 func (r *caseResolver) Certificates(ctx context.Context, obj *cases.Case) ([]*certificate.Certificate, error) {
-	return ptrs(r.Casework.Certificates(ctx, obj))
+	return ptrs(r.Casework.Certificates(summariesUnlessAsked(ctx), obj))
 }
 
 // MissingTypes is the resolver for the missingTypes field.
@@ -168,7 +168,7 @@ func (r *meResolver) Holder(ctx context.Context, obj *identity.Principal) (*cert
 
 // Certificates is the resolver for the certificates field.
 func (r *meResolver) Certificates(ctx context.Context, obj *identity.Principal) ([]*certificate.Certificate, error) {
-	return ptrs(r.Licences.Mine(ctx))
+	return ptrs(r.Licences.Mine(summariesUnlessAsked(ctx)))
 }
 
 // AccessLog is the resolver for the accessLog field.
@@ -443,7 +443,7 @@ func (r *queryResolver) Certificates(ctx context.Context, filter *model.Certific
 			f.State = *filter.State
 		}
 	}
-	page, err := r.Licences.List(ctx, f, first, deref(after))
+	page, err := r.Licences.List(summariesUnlessAsked(ctx), f, first, deref(after))
 	if err != nil {
 		return nil, err
 	}

@@ -137,6 +137,11 @@ type Certificate struct {
 	// Rev grows by one with every stored change of this record; updates
 	// are conditioned on it.
 	Rev int
+	// Summary is set on a version read without its sealed document (and
+	// nonce), seal, history, inspections, timeliness record, idempotency
+	// key, IssuedBy and Rev, which are zero. A summary is for showing:
+	// stores refuse to write one back (ErrSummary).
+	Summary bool
 
 	// Hidden lists the template fields the current reader may not see, and
 	// CaseID the case the licence was read through. The service that read

@@ -54,7 +54,7 @@ func (s *Service) Find(ctx context.Context, f Filter, limit int) ([]Certificate,
 	if limit <= 0 || limit > left {
 		limit = left
 	}
-	cs, err := s.repo.List(ctx, f, nil, limit+1)
+	cs, err := s.list(ctx, f, nil, limit+1)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after string) 
 		}
 		cur = &c
 	}
-	items, err := s.repo.List(ctx, f, cur, n+1)
+	items, err := s.list(ctx, f, cur, n+1)
 	if err != nil {
 		return ListPage{}, err
 	}
@@ -205,7 +205,7 @@ func DecodeCursor(s string) (Cursor, error) {
 // be cited today. It returns no licence data and is not a read: the case
 // service asks it to judge a paper submission (第二十条(一)).
 func (s *Service) HasCitable(ctx context.Context, holderCode, typeCode string) (bool, error) {
-	cs, err := s.repo.List(ctx, Filter{HolderCode: holderCode, TypeCode: typeCode, State: Valid, CurrentOnly: true}, nil, 50)
+	cs, err := s.repo.List(ctx, Filter{HolderCode: holderCode, TypeCode: typeCode, State: Valid, CurrentOnly: true, Summary: true}, nil, 50)
 	if err != nil {
 		return false, err
 	}

@@ -15,6 +15,10 @@ type Filter struct {
 	CurrentOnly bool
 	// Policy is the data filter the policy allows; nil adds nothing.
 	Policy *Cond
+	// Summary lets the store leave out what a summary of a licence does
+	// not show (see Certificate.Summary): a listing whose reader asks
+	// for none of it reads less.
+	Summary bool
 }
 
 // Cursor is a position in a listing ordered by IssuedAt, then ID, both

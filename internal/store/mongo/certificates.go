@@ -53,6 +53,9 @@ func (s *Store) Insert(ctx context.Context, cs []certificate.Certificate) ([]cer
 	docs := make([]certDoc, len(cs))
 	var keyed []int
 	for i := range cs {
+		if cs[i].Summary {
+			return nil, certificate.ErrSummary
+		}
 		docs[i] = toCertDoc(&cs[i])
 		if cs[i].IdempotencyKey != "" {
 			keyed = append(keyed, i)
@@ -294,9 +297,23 @@ func (s *Store) List(ctx context.Context, f certificate.Filter, after *certifica
 	if limit > 0 {
 		opts.SetLimit(int64(limit))
 	}
+	if f.Summary {
+		opts.SetProjection(summaryProjection)
+	}
 	ds, err := s.findCerts(ctx, "list licences", filter, opts)
-	return toCerts(ds), err
+	cs := toCerts(ds)
+	for i := range cs {
+		cs[i].Summary = f.Summary
+	}
+	return cs, err
 }
+
+// summaryProjection leaves out of a licence document what a summary does
+// not hold (certificate.Certificate.Summary); the sealed document is most
+// of a document's size.
+var summaryProjection = bson.D{{Key: "seal", Value: 0}, {Key: "document", Value: 0}, {Key: "history", Value: 0},
+	{Key: "inspections", Value: 0}, {Key: "timeliness", Value: 0}, {Key: "idempotencyKey", Value: 0},
+	{Key: "issuedBy", Value: 0}, {Key: "rev", Value: 0}}
 
 // Count implements certificate.Repository.
 func (s *Store) Count(ctx context.Context, f certificate.Filter) (int, error) {
@@ -316,6 +333,9 @@ func (s *Store) Count(ctx context.Context, f certificate.Filter) (int, error) {
 
 // Update implements certificate.Repository.
 func (s *Store) Update(ctx context.Context, c certificate.Certificate, prevRev int) error {
+	if c.Summary {
+		return certificate.ErrSummary
+	}
 	release, err := s.claim(ctx, certsColl, c.ID, prevRev)
 	if errors.Is(err, errClaimed) {
 		return s.updateFailed(ctx, s.certs, "licence", c.ID)
@@ -359,6 +379,9 @@ func (s *Store) setCert(ctx context.Context, c *certificate.Certificate, prevRev
 // second version n+1) and marks old superseded. A crash after the insert
 // leaves old current beside next, which Repair fixes.
 func (s *Store) Supersede(ctx context.Context, old certificate.Certificate, prevRev int, next certificate.Certificate) error {
+	if old.Summary || next.Summary {
+		return certificate.ErrSummary
+	}
 	release, err := s.claim(ctx, certsColl, old.ID, prevRev)
 	if errors.Is(err, errClaimed) {
 		return s.updateFailed(ctx, s.certs, "licence", old.ID)

@@ -16,9 +16,13 @@ import (
 
 var _ certificate.Repository = (*Store)(nil)
 
-const certCols = `id, lineage, type_code, issuer_code, serial, version, type_version, holder_code, holder_name, holder_kind,
-	state, current, successor, data, valid_from, valid_until, issued_at, seal, document, history, inspections, timeliness,
-	idempotency_key, issued_by, rev`
+// summaryCols are the columns of a summary (certificate.Certificate.
+// Summary): those stored before the seal and the sealed document in each
+// row, so reading them never follows a row into its overflow pages.
+const summaryCols = `id, lineage, type_code, issuer_code, serial, version, type_version, holder_code, holder_name, holder_kind,
+	state, current, successor, data, valid_from, valid_until, issued_at`
+
+const certCols = summaryCols + `, seal, document, history, inspections, timeliness, idempotency_key, issued_by, rev`
 
 // NextSerials implements certificate.Repository.
 func (s *Store) NextSerials(ctx context.Context, issuer string, year int, n int) (int64, error) {
@@ -42,6 +46,9 @@ type certRow struct {
 }
 
 func encodeCert(c *certificate.Certificate) (certRow, error) {
+	if c.Summary {
+		return certRow{}, certificate.ErrSummary
+	}
 	r := certRow{c: c}
 	var err error
 	enc := func(v any) string {
@@ -182,19 +189,30 @@ func absentIDs(ctx context.Context, tx *sql.Tx, cs []certificate.Certificate) ([
 	return out, rows.Err()
 }
 
-func scanCert(sc interface{ Scan(...any) error }) (certificate.Certificate, error) {
+type scanner = interface{ Scan(...any) error }
+
+func scanCert(sc scanner) (certificate.Certificate, error) { return scanRow(sc, false) }
+
+func scanSummary(sc scanner) (certificate.Certificate, error) { return scanRow(sc, true) }
+
+// scanRow reads a row of certCols, or of summaryCols for a summary.
+func scanRow(sc scanner, summary bool) (certificate.Certificate, error) {
 	var c certificate.Certificate
 	var kind, state, data, from, seal, history, inspections, timeliness string
 	var until, key sql.NullString
 	var issuedAt int64
-	err := sc.Scan(&c.ID, &c.Lineage, &c.TypeCode, &c.IssuerCode, &c.Serial, &c.Version, &c.TypeVersion,
-		&c.Holder.Code, &c.Holder.Name, &kind, &state, &c.Current, &c.Successor, &data, &from, &until, &issuedAt,
-		&seal, &c.Document, &history, &inspections, &timeliness, &key, &c.IssuedBy, &c.Rev)
-	if err != nil {
+	dest := make([]any, 0, 25)
+	dest = append(dest, &c.ID, &c.Lineage, &c.TypeCode, &c.IssuerCode, &c.Serial, &c.Version, &c.TypeVersion,
+		&c.Holder.Code, &c.Holder.Name, &kind, &state, &c.Current, &c.Successor, &data, &from, &until, &issuedAt)
+	if !summary {
+		dest = append(dest, &seal, &c.Document, &history, &inspections, &timeliness, &key, &c.IssuedBy, &c.Rev)
+	}
+	if err := sc.Scan(dest...); err != nil {
 		return c, err
 	}
-	c.Holder.Kind, c.State, c.IdempotencyKey = certificate.HolderKind(kind), certificate.State(state), key.String
+	c.Holder.Kind, c.State, c.IdempotencyKey, c.Summary = certificate.HolderKind(kind), certificate.State(state), key.String, summary
 	c.IssuedAt = fromMillis(issuedAt)
+	var err error
 	if c.ValidFrom, err = time.Parse(time.DateOnly, from); err != nil {
 		return c, err
 	}
@@ -205,10 +223,16 @@ func scanCert(sc interface{ Scan(...any) error }) (certificate.Certificate, erro
 		}
 		c.ValidUntil = &u
 	}
-	for _, f := range []struct {
+	if err := json.Unmarshal([]byte(data), &c.Data); err != nil {
+		return c, fmt.Errorf("decode licence %s: %w", c.ID, err)
+	}
+	if summary {
+		return c, nil
+	}
+	for _, f := range [...]struct {
 		src string
 		dst any
-	}{{data, &c.Data}, {seal, &c.Seal}, {history, &c.History}, {inspections, &c.Inspections}, {timeliness, &c.Timeliness}} {
+	}{{seal, &c.Seal}, {history, &c.History}, {inspections, &c.Inspections}, {timeliness, &c.Timeliness}} {
 		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
 			return c, fmt.Errorf("decode licence %s: %w", c.ID, err)
 		}
@@ -287,7 +311,11 @@ func (s *Store) List(ctx context.Context, f certificate.Filter, after *certifica
 		args = append(args, millis(after.IssuedAt), millis(after.IssuedAt), after.ID)
 	}
 	args = append(args, limit)
-	return list(ctx, s.read, "SELECT "+certCols+" FROM certificates WHERE "+w+" ORDER BY issued_at DESC, id DESC LIMIT ?", scanCert, args...)
+	cols, scan := certCols, scanCert
+	if f.Summary {
+		cols, scan = summaryCols, scanSummary
+	}
+	return list(ctx, s.read, "SELECT "+cols+" FROM certificates WHERE "+w+" ORDER BY issued_at DESC, id DESC LIMIT ?", scan, args...)
 }
 
 // Count implements certificate.Repository.
@@ -311,6 +339,9 @@ const updateCert = `UPDATE certificates SET state = ?, current = ?, successor = 
 	WHERE id = ? AND rev = ?`
 
 func updateArgs(c *certificate.Certificate, prevRev int) ([]any, error) {
+	if c.Summary {
+		return nil, certificate.ErrSummary
+	}
 	row, err := encodeCert(c)
 	if err != nil {
 		return nil, err

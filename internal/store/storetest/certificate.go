@@ -92,6 +92,55 @@ func RunCertificates(t *testing.T, open func(t *testing.T) certificate.Repositor
 		}
 	})
 
+	t.Run("Summaries", func(t *testing.T) {
+		r := open(t)
+		c := NewCert(issuerA, typeA, 1, "321083197812162119", base)
+		c.IdempotencyKey = "summary-1"
+		c.Inspections = []certificate.Inspection{{At: base, Passed: true, By: "inspector"}}
+		_, err := r.Insert(ctx, []certificate.Certificate{c})
+		must(t, err)
+		f := certificate.Filter{HolderCode: c.Holder.Code}
+		whole, err := r.List(ctx, f, nil, 10)
+		must(t, err)
+		f.Summary = true
+		sums, err := r.List(ctx, f, nil, 10)
+		must(t, err)
+		if len(whole) != 1 || len(sums) != 1 || whole[0].Summary || whole[0].Document != c.Document || len(whole[0].History) != 1 {
+			t.Fatalf("whole listing %+v", whole)
+		}
+		s := sums[0]
+		// What a summary shows is the whole version's; the rest is zero.
+		if !s.Summary || s.ID != c.ID || s.Lineage != c.Lineage || s.TypeCode != c.TypeCode || s.IssuerCode != c.IssuerCode ||
+			s.Serial != c.Serial || s.Version != 1 || s.TypeVersion != 1 || s.Holder != c.Holder || s.State != c.State ||
+			s.Current != c.Current || s.Successor != c.Successor || s.Data["name"] != "测试" || s.Data["capital"] != 120.5 ||
+			!s.ValidFrom.Equal(c.ValidFrom) || s.ValidUntil == nil || !s.ValidUntil.Equal(*c.ValidUntil) || !s.IssuedAt.Equal(c.IssuedAt) {
+			t.Fatalf("summary:\n got %+v\nwant %+v", s, c)
+		}
+		if s.Document != "" || s.Seal != (certificate.Seal{}) || s.History != nil || s.Inspections != nil ||
+			s.Timeliness.Mode != "" || s.IdempotencyKey != "" || s.IssuedBy != "" || s.Rev != 0 {
+			t.Fatalf("the summary holds what it leaves out: %+v", s)
+		}
+		// A summary is never written back: what it left out would be lost.
+		s.State = certificate.Suspended
+		if err := r.Update(ctx, s, 1); !errors.Is(err, certificate.ErrSummary) {
+			t.Fatalf("update of a summary: %v", err)
+		}
+		next := NewCert(issuerA, typeA, 1, c.Holder.Code, base.Add(time.Hour))
+		id := certificate.ID{TypeCode: typeA, IssuerCode: issuerA, Serial: c.Serial, Version: 2}
+		next.ID, next.Version = id.String(), 2
+		if err := r.Supersede(ctx, s, 1, next); !errors.Is(err, certificate.ErrSummary) {
+			t.Fatalf("supersession of a summary: %v", err)
+		}
+		if _, err := r.Insert(ctx, []certificate.Certificate{s}); !errors.Is(err, certificate.ErrSummary) {
+			t.Fatalf("insert of a summary: %v", err)
+		}
+		got, err := r.Get(ctx, c.ID)
+		must(t, err)
+		if got.Summary || got.State != certificate.Valid || got.Rev != 1 || got.Document != c.Document || len(got.Inspections) != 1 {
+			t.Fatalf("after the refused writes: %+v", got)
+		}
+	})
+
 	t.Run("IdempotencyKeyPerIssuer", func(t *testing.T) {
 		r := open(t)
 		a := NewCert(issuerA, typeA, 1, "321083197812162119", base)

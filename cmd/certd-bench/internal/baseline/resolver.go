@@ -62,7 +62,7 @@ func (r *caseResolver) Certificates(ctx context.Context, c *cases.Case) ([]*cert
 		types = []string{} // no types: no licences, not every type
 	}
 	found, err := r.store.List(ctx, certificate.Filter{HolderCode: c.Holder.Code, TypeCodes: types,
-		State: certificate.Valid, CurrentOnly: true}, nil, maxList)
+		State: certificate.Valid, CurrentOnly: true, Summary: true}, nil, maxList)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (r *caseResolver) Certificates(ctx context.Context, c *cases.Case) ([]*cert
 
 // Certificates lists every version and state of the holder's licences.
 func (r *meResolver) Certificates(ctx context.Context, me *Me) ([]*certificate.Certificate, error) {
-	found, err := r.store.List(ctx, certificate.Filter{HolderCode: me.HolderCode}, nil, maxList)
+	found, err := r.store.List(ctx, certificate.Filter{HolderCode: me.HolderCode, Summary: true}, nil, maxList)
 	if err != nil {
 		return nil, err
 	}
