@@ -3,6 +3,7 @@ package app_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"certd/internal/demo"
 	"certd/internal/identity"
@@ -133,10 +134,30 @@ func runCatalogue(t *testing.T, s *testkit.Server) {
 		if ct.Code != market+"101" || ct.Version != 1 || ct.Issuer.Code != market || ct.CreatedBy != "market-1" {
 			t.Fatalf("got %+v", ct)
 		}
-		// A national type defined by another unit, issued by this one.
-		s.Do(marketTok, registerType, map[string]any{"in": typeInput("11100000000013338W011")}).Decode(t, &out)
-		if out.RegisterCertificateType.Issuer.Code != market {
-			t.Fatalf("issuer of a national type: %+v", out.RegisterCertificateType)
+	})
+
+	t.Run("a type code lies in the registering unit's code space", func(t *testing.T) {
+		// Another city unit's prefix, and a national unit's: a unit
+		// cannot claim types in another unit's code space.
+		for _, code := range []string{demo.HealthBureau + "555", "11100000000013338W011"} {
+			r := s.Do(marketTok, registerType, map[string]any{"in": typeInput(code)})
+			if r.Code() != "FORBIDDEN" || !strings.Contains(r.Errors[0].Message, "code space") {
+				t.Errorf("registering %s as %s: %+v", code, market, r.Errors)
+			}
+			var got struct{ CertificateType *struct{ Code string } }
+			s.Do(marketTok, `query($c: ID!) { certificateType(code: $c) { code } }`, map[string]any{"c": code}).Decode(t, &got)
+			if got.CertificateType != nil {
+				t.Errorf("%s was stored", code)
+			}
+		}
+		// Its rightful owner still can.
+		health := s.TokenFor(identity.TokenRequest{Subject: "health-1", Org: demo.HealthBureau, Roles: []string{identity.RoleIssuer}, AMR: []string{"pwd"}, TTL: time.Hour})
+		var out struct {
+			RegisterCertificateType struct{ Issuer struct{ Code string } }
+		}
+		s.Do(health, registerType, map[string]any{"in": typeInput(demo.HealthBureau + "555")}).Decode(t, &out)
+		if out.RegisterCertificateType.Issuer.Code != demo.HealthBureau {
+			t.Fatalf("the health bureau registering in its own code space: %+v", out)
 		}
 	})
 

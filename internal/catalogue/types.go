@@ -84,6 +84,13 @@ func (s *Service) RegisterCertificateType(ctx context.Context, in TypeInput) (Ce
 	if err != nil {
 		return CertificateType{}, err
 	}
+	// GB/T 36904: a type code is the credit code of the unit that defines
+	// the type and three digits. A unit defines types only in its own
+	// code space, never in another unit's.
+	if in.Code[:18] != u.Code {
+		return CertificateType{}, apperr.Forbiddenf("certificate type code %s lies in the code space of unit %s: unit %s registers types as its own credit code followed by three digits",
+			in.Code, in.Code[:18], u.Code)
+	}
 	st := s.stamp(ctx)
 	t := CertificateType{Code: in.Code, Name: in.Name, IssuerCode: u.Code, Category: in.Category,
 		Fields: in.Fields, ValidityMonths: in.ValidityMonths, Version: 1, Stamp: st}
