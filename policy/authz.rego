@@ -11,7 +11,7 @@ package certd.authz
 default allow := false
 
 # Roles a token may carry (DESIGN §2).
-known_roles := {"issuer", "staff", "holder", "analyst", "digital_office", "policy_admin", "supervisor", "service_hall"}
+known_roles := {"issuer", "staff", "holder", "analyst", "digital_office", "policy_admin", "supervisor", "service_hall", "importer"}
 
 roles := {r | some r in input.principal.roles; r in known_roles}
 

@@ -48,6 +48,18 @@ hidden_fields contains f if {
 	not concat(".", [input.type.code, f]) in {d | some d in input.case.disclosed}
 }
 
+# The issuer's own notes on a licence are its file, not the licence: who
+# moved its state and why, who inspected it and what they noted. Staff
+# reading through a case see the history's actions and times and the
+# inspections' dates and results, not these (第十二条, minimal disclosure);
+# holders and issuers read them outside a case.
+record_notes := {"history.reason", "history.by", "inspections.note", "inspections.by"}
+
+hidden_fields contains f if {
+	input.action == "case.certificates"
+	some f in record_notes
+}
+
 # The most licences one request may return, however it asks (lists,
 # aliases, batches); more needs an approved bulk analysis (第十三条).
 max_certificates := 100

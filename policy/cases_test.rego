@@ -24,7 +24,7 @@ test_cases_of_another_unit_are_closed_to_staff if {
 test_sensitive_fields_hidden_unless_the_matter_needs_them if {
 	t := {"code": "T1", "sensitive": ["idNumber", "birthDate"]}
 	hidden := authz.hidden_fields with input as {"action": "case.certificates", "principal": centre, "type": t, "case": {"disclosed": ["T1.birthDate"]}}
-	hidden == {"idNumber"}
+	hidden == {"idNumber"} | authz.record_notes
 	none := authz.hidden_fields with input as {"action": "me.certificates", "principal": centre, "type": t}
 	count(none) == 0
 }
@@ -79,4 +79,10 @@ test_supervision_reports if {
 	authz.allow with input as {"action": "supervision.report", "principal": {"sub": "v", "roles": ["supervisor"]}}
 	authz.allow with input as {"action": "supervision.report", "principal": {"sub": "o", "roles": ["digital_office"]}}
 	not authz.allow with input as {"action": "supervision.report", "principal": centre}
+}
+
+test_record_notes_hidden_from_staff if {
+	t := {"code": "T1", "sensitive": []}
+	hidden := authz.hidden_fields with input as {"action": "case.certificates", "principal": centre, "type": t, "case": {"disclosed": []}}
+	hidden == {"history.reason", "history.by", "inspections.note", "inspections.by"}
 }

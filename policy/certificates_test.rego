@@ -58,3 +58,15 @@ test_verification_code_for_holder_and_issuer_only if {
 	not authz.allow with input as object.union(code, {"principal": supervisor})
 	not authz.allow with input as {"action": "certificate.verification_code", "resource": licence}
 }
+
+test_only_the_stock_import_declares_stock if {
+	importer := object.union(clerk, {"roles": ["issuer", "importer"]})
+	authz.allow with input as {"action": "certificate.import", "principal": importer, "resource": {"issuer": clerk.org}}
+	not authz.allow with input as {"action": "certificate.import", "principal": clerk, "resource": {"issuer": clerk.org}}
+	authz.reasons["mode STOCK is for the stock import of paper licences (第十一条): the token needs the importer role"] with input as {"action": "certificate.import", "principal": clerk, "resource": {"issuer": clerk.org}}
+	not authz.allow with input as {"action": "certificate.import", "principal": importer, "resource": {"issuer": "11350100MB00000038"}}
+	weak_importer := object.union(importer, {"amr": ["pwd"]})
+	not authz.allow with input as {"action": "certificate.import", "principal": weak_importer, "resource": {"issuer": clerk.org}}
+	importer_only := object.union(clerk, {"roles": ["importer"]})
+	not authz.allow with input as {"action": "certificate.import", "principal": importer_only, "resource": {"issuer": clerk.org}}
+}

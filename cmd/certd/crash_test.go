@@ -151,7 +151,7 @@ func TestServerKill9DuringImport(t *testing.T) {
 	addr := freeAddr(t)
 	url := "http://" + addr
 	srv := serveAt(t, dir, addr, "--demo")
-	tok := token(t, dir, "--sub", "importer", "--org", "11350100MB00000025", "--role", "issuer", "--amr", "cert")
+	tok := token(t, dir, "--sub", "importer", "--org", "11350100MB00000025", "--role", "issuer", "--role", "importer", "--amr", "cert")
 	file := filepath.Join(t.TempDir(), "stock.csv")
 	const rows = 4000
 	writeStock(t, file, rows, 0)

@@ -66,7 +66,7 @@ func TestImportTwiceCreatesNoDuplicates(t *testing.T) {
 	}
 	dir := t.TempDir()
 	_, url := serve(t, dir, "--demo")
-	tok := token(t, dir, "--sub", "importer", "--org", "11350100MB00000025", "--role", "issuer", "--amr", "cert")
+	tok := token(t, dir, "--sub", "importer", "--org", "11350100MB00000025", "--role", "issuer", "--role", "importer", "--amr", "cert")
 	file := filepath.Join(t.TempDir(), "stock.csv")
 	writeStock(t, file, 10_000, 0)
 	before := countLicences(t, url, tok)
@@ -99,7 +99,7 @@ func TestImportRejectsAndResumesAfterKill(t *testing.T) {
 	}
 	dir := t.TempDir()
 	_, url := serve(t, dir, "--demo")
-	tok := token(t, dir, "--sub", "importer", "--org", "11350100MB00000025", "--role", "issuer", "--amr", "cert")
+	tok := token(t, dir, "--sub", "importer", "--org", "11350100MB00000025", "--role", "issuer", "--role", "importer", "--amr", "cert")
 	file := filepath.Join(t.TempDir(), "stock.csv")
 	writeStock(t, file, 6000, 1000) // 6 bad rows
 	before := countLicences(t, url, tok)

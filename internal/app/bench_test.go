@@ -20,7 +20,7 @@ import (
 // and returns their ids.
 func seedLicences(tb testing.TB, s *testkit.Server, n int) []string {
 	ctx := identity.WithPrincipal(context.Background(), &identity.Principal{Subject: "bench", Org: demo.MarketRegistry,
-		Roles: []string{identity.RoleIssuer}, AMR: []string{"cert"}})
+		Roles: []string{identity.RoleIssuer, identity.RoleImporter}, AMR: []string{"cert"}})
 	ids := make([]string, 0, n)
 	for len(ids) < n {
 		batch := make([]certificate.IssueInput, min(certificate.MaxBatch, n-len(ids)))

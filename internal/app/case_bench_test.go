@@ -101,7 +101,7 @@ func BenchmarkCaseCertificates(b *testing.B) {
 func seedLicencesOfManyHolders(tb testing.TB, s *testkit.Server, n int) {
 	tb.Helper()
 	ctx := identity.WithPrincipal(context.Background(), &identity.Principal{Subject: "bench", Org: demo.MarketRegistry,
-		Roles: []string{identity.RoleIssuer}, AMR: []string{"cert"}})
+		Roles: []string{identity.RoleIssuer, identity.RoleImporter}, AMR: []string{"cert"}})
 	for done := 0; done < n; {
 		batch := make([]certificate.IssueInput, min(certificate.MaxBatch, n-done))
 		for i := range batch {

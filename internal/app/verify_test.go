@@ -302,22 +302,21 @@ func (e *vfEnv) readers(t *testing.T) {
 		}
 	}
 	// Staff verify through an open case that shows the licence, by id.
-	var opened struct{ OpenCase struct{ ID string } }
-	e.post(t, e.from(), e.staff, openCaseQ, map[string]any{"in": map[string]any{"caseNo": "VF-1", "holderCode": vfHolder, "matterCode": "350100-SP-0002"}}).Decode(t, &opened)
+	opened := openCase(t, e.s, e.staff, "VF-1", vfHolder, "350100-SP-0002")
 	caseQ := `query($id: ID!, $c: ID!) { verifyCertificate(id: $id, caseId: $c) { found citable state } }`
 	var v struct{ VerifyCertificate struct{ Found, Citable bool } }
-	e.post(t, e.from(), e.staff, caseQ, map[string]any{"id": e.byState["VALID"], "c": opened.OpenCase.ID}).Decode(t, &v)
+	e.post(t, e.from(), e.staff, caseQ, map[string]any{"id": e.byState["VALID"], "c": opened.ID}).Decode(t, &v)
 	if !v.VerifyCertificate.Found || !v.VerifyCertificate.Citable {
 		t.Errorf("staff verifying a licence their case shows: %+v", v)
 	}
 	// One it does not show (not citable) is answered as the public is.
-	e.post(t, e.from(), e.staff, caseQ, map[string]any{"id": id, "c": opened.OpenCase.ID}).Decode(t, &v)
+	e.post(t, e.from(), e.staff, caseQ, map[string]any{"id": id, "c": opened.ID}).Decode(t, &v)
 	if v.VerifyCertificate.Found {
 		t.Errorf("staff verified through a case a licence it does not show: %+v", v)
 	}
 	// Another unit's staff cannot use the case.
 	other := e.s.TokenFor(identity.TokenRequest{Subject: "vf-housing", Org: demo.HousingBureau, Roles: []string{identity.RoleStaff}, AMR: []string{"pwd"}, TTL: time.Hour})
-	if r := e.post(t, e.from(), other, caseQ, map[string]any{"id": e.byState["VALID"], "c": opened.OpenCase.ID}); r.Code() != "FORBIDDEN" {
+	if r := e.post(t, e.from(), other, caseQ, map[string]any{"id": e.byState["VALID"], "c": opened.ID}); r.Code() != "FORBIDDEN" {
 		t.Errorf("another unit's staff through the case: %+v", r.Errors)
 	}
 }
@@ -332,8 +331,7 @@ func (e *vfEnv) codeVisibility(t *testing.T) {
 	if out.Certificate.VerificationCode == nil || *out.Certificate.VerificationCode != e.codes[id] {
 		t.Errorf("the issuer reads %v, the holder %s", out.Certificate.VerificationCode, e.codes[id])
 	}
-	var opened struct{ OpenCase struct{ ID string } }
-	e.post(t, e.from(), e.staff, openCaseQ, map[string]any{"in": map[string]any{"caseNo": "VF-2", "holderCode": vfHolder, "matterCode": "350100-SP-0002"}}).Decode(t, &opened)
+	opened := openCase(t, e.s, e.staff, "VF-2", vfHolder, "350100-SP-0002")
 	var c struct {
 		Case struct {
 			Certificates []struct {
@@ -342,7 +340,7 @@ func (e *vfEnv) codeVisibility(t *testing.T) {
 			}
 		}
 	}
-	e.post(t, e.from(), e.staff, `query($id: ID!) { case(id: $id) { certificates { id verificationCode } } }`, map[string]any{"id": opened.OpenCase.ID}).Decode(t, &c)
+	e.post(t, e.from(), e.staff, `query($id: ID!) { case(id: $id) { certificates { id verificationCode } } }`, map[string]any{"id": opened.ID}).Decode(t, &c)
 	if len(c.Case.Certificates) == 0 {
 		t.Fatal("the case shows no licence")
 	}

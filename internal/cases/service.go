@@ -285,7 +285,13 @@ func (s *Service) Certificates(ctx context.Context, c *Case) ([]certificate.Cert
 			}
 			hidden[lc.TypeCode] = v
 		}
-		lc.Hidden, lc.CaseID = slices.Clone(v.fields), c.ID
+		lc.CaseID = c.ID
+		for _, f := range v.fields {
+			if !slices.Contains(certificate.RecordPaths, f) {
+				lc.Hidden = append(lc.Hidden, f)
+			}
+		}
+		lc.Withhold(v.fields)
 		hideUnknown(&lc, v.t)
 		out = append(out, lc)
 	}
@@ -313,7 +319,7 @@ func (s *Service) hiddenFields(ctx context.Context, known map[string]any, typeCo
 	}
 	h, hideAll := s.policy.HiddenFields(ctx, "case.certificates", in)
 	if hideAll {
-		return all, t, nil
+		return append(all, certificate.RecordPaths...), t, nil
 	}
 	return h, t, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"certd/internal/apperr"
 	"certd/internal/audit"
+	"certd/internal/authz"
 	"certd/internal/catalogue"
 	"certd/internal/identity"
 	"certd/internal/registry"
@@ -75,6 +77,13 @@ func (s *Service) IssueBatch(ctx context.Context, ins []IssueInput) (BatchResult
 	}
 	if err := s.authz.Authorize(ctx, "certificate.issue", map[string]any{"issuer": p.Org, "count": len(ins)}); err != nil {
 		return BatchResult{}, err
+	}
+	// Declaring STOCK takes a licence out of the 第七条 deadline: for the
+	// stock import only, as the policy decides.
+	if slices.ContainsFunc(ins, func(in IssueInput) bool { return in.Mode == Stock }) {
+		if err := s.authz.Authorize(ctx, "certificate.import", map[string]any{"issuer": p.Org, "count": len(ins)}); err != nil {
+			return BatchResult{}, err
+		}
 	}
 	unit, err := s.cat.SealingUnit(ctx, p.Org)
 	if apperr.CodeIs(err, apperr.NotFound) {
@@ -163,11 +172,12 @@ func (s *Service) IssueBatch(ctx context.Context, ins []IssueInput) (BatchResult
 			}
 		}
 	}
-	// Licences returned for known idempotency keys are the caller's own
-	// unit's, which it issued with those keys: a retried import must get
-	// them back in batches of any size, so they do not count against the
-	// per-request budget (reading them needs the keys).
-	for _, it := range res.Items {
+	// A replay returns a licence stored earlier, which is a read of it:
+	// replays count against the per-request budget like any read. Past
+	// it, a replay still says duplicate (a retried import needs no more
+	// to go on) but carries no licence.
+	for i := range res.Items {
+		it := &res.Items[i]
 		switch {
 		case it.Err != nil:
 			res.Failed++
@@ -178,6 +188,9 @@ func (s *Service) IssueBatch(ctx context.Context, ins []IssueInput) (BatchResult
 			// the log are separate writes); the retry that finds it
 			// records the issuance, so no stored licence goes unlogged.
 			audit.Wrote(ctx, "certificate.issue", auditRef(it.Certificate), "replay: idempotency key already issued")
+			if authz.Spend(ctx, 1) != nil {
+				it.Certificate = nil
+			}
 		default:
 			res.Created++
 			audit.Wrote(ctx, "certificate.issue", auditRef(it.Certificate), string(it.Certificate.Timeliness.Mode))
@@ -269,9 +282,9 @@ func (b *batch) prepare(ctx context.Context, in IssueInput, holderErr error) (Ce
 	if mode != Online && mode != Offline && mode != Stock {
 		return Certificate{}, nil, apperr.Invalid("mode must be ONLINE, OFFLINE or STOCK")
 	}
-	completed := b.now
-	if in.CompletedAt != nil {
-		completed = in.CompletedAt.UTC().Truncate(time.Millisecond)
+	completed, err := completion(in.CompletedAt, b.now)
+	if err != nil {
+		return Certificate{}, nil, err
 	}
 	tl := Timeliness{Mode: mode, CompletedAt: completed, BatchSize: b.size, Deadline: s.cal.Deadline(mode, completed, b.size)}
 	tl.Late = tl.Deadline != nil && b.now.After(*tl.Deadline)
@@ -281,6 +294,35 @@ func (b *batch) prepare(ctx context.Context, in IssueInput, holderErr error) (Ce
 		History:    []StateChange{{At: b.now, Action: "ISSUE", By: b.by}},
 		Timeliness: tl, IdempotencyKey: in.IdempotencyKey, IssuedBy: b.by, Rev: 1,
 	}, nil, nil
+}
+
+// ClockSkew is how far ahead of the server's clock a businessCompletedAt
+// may be and still be taken (as now), for callers whose clocks run a
+// little fast.
+const ClockSkew = 2 * time.Minute
+
+// earliestCompletion bounds businessCompletedAt from below.
+var earliestCompletion = time.Date(1949, 10, 1, 0, 0, 0, 0, time.UTC)
+
+// completion is when the business was completed, which sets the deadline
+// (第七条): now (the server's clock) unless the caller says earlier. A time
+// after now is refused, as it would move the deadline out of reach (within
+// ClockSkew it is taken as now), and so is one before 1949-10-01.
+func completion(given *time.Time, now time.Time) (time.Time, error) {
+	if given == nil {
+		return now, nil
+	}
+	at := given.UTC().Truncate(time.Millisecond)
+	switch {
+	case at.After(now.Add(ClockSkew)):
+		return time.Time{}, apperr.Invalid("businessCompletedAt %s is in the future: a licence is generated when or after its business is completed",
+			at.Format(time.RFC3339))
+	case at.After(now):
+		return now, nil
+	case at.Before(earliestCompletion):
+		return time.Time{}, apperr.Invalid("businessCompletedAt %s is before %s", at.Format(time.RFC3339), earliestCompletion.Format(time.DateOnly))
+	}
+	return at, nil
 }
 
 // number reserves serials and gives each licence its identifier.

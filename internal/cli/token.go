@@ -12,7 +12,7 @@ type tokenCmd struct {
 	Sub     string        `required:"" help:"Subject (user id)."`
 	Name    string        `help:"Display name."`
 	Org     string        `help:"The user's unit (unified social credit code)."`
-	Role    []string      `required:"" help:"Role (repeatable): issuer, staff, holder, analyst, digital_office, policy_admin, supervisor, service_hall."`
+	Role    []string      `required:"" help:"Role (repeatable): issuer, staff, holder, analyst, digital_office, policy_admin, supervisor, service_hall, importer."`
 	Holder  string        `help:"Holder code (ID number or credit code) for the holder role."`
 	AMR     []string      `name:"amr" help:"Authentication method (repeatable), e.g. pwd, cert, bio."`
 	TTL     time.Duration `default:"1h" help:"Lifetime of the token."`

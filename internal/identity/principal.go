@@ -29,13 +29,17 @@ const (
 	// RoleServiceHall is the online service hall's system client: it
 	// submits applications for holders it has authenticated.
 	RoleServiceHall = "service_hall"
+	// RoleImporter, beside issuer, marks the accounts of the stock import
+	// (第十一条, certd import): only they may declare licences STOCK, which
+	// have no 第七条 deadline.
+	RoleImporter = "importer"
 )
 
 // KnownRoles lists every role certd knows, in a stable order. Treat it as
 // read-only.
 var KnownRoles = []string{
 	RoleIssuer, RoleStaff, RoleHolder, RoleAnalyst,
-	RoleDigitalOffice, RolePolicyAdmin, RoleSupervisor, RoleServiceHall,
+	RoleDigitalOffice, RolePolicyAdmin, RoleSupervisor, RoleServiceHall, RoleImporter,
 }
 
 // ValidRole reports whether r is one of KnownRoles (exact match).

@@ -274,9 +274,11 @@ type template struct {
 	fields map[string]string // field name → FieldType
 	issuer string
 	caller string // the caller's unit, "" if none
+	// roles are the caller's roles; nil when the server did not say.
+	roles []string
 }
 
-const templateQuery = `query ImportType($code:ID!){me{org} certificateType(code:$code){code issuer{code} fields{name type}}}`
+const templateQuery = `query ImportType($code:ID!){me{org roles} certificateType(code:$code){code issuer{code} fields{name type}}}`
 
 // template reads the type's template and checks that the caller may
 // issue it, before any record is sent.
@@ -293,7 +295,8 @@ func (c *client) template(ctx context.Context, typeCode string) (*template, erro
 		return nil, err
 	}
 	var me struct {
-		Org *string `json:"org"`
+		Org   *string  `json:"org"`
+		Roles []string `json:"roles"`
 	}
 	var t struct {
 		Issuer struct {
@@ -314,6 +317,7 @@ func (c *client) template(ctx context.Context, typeCode string) (*template, erro
 	if me.Org != nil {
 		tp.caller = *me.Org
 	}
+	tp.roles = me.Roles
 	for _, f := range t.Fields {
 		tp.fields[f.Name] = f.Type
 	}

@@ -252,6 +252,10 @@ func (r *run) run(ctx context.Context) (Summary, error) {
 	if tmpl.caller != "" && tmpl.issuer != "" && tmpl.caller != tmpl.issuer {
 		return r.sum, fmt.Errorf("%w: certificate type %s is issued by unit %s, the token's unit is %s", ErrAuth, r.o.TypeCode, tmpl.issuer, tmpl.caller)
 	}
+	if tmpl.roles != nil && !slices.Contains(tmpl.roles, "importer") {
+		return r.sum, fmt.Errorf("%w: stock licences (mode STOCK, 第十一条) are imported with a token that has the importer role besides issuer; this one has %s",
+			ErrAuth, strings.Join(tmpl.roles, ", "))
+	}
 
 	r.progPath = ProgressFile(r.o.File)
 	var resume *progress
