@@ -9,7 +9,6 @@ import (
 
 	"certd/internal/demo"
 	"certd/internal/identity"
-	"certd/internal/store/ferrettest"
 	"certd/internal/testkit"
 )
 
@@ -18,17 +17,9 @@ import (
 // issuer's notes through a case, making a late licence look on time, and
 // replaying idempotency keys past the per-request cap.
 
-func TestInsidersOnSQLite(t *testing.T) {
+func TestInsiders(t *testing.T) {
 	t.Parallel()
-	runInsiders(t, testkit.Start(t, testkit.WithDemo()))
-}
-
-func TestInsidersOnMongo(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("FerretDB in -short mode")
-	}
-	runInsiders(t, testkit.Start(t, testkit.WithDemo(), testkit.WithMongo(ferrettest.Start(t))))
+	onBothStores(t, runInsiders)
 }
 
 func runInsiders(t *testing.T, s *testkit.Server) {

@@ -15,7 +15,6 @@ import (
 	"certd/internal/certificate"
 	"certd/internal/demo"
 	"certd/internal/identity"
-	"certd/internal/store/ferrettest"
 	"certd/internal/testkit"
 )
 
@@ -29,27 +28,15 @@ const (
 	vfRate  = 30 // a minute: one token every 2 s, so none comes back during a test step
 )
 
-func TestPublicVerificationOnSQLite(t *testing.T) {
-	t.Parallel()
-	runPublicVerification(t, startVerify(t))
-}
-
-func TestPublicVerificationOnMongo(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("FerretDB in -short mode")
-	}
-	runPublicVerification(t, startVerify(t, testkit.WithMongo(ferrettest.Start(t))))
-}
-
-// startVerify starts a demo certd behind a trusted proxy on loopback, so
-// that each test step can speak from its own client address
+// TestPublicVerification runs behind a trusted proxy on loopback, so that
+// each test step can speak from its own client address
 // (X-Forwarded-For), with a small burst.
-func startVerify(t *testing.T, opts ...testkit.Option) *testkit.Server {
-	return testkit.Start(t, append([]testkit.Option{testkit.WithDemo(), testkit.WithConfig(func(c *app.Config) {
+func TestPublicVerification(t *testing.T) {
+	t.Parallel()
+	onBothStores(t, runPublicVerification, testkit.WithConfig(func(c *app.Config) {
 		c.VerifyRate, c.VerifyBurst = vfRate, vfBurst
 		c.TrustedProxies = []string{"127.0.0.1", "::1"}
-	})}, opts...)...)
+	}))
 }
 
 // vfEnv is a demo certd with licences in every state and the tokens the
