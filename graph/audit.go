@@ -42,6 +42,9 @@ func AuditFields(ctx context.Context, next graphql.Resolver) (any, error) {
 	if c == nil || notLicenceData[path[0]] {
 		return res, err
 	}
+	if code, ok := res.(*string); ok && code == nil && path[0] == "verificationCode" {
+		return res, err // withheld: nothing reached the client
+	}
 	ref := audit.Ref{CertificateID: c.ID, HolderCode: c.Holder.Code, IssuerCode: c.IssuerCode, CaseID: c.CaseID}
 	if len(path) == 1 && path[0] == "data" {
 		m, _ := res.(map[string]any)

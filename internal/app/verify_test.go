@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -335,6 +336,18 @@ func (e *vfEnv) codeVisibility(t *testing.T) {
 		if crt.VerificationCode != nil {
 			t.Errorf("staff read the verification code of %s through a case", crt.ID)
 		}
+	}
+	// The log records the holder's and issuer's reads of the code, not the
+	// null staff got.
+	office := e.s.Token("vf-office", demo.DigitalOffice, identity.RoleDigitalOffice)
+	readers := map[string]bool{}
+	for _, r := range accessRecords(t, e.s, office, map[string]any{"certificateId": id}) {
+		if slices.Contains(r.Fields, "verificationCode") {
+			readers[r.Subject] = true
+		}
+	}
+	if !readers["vf-owner"] || !readers["vf-clerk"] || readers["vf-staff"] {
+		t.Errorf("verificationCode recorded as read by %v; want the holder and the issuer, not staff", readers)
 	}
 }
 
