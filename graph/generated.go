@@ -161,19 +161,23 @@ type ComplexityRoot struct {
 	}
 
 	Case struct {
-		AnnotatedCopy    func(childComplexity int, certificateID string) int
-		CaseNo           func(childComplexity int) int
-		Certificates     func(childComplexity int) int
-		ClosedAt         func(childComplexity int) int
-		Cursor           func(childComplexity int) int
-		Holder           func(childComplexity int) int
-		ID               func(childComplexity int) int
-		Matter           func(childComplexity int) int
-		MissingTypes     func(childComplexity int) int
-		OpenedAt         func(childComplexity int) int
-		OpenedBy         func(childComplexity int) int
-		PaperSubmissions func(childComplexity int) int
-		Unit             func(childComplexity int) int
+		AnnotatedCopy     func(childComplexity int, certificateID string) int
+		ApplicationID     func(childComplexity int) int
+		CaseNo            func(childComplexity int) int
+		Certificates      func(childComplexity int) int
+		ClosedAt          func(childComplexity int) int
+		ClosesAt          func(childComplexity int) int
+		Cursor            func(childComplexity int) int
+		Holder            func(childComplexity int) int
+		HolderNameMatches func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Matter            func(childComplexity int) int
+		MissingTypes      func(childComplexity int) int
+		OpenedAt          func(childComplexity int) int
+		OpenedBy          func(childComplexity int) int
+		PaperSubmissions  func(childComplexity int) int
+		Unit              func(childComplexity int) int
+		WalkInReason      func(childComplexity int) int
 	}
 
 	CatalogueChange struct {
@@ -497,6 +501,8 @@ type CaseResolver interface {
 	AnnotatedCopy(ctx context.Context, obj *cases.Case, certificateID string) (string, error)
 	PaperSubmissions(ctx context.Context, obj *cases.Case) ([]*cases.PaperSubmission, error)
 	Cursor(ctx context.Context, obj *cases.Case) (string, error)
+	ApplicationID(ctx context.Context, obj *cases.Case) (*string, error)
+	WalkInReason(ctx context.Context, obj *cases.Case) (*string, error)
 }
 type CatalogueChangeResolver interface {
 	Snapshot(ctx context.Context, obj *catalogue.Change) (any, error)
@@ -1056,6 +1062,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.AnnotatedCopy(childComplexity, args["certificateId"].(string)), true
+	case "Case.applicationId":
+		if e.ComplexityRoot.Case.ApplicationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.ApplicationID(childComplexity), true
 	case "Case.caseNo":
 		if e.ComplexityRoot.Case.CaseNo == nil {
 			break
@@ -1074,6 +1086,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.ClosedAt(childComplexity), true
+	case "Case.closesAt":
+		if e.ComplexityRoot.Case.ClosesAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.ClosesAt(childComplexity), true
 	case "Case.cursor":
 		if e.ComplexityRoot.Case.Cursor == nil {
 			break
@@ -1086,6 +1104,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Holder(childComplexity), true
+	case "Case.holderNameMatches":
+		if e.ComplexityRoot.Case.HolderNameMatches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.HolderNameMatches(childComplexity), true
 	case "Case.id":
 		if e.ComplexityRoot.Case.ID == nil {
 			break
@@ -1128,6 +1152,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Unit(childComplexity), true
+	case "Case.walkInReason":
+		if e.ComplexityRoot.Case.WalkInReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.WalkInReason(childComplexity), true
 
 	case "CatalogueChange.action":
 		if e.ComplexityRoot.CatalogueChange.Action == nil {
@@ -2959,6 +2989,14 @@ type Case {
   paperSubmissions: [PaperSubmission!]!
   "Cursor of this case in cases(after:)."
   cursor: String!
+  "The application the case was opened from; null for a walk-in."
+  applicationId: ID
+  "Why a walk-in case was opened without an application."
+  walkInReason: String
+  "When the case closes by itself (working days after opening, set by the policy); closedAt says it did."
+  closesAt: Time!
+  "Walk-ins: whether the base registry confirms the holder name given at opening (false also when the registry does not know the code); null when no name was given. The registry's own name is never shown."
+  holderNameMatches: Boolean
 }
 
 type BulkAnalysisRequest {
@@ -3124,11 +3162,18 @@ input MatterInput {
   "Sensitive template fields the matter needs, as <type code>.<field>."
   disclosedFields: [String!] = []
 }
+"Open a case from an application (applicationId), or as a walk-in (holderCode, matterCode and walkInReason)."
 input OpenCaseInput {
   caseNo: String!
-  holderCode: ID!
-  matterCode: ID!
-  "Optional; when the base registry knows the holder it must match."
+  "Walk-ins only: the holder; a case from an application takes the application's."
+  holderCode: ID
+  "Walk-ins only: the matter; a case from an application takes the application's."
+  matterCode: ID
+  "A pending application addressed to the caller's unit."
+  applicationId: ID
+  "Why the holder came without an application: at least 3 Chinese characters or 6 letters, at most 200 characters. Walk-ins count against a daily quota per person and are reviewed by supervisors."
+  walkInReason: String
+  "Walk-ins only, optional: the name the holder gave. The case keeps it and says only whether the base registry confirms it (holderNameMatches)."
   holderName: String
 }
 input HolderInput { code: ID! name: String! kind: HolderKind! }
@@ -3476,6 +3521,14 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_paperSubmissions(ctx, field)
 	case "cursor":
 		return ec.fieldContext_Case_cursor(ctx, field)
+	case "applicationId":
+		return ec.fieldContext_Case_applicationId(ctx, field)
+	case "walkInReason":
+		return ec.fieldContext_Case_walkInReason(ctx, field)
+	case "closesAt":
+		return ec.fieldContext_Case_closesAt(ctx, field)
+	case "holderNameMatches":
+		return ec.fieldContext_Case_holderNameMatches(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
 }
@@ -7056,6 +7109,98 @@ func (ec *executionContext) _Case_cursor(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Case_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, true, true, "String")
+}
+
+func (ec *executionContext) _Case_applicationId(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_applicationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().ApplicationID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_applicationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Case_walkInReason(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_walkInReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().WalkInReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_walkInReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, true, true, "String")
+}
+
+func (ec *executionContext) _Case_closesAt(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_closesAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosesAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalNTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_closesAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Case_holderNameMatches(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_holderNameMatches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HolderNameMatches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_holderNameMatches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _CatalogueChange_kind(ctx context.Context, field graphql.CollectedField, obj *catalogue.Change) (ret graphql.Marshaler) {
@@ -14993,7 +15138,7 @@ func (ec *executionContext) unmarshalInputOpenCaseInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"caseNo", "holderCode", "matterCode", "holderName"}
+	fieldsInOrder := [...]string{"caseNo", "holderCode", "matterCode", "applicationId", "walkInReason", "holderName"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15009,18 +15154,32 @@ func (ec *executionContext) unmarshalInputOpenCaseInput(ctx context.Context, obj
 			it.CaseNo = data
 		case "holderCode":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderCode"))
-			data, err := ec.unmarshalNID2string(ctx, v)
+			data, err := ec.unmarshalOID2string(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.HolderCode = data
 		case "matterCode":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("matterCode"))
-			data, err := ec.unmarshalNID2string(ctx, v)
+			data, err := ec.unmarshalOID2string(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.MatterCode = data
+		case "applicationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("applicationId"))
+			data, err := ec.unmarshalOID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ApplicationID = data
+		case "walkInReason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("walkInReason"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WalkInReason = data
 		case "holderName":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderName"))
 			data, err := ec.unmarshalOString2string(ctx, v)
@@ -15932,6 +16091,28 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_cursor(ctx, field, obj)
 				})
+		case "applicationId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_applicationId(ctx, field, obj)
+				})
+		case "walkInReason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_walkInReason(ctx, field, obj)
+				})
+		case "closesAt":
+			out.Values[i] = ec._Case_closesAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "holderNameMatches":
+			out.Values[i] = ec._Case_holderNameMatches(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19451,6 +19632,24 @@ func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v an
 func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
 	res := scalar.MarshalTime(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	res, err := scalar.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Time!")
+		return graphql.Null
+	}
+	_ = sel
+	res := scalar.MarshalTime(*v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}

@@ -97,6 +97,16 @@ func (r *caseResolver) Cursor(ctx context.Context, obj *cases.Case) (string, err
 	return encodeCaseCursor(obj), nil
 }
 
+// ApplicationID is the resolver for the applicationId field.
+func (r *caseResolver) ApplicationID(ctx context.Context, obj *cases.Case) (*string, error) {
+	return optional(obj.ApplicationID), nil
+}
+
+// WalkInReason is the resolver for the walkInReason field.
+func (r *caseResolver) WalkInReason(ctx context.Context, obj *cases.Case) (*string, error) {
+	return optional(obj.WalkInReason), nil
+}
+
 // Snapshot is the resolver for the snapshot field.
 func (r *catalogueChangeResolver) Snapshot(ctx context.Context, obj *catalogue.Change) (any, error) {
 	var v any

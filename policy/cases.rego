@@ -2,11 +2,25 @@
 # the per-request cap.
 package certd.authz
 
-# Staff open cases only for matters their unit handles.
+# Staff open cases only for matters their unit handles, and only because a
+# holder applied: from an application addressed to their unit, or as a
+# walk-in with a reason (within a daily quota, data.certd.cases, that
+# certd enforces and supervisors review).
+#
+# case.open resource: {matter: {code, handling_units, required_types},
+# holder, application: {unit, state}} or {..., walk_in: {reason}}.
 allow if {
 	input.action == "case.open"
 	"staff" in roles
 	input.principal.org in input.resource.matter.handling_units
+	case_basis
+}
+
+case_basis if input.resource.application.unit == input.principal.org
+
+case_basis if {
+	not input.resource.application
+	trim_space(input.resource.walk_in.reason) != ""
 }
 
 # Staff read, list and close only their own unit's cases.
@@ -24,6 +38,17 @@ allow if {
 reasons contains "the caller's unit does not handle this matter" if {
 	input.action == "case.open"
 	not input.principal.org in input.resource.matter.handling_units
+}
+
+reasons contains "the application is addressed to another unit" if {
+	input.action == "case.open"
+	input.resource.application.unit != input.principal.org
+}
+
+reasons contains "a case without an application is a walk-in and needs its reason" if {
+	input.action == "case.open"
+	not input.resource.application
+	not input.resource.walk_in.reason
 }
 
 reasons contains "the case belongs to another unit" if {

@@ -4,15 +4,35 @@ import data.certd.authz
 
 centre := {"sub": "s1", "org": "11350100MB0000004B", "roles": ["staff"]}
 
+walk_in := {"reason": "申请人现场办理"}
+
 test_staff_open_cases_for_matters_their_unit_handles if {
-	authz.allow with input as {"action": "case.open", "principal": centre, "resource": {"matter": {"handling_units": ["11350100MB0000004B"]}}}
-	not authz.allow with input as {"action": "case.open", "principal": centre, "resource": {"matter": {"handling_units": ["11350100MB00000025"]}}}
-	authz.reasons["the caller's unit does not handle this matter"] with input as {"action": "case.open", "principal": centre, "resource": {"matter": {"handling_units": []}}}
+	authz.allow with input as {"action": "case.open", "principal": centre, "resource": {"matter": {"handling_units": ["11350100MB0000004B"]}, "walk_in": walk_in}}
+	not authz.allow with input as {"action": "case.open", "principal": centre, "resource": {"matter": {"handling_units": ["11350100MB00000025"]}, "walk_in": walk_in}}
+	authz.reasons["the caller's unit does not handle this matter"] with input as {"action": "case.open", "principal": centre, "resource": {"matter": {"handling_units": []}, "walk_in": walk_in}}
+}
+
+test_cases_are_opened_from_applications_to_the_unit if {
+	matter := {"handling_units": ["11350100MB0000004B", "11350100MB00000025"]}
+	authz.allow with input as {"action": "case.open", "principal": centre, "resource": {"matter": matter, "application": {"unit": "11350100MB0000004B", "state": "PENDING"}}}
+	to_other := {"action": "case.open", "principal": centre, "resource": {"matter": matter, "application": {"unit": "11350100MB00000025", "state": "PENDING"}}}
+	not authz.allow with input as to_other
+	authz.reasons["the application is addressed to another unit"] with input as to_other
+	# A walk-in reason does not make up for another unit's application.
+	not authz.allow with input as json.patch(to_other, [{"op": "add", "path": "/resource/walk_in", "value": walk_in}])
+}
+
+test_without_an_application_a_walk_in_needs_a_reason if {
+	matter := {"handling_units": ["11350100MB0000004B"]}
+	bare := {"action": "case.open", "principal": centre, "resource": {"matter": matter}}
+	not authz.allow with input as bare
+	authz.reasons["a case without an application is a walk-in and needs its reason"] with input as bare
+	not authz.allow with input as json.patch(bare, [{"op": "add", "path": "/resource/walk_in", "value": {"reason": "  "}}])
 }
 
 test_other_roles_open_no_cases if {
 	clerk := {"sub": "c", "org": "11350100MB0000004B", "roles": ["issuer"]}
-	not authz.allow with input as {"action": "case.open", "principal": clerk, "resource": {"matter": {"handling_units": ["11350100MB0000004B"]}}}
+	not authz.allow with input as {"action": "case.open", "principal": clerk, "resource": {"matter": {"handling_units": ["11350100MB0000004B"]}, "walk_in": walk_in}}
 }
 
 test_cases_of_another_unit_are_closed_to_staff if {

@@ -21,14 +21,26 @@ func auditVerify(t *testing.T, dir string) (string, error) {
 	return string(out), err
 }
 
-// openCaseFor opens a case as staff of the service centre and returns its id.
-func openCaseFor(t *testing.T, url, staff, no string) string {
+// openCaseFor opens a case as staff of the service centre and returns its
+// id: the demo restaurant applies (a holder token from certd token), and
+// the case is opened from its application.
+func openCaseFor(t *testing.T, dir, url, staff, no string) string {
 	t.Helper()
-	out := post(t, url, staff, map[string]any{
-		"query":     `mutation($no: String!) { openCase(input: {caseNo: $no, holderCode: "91350100MA0000001P", matterCode: "350100-SP-0002"}) { id } }`,
-		"variables": map[string]any{"no": no},
+	owner := token(t, dir, "--sub", "restaurant", "--role", "holder", "--holder", "91350100MA0000001P")
+	out := post(t, url, owner, map[string]any{
+		"query": `mutation { submitApplication(input: {matterCode: "350100-SP-0002", unitCode: "11350100MB0000004B"}) { id } }`,
 	})
 	data, _ := out["data"].(map[string]any)
+	a, _ := data["submitApplication"].(map[string]any)
+	app, _ := a["id"].(string)
+	if app == "" {
+		t.Fatalf("submit application: %v", out)
+	}
+	out = post(t, url, staff, map[string]any{
+		"query":     `mutation($no: String!, $app: ID!) { openCase(input: {caseNo: $no, applicationId: $app}) { id } }`,
+		"variables": map[string]any{"no": no, "app": app},
+	})
+	data, _ = out["data"].(map[string]any)
 	c, _ := data["openCase"].(map[string]any)
 	id, _ := c["id"].(string)
 	if id == "" {
@@ -44,7 +56,7 @@ func TestAuditSurvivesKill9UnderLoad(t *testing.T) {
 	dir := t.TempDir()
 	cmd, url := serve(t, dir, "--demo")
 	staff := token(t, dir, "--sub", "s1", "--org", "11350100MB0000004B", "--role", "staff")
-	caseID := openCaseFor(t, url, staff, "LOAD-1")
+	caseID := openCaseFor(t, dir, url, staff, "LOAD-1")
 	body, _ := json.Marshal(map[string]any{"query": `query($id: ID!) { case(id: $id) { certificates { id state data } } }`, "variables": map[string]any{"id": caseID}})
 
 	var acked []string // request ids of responses that carried licence data
@@ -105,7 +117,7 @@ func TestAuditVerifyNamesAnEditedRecord(t *testing.T) {
 	dir := t.TempDir()
 	_, url := serve(t, dir, "--demo")
 	staff := token(t, dir, "--sub", "s1", "--org", "11350100MB0000004B", "--role", "staff")
-	caseID := openCaseFor(t, url, staff, "EDIT-1")
+	caseID := openCaseFor(t, dir, url, staff, "EDIT-1")
 	for range 5 {
 		post(t, url, staff, map[string]any{"query": `query($id: ID!) { case(id: $id) { certificates { id holder { name } } } }`, "variables": map[string]any{"id": caseID}})
 	}
@@ -168,7 +180,7 @@ func TestAuditRecordsCannotBeDeleted(t *testing.T) {
 	dir := t.TempDir()
 	_, url := serve(t, dir, "--demo")
 	staff := token(t, dir, "--sub", "s1", "--org", "11350100MB0000004B", "--role", "staff")
-	openCaseFor(t, url, staff, "DEL-1")
+	openCaseFor(t, dir, url, staff, "DEL-1")
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "certd-audit.db")+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)

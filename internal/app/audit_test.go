@@ -174,24 +174,30 @@ func TestWhoReadsTheAccessLog(t *testing.T) {
 	// The holder sees who read their licences, for which matter.
 	owner := s.TokenFor(identity.TokenRequest{Subject: "co", Roles: []string{identity.RoleHolder}, Holder: "91350100MA0000001P", AMR: []string{"pwd"}, TTL: time.Hour})
 	stranger := s.TokenFor(identity.TokenRequest{Subject: "p", Roles: []string{identity.RoleHolder}, Holder: "350102198001010011", AMR: []string{"pwd"}, TTL: time.Hour})
-	mineQ := `{ me { accessLog(first: 50) { edges { node { subject org matterCode certificateId fields kind } } } } }`
+	mineQ := `{ me { accessLog(first: 50) { edges { node { subject org matterCode certificateId fields kind action caseId } } } } }`
 	var mine struct {
 		Me struct {
 			AccessLog accessPage
 		}
 	}
 	s.Do(owner, mineQ, nil).Decode(t, &mine)
-	seen := 0
+	seen, opened := 0, 0
 	for _, e := range mine.Me.AccessLog.Edges {
-		if e.Node.Kind != "access" {
-			t.Fatalf("holders see access records only: %+v", e.Node)
-		}
-		if e.Node.Subject == "s1" && *e.Node.MatterCode == "350100-SP-0002" {
+		switch {
+		case e.Node.Kind == "write" && e.Node.Action == "case.open":
+			// The case opened about them: which unit, matter and case.
+			if e.Node.Subject != "s1" || *e.Node.Org != demo.ServiceCentre || *e.Node.MatterCode != "350100-SP-0002" || *e.Node.CaseID != c.ID {
+				t.Fatalf("the case opening the holder sees: %+v", e.Node)
+			}
+			opened++
+		case e.Node.Kind != "access":
+			t.Fatalf("holders see access records and case openings only: %+v", e.Node)
+		case e.Node.Subject == "s1" && *e.Node.MatterCode == "350100-SP-0002":
 			seen++
 		}
 	}
-	if seen != 2 {
-		t.Fatalf("the holder sees %d reads of their licences: %+v", seen, mine.Me.AccessLog.Edges)
+	if seen != 2 || opened != 1 {
+		t.Fatalf("the holder sees %d reads of their licences and %d case openings: %+v", seen, opened, mine.Me.AccessLog.Edges)
 	}
 	s.Do(stranger, mineQ, nil).Decode(t, &mine)
 	if len(mine.Me.AccessLog.Edges) != 0 {

@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -29,11 +31,36 @@ const openCaseQ = `mutation($in: OpenCaseInput!) { openCase(input: $in) { id cas
 
 const caseQ = `query($id: ID!) { case(id: $id) { id caseNo closedAt holder { code name } certificates { id type { code } data } missingTypes { code } } }`
 
+// openCase opens a case as staff (tok) the way it happens: the holder
+// applies to the staff member's unit for the matter, and the case is
+// opened from that application.
 func openCase(t *testing.T, s *testkit.Server, tok, no, holder, matter string) caseOut {
 	t.Helper()
+	app := submit(t, s, holderToken(s, holder), map[string]any{"matterCode": matter, "unitCode": tokenOrg(t, tok)})
 	var out struct{ OpenCase caseOut }
-	s.Do(tok, openCaseQ, map[string]any{"in": map[string]any{"caseNo": no, "holderCode": holder, "matterCode": matter}}).Decode(t, &out)
+	s.Do(tok, openCaseQ, map[string]any{"in": map[string]any{"caseNo": no, "applicationId": app.ID}}).Decode(t, &out)
 	return out.OpenCase
+}
+
+// walkIn is the input of a walk-in case: a holder without an application.
+func walkIn(no, holder, matter string) map[string]any {
+	return map[string]any{"caseNo": no, "holderCode": holder, "matterCode": matter, "walkInReason": "申请人现场办理，未在网上申请"}
+}
+
+// tokenOrg reads the org claim of a token the test signed (unverified:
+// the server verifies it).
+func tokenOrg(t *testing.T, tok string) string {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", tok)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct{ Org string }
+	if err != nil || json.Unmarshal(raw, &claims) != nil {
+		t.Fatalf("token claims: %v", err)
+	}
+	return claims.Org
 }
 
 func TestCasesOnSQLite(t *testing.T) { runCases(t, testkit.Start(t, testkit.WithDemo())) }
@@ -97,14 +124,14 @@ func runCases(t *testing.T, s *testkit.Server) {
 	if r := s.Do(healthStaff, caseQ, map[string]any{"id": c.ID}); r.Code() != "FORBIDDEN" {
 		t.Fatalf("another unit's case: %+v", r.Errors)
 	}
-	// Opening a case for a matter the unit does not handle.
-	if r := s.Do(healthStaff, openCaseQ, map[string]any{"in": map[string]any{"caseNo": "X-1", "holderCode": company, "matterCode": "350100-SP-0001"}}); r.Code() != "FORBIDDEN" {
+	// Opening a walk-in case for a matter the unit does not handle.
+	if r := s.Do(healthStaff, openCaseQ, map[string]any{"in": walkIn("X-1", company, "350100-SP-0001")}); r.Code() != "FORBIDDEN" {
 		t.Fatalf("a matter the unit does not handle: %+v", r.Errors)
 	}
-	if r := s.Do(staff, openCaseQ, map[string]any{"in": map[string]any{"caseNo": "SP-2026-0001", "holderCode": company, "matterCode": "350100-SP-0001"}}); r.Code() != "CONFLICT" {
+	if r := s.Do(staff, openCaseQ, map[string]any{"in": walkIn("SP-2026-0001", company, "350100-SP-0001")}); r.Code() != "CONFLICT" {
 		t.Fatalf("a case number twice: %+v", r.Errors)
 	}
-	if r := s.Do(staff, openCaseQ, map[string]any{"in": map[string]any{"caseNo": "X-2", "holderCode": "350102198001010012", "matterCode": "350100-SP-0001"}}); r.Code() != "INVALID_INPUT" {
+	if r := s.Do(staff, openCaseQ, map[string]any{"in": walkIn("X-2", "350102198001010012", "350100-SP-0001")}); r.Code() != "INVALID_INPUT" {
 		t.Fatalf("a bad holder code: %+v", r.Errors)
 	}
 	// Staff reading a licence directly, outside any case.

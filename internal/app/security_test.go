@@ -77,6 +77,7 @@ var secDocumented = map[string]bool{"UNAUTHENTICATED": true, "FORBIDDEN": true, 
 type secEnv struct {
 	s                                                  *testkit.Server
 	office, admin, clerk, staff, owner, analyst, super string
+	walkInStaff                                        string // staff of the service centre who open walk-in cases
 	business, food                                     string // the demo restaurant's licences
 	caseID                                             string // an open case of the restaurant for the renewal matter
 	seq                                                int
@@ -87,12 +88,13 @@ func newSecEnv(t *testing.T, s *testkit.Server) *secEnv {
 		return s.TokenFor(identity.TokenRequest{Subject: sub, Org: org, Roles: roles, AMR: []string{"pwd", "cert"}, TTL: time.Hour})
 	}
 	e := &secEnv{s: s,
-		office:  strong("sec-office", demo.DigitalOffice, identity.RoleDigitalOffice),
-		admin:   strong("sec-admin", demo.DigitalOffice, identity.RoleDigitalOffice, identity.RolePolicyAdmin),
-		clerk:   strong("sec-clerk", demo.MarketRegistry, identity.RoleIssuer),
-		staff:   strong("sec-staff", demo.ServiceCentre, identity.RoleStaff),
-		analyst: strong("sec-analyst", demo.ServiceCentre, identity.RoleAnalyst),
-		super:   strong("sec-super", demo.DigitalOffice, identity.RoleSupervisor),
+		office:      strong("sec-office", demo.DigitalOffice, identity.RoleDigitalOffice),
+		admin:       strong("sec-admin", demo.DigitalOffice, identity.RoleDigitalOffice, identity.RolePolicyAdmin),
+		clerk:       strong("sec-clerk", demo.MarketRegistry, identity.RoleIssuer),
+		staff:       strong("sec-staff", demo.ServiceCentre, identity.RoleStaff),
+		walkInStaff: strong("sec-walk-in", demo.ServiceCentre, identity.RoleStaff),
+		analyst:     strong("sec-analyst", demo.ServiceCentre, identity.RoleAnalyst),
+		super:       strong("sec-super", demo.DigitalOffice, identity.RoleSupervisor),
 		owner: s.TokenFor(identity.TokenRequest{Subject: "sec-owner", Roles: []string{identity.RoleHolder}, Holder: secRestaurant,
 			AMR: []string{"pwd"}, TTL: time.Hour}),
 	}
@@ -145,11 +147,22 @@ func secSane(t *testing.T, r *testkit.Response) {
 
 func (e *secEnv) next() int { e.seq++; return e.seq }
 
+// openCase opens a case of the restaurant from its application to the
+// service centre for matter.
 func (e *secEnv) openCase(t *testing.T, no string) string {
 	t.Helper()
 	var out struct{ OpenCase struct{ ID string } }
-	e.do(t, e.staff, openCaseQ, map[string]any{"in": map[string]any{"caseNo": no, "holderCode": secRestaurant, "matterCode": "350100-SP-0002"}}).Decode(t, &out)
+	e.do(t, e.staff, openCaseQ, map[string]any{"in": map[string]any{"caseNo": no, "applicationId": e.apply(t, "350100-SP-0002")}}).Decode(t, &out)
 	return out.OpenCase.ID
+}
+
+// apply submits the restaurant's application to the service centre.
+func (e *secEnv) apply(t *testing.T, matter string) string {
+	t.Helper()
+	var out struct{ SubmitApplication struct{ ID string } }
+	e.do(t, e.owner, `mutation($m: ID!) { submitApplication(input: {matterCode: $m, unitCode: "`+demo.ServiceCentre+`"}) { id } }`,
+		map[string]any{"m": matter}).Decode(t, &out)
+	return out.SubmitApplication.ID
 }
 
 var secFood = map[string]any{"operatorName": "某店", "premises": "某路", "mainForm": "餐饮", "scope": "热食"}
@@ -853,7 +866,7 @@ func (e *secEnv) injectionRows() []secRow {
 
 		// Cases and paper.
 		{name: "openCase(caseNo)", payloads: secStrings, accept: secVerbatim("case", "caseNo"), run: func(t *testing.T, p secPayload) (*testkit.Response, secCounts) {
-			r := e.s.Do(e.staff, openCaseQ, map[string]any{"in": map[string]any{"caseNo": p.v, "holderCode": secRestaurant, "matterCode": "350100-SP-0001"}})
+			r := e.s.Do(e.staff, openCaseQ, map[string]any{"in": map[string]any{"caseNo": p.v, "applicationId": e.apply(t, "350100-SP-0001")}})
 			if r.Code() != "" {
 				return r, nil
 			}
@@ -861,19 +874,32 @@ func (e *secEnv) injectionRows() []secRow {
 			return e.do(t, e.staff, `query($c: ID!) { case(id: $c) { caseNo } }`, map[string]any{"c": id}), secCounts{"cases": 1, "open cases": 1}
 		}},
 		{name: "openCase(holderCode)", payloads: secStrings, refuse: invalid, run: qv(e.staff, openCaseQ, func(p secPayload) map[string]any {
-			return map[string]any{"in": map[string]any{"caseNo": fmt.Sprint("SEC-", e.next()), "holderCode": p.v, "matterCode": "350100-SP-0001"}}
+			return map[string]any{"in": walkIn(fmt.Sprint("SEC-", e.next()), p.v.(string), "350100-SP-0001")}
 		})},
 		{name: "openCase(matterCode)", payloads: secStrings, refuse: invalid, accept: secVerbatim("case", "matter", "code"), run: func(t *testing.T, p secPayload) (*testkit.Response, secCounts) {
-			r := e.s.Do(e.staff, openCaseQ, map[string]any{"in": map[string]any{"caseNo": fmt.Sprint("SEC-", e.next()), "holderCode": secRestaurant, "matterCode": p.v}})
+			r := e.s.Do(e.staff, openCaseQ, map[string]any{"in": walkIn(fmt.Sprint("SEC-", e.next()), secRestaurant, p.v.(string))})
 			if r.Code() != "" {
 				return r, nil
 			}
 			id, _ := secGet(t, r, "openCase", "id").(string)
 			return e.do(t, e.staff, `query($c: ID!) { case(id: $c) { matter { code } } }`, map[string]any{"c": id}), secCounts{"cases": 1, "open cases": 1}
 		}},
-		{name: "openCase(holderName)", payloads: secStrings, refuse: invalid, run: qv(e.staff, openCaseQ, func(p secPayload) map[string]any {
-			return map[string]any{"in": map[string]any{"caseNo": fmt.Sprint("SEC-", e.next()), "holderCode": secRestaurant, "matterCode": "350100-SP-0001", "holderName": p.v}}
-		})},
+		// A walk-in's holder name is what the caller brought, kept
+		// verbatim; the base registry only says it does not match. A staff
+		// member of its own, for the walk-ins of the day.
+		{name: "openCase(holderName)", payloads: secStrings, refuse: invalid, accept: func(t *testing.T, p secPayload, r *testkit.Response) {
+			secVerbatim("case", "holder", "name")(t, p, r)
+			secIs(false, "case", "holderNameMatches")(t, p, r)
+		}, run: func(t *testing.T, p secPayload) (*testkit.Response, secCounts) {
+			in := walkIn(fmt.Sprint("SEC-", e.next()), secRestaurant, "350100-SP-0001")
+			in["holderName"] = p.v
+			r := e.s.Do(e.walkInStaff, openCaseQ, map[string]any{"in": in})
+			if r.Code() != "" {
+				return r, nil
+			}
+			id, _ := secGet(t, r, "openCase", "id").(string)
+			return e.do(t, e.walkInStaff, `query($c: ID!) { case(id: $c) { holder { name } holderNameMatches } }`, map[string]any{"c": id}), secCounts{"cases": 1, "open cases": 1}
+		}},
 		{name: "closeCase(id)", payloads: secStrings, refuse: []string{"NOT_FOUND", "INVALID_INPUT"}, run: q(e.staff, `mutation($x: ID!) { closeCase(id: $x) { id } }`)},
 		{name: "recordPaperSubmission(caseId)", payloads: secStrings, refuse: []string{"NOT_FOUND", "INVALID_INPUT"},
 			run: q(e.staff, `mutation($x: ID!) { recordPaperSubmission(caseId: $x, typeCode: "`+demo.BusinessLicence+`", reason: "纸质") { id } }`)},

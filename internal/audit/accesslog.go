@@ -38,6 +38,9 @@ type Filter struct {
 	From, To      *time.Time
 }
 
+// ActionCaseOpen is the action of the record of a case opened.
+const ActionCaseOpen = "case.open"
+
 // Page sizes.
 const (
 	DefaultPage = 20
@@ -79,7 +82,9 @@ func (l *AccessLog) Mine(ctx context.Context, first *int, after string) (Page, e
 	if err != nil {
 		return Page{}, Refused(ctx, "me.accessLog", Ref{Target: "access log"}, err)
 	}
-	return l.page(ctx, "me.accessLog", scope, Query{KindAccessOnly: true}, first, after, "own licences")
+	// Every read of their licences, every refusal, and every case opened
+	// about them (第十二条: the holder sees who looked them up).
+	return l.page(ctx, "me.accessLog", scope, Query{KindAccessOnly: true, AlsoActions: []string{ActionCaseOpen}}, first, after, "own licences")
 }
 
 func (l *AccessLog) page(ctx context.Context, action string, scope map[string]any, q Query, first *int, after, what string) (Page, error) {

@@ -108,6 +108,10 @@ type Query struct {
 	ScopeIssuer    string // only records about licences of this issuer
 	ScopeHolder    string // only records about this holder's licences
 	KindAccessOnly bool
+	// AlsoActions widens KindAccessOnly: records of these actions are
+	// selected whatever their kind (a holder sees the cases opened about
+	// them, which are writes).
+	AlsoActions []string
 
 	After *Cursor
 	Limit int

@@ -105,7 +105,7 @@ func Matches(q *Query, r *Record) bool {
 	switch {
 	case !eq(q.CertificateID, r.CertificateID), !eq(q.HolderCode, r.HolderCode), !eq(q.Org, r.Org),
 		!eq(q.ScopeIssuer, r.IssuerCode), !eq(q.ScopeHolder, r.HolderCode),
-		q.KindAccessOnly && r.Kind != KindAccess,
+		q.KindAccessOnly && r.Kind != KindAccess && !slices.Contains(q.AlsoActions, r.Action),
 		!q.From.IsZero() && r.At.Before(q.From), !q.To.IsZero() && !r.At.Before(q.To):
 		return false
 	}

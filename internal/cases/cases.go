@@ -11,17 +11,33 @@ import (
 	"certd/internal/certificate"
 )
 
-// Case is one application being handled.
+// Case is one application being handled: opened from an Application
+// (ApplicationID) or as a walk-in (WalkInReason).
 type Case struct {
 	ID         string
 	CaseNo     string
 	UnitCode   string
 	MatterCode string
-	Holder     certificate.Holder
-	OpenedBy   string
-	OpenedAt   time.Time
-	ClosedAt   *time.Time
-	ClosedBy   string
+	// Holder is the application's holder; for a walk-in, the code and the
+	// name the caller brought, never the base registry's name.
+	Holder   certificate.Holder
+	OpenedBy string
+	OpenedAt time.Time
+	// ClosedAt is when it was closed, by closeCase or, once ClosesAt has
+	// passed, by itself (Service sets it on every read).
+	ClosedAt *time.Time
+	ClosedBy string
+
+	ApplicationID string
+	WalkInReason  string
+	// ClosesAt is when the case closes by itself, set when it is opened
+	// (data.certd.cases.close_after_working_days); nil for cases stored
+	// before cases closed by themselves, whose deadline is reckoned from
+	// OpenedAt when they are read.
+	ClosesAt *time.Time
+	// HolderNameMatches says whether the base registry confirms the name
+	// a walk-in's caller gave; nil when none was given.
+	HolderNameMatches *bool
 }
 
 // Open reports whether the case is still being handled.
@@ -54,8 +70,10 @@ type Repository interface {
 	CreateCase(ctx context.Context, c Case) error
 	GetCase(ctx context.Context, id string) (Case, error)
 	CloseCase(ctx context.Context, id string, at time.Time, by string) error
-	// ListCases lists a unit's cases newest first, after the cursor.
-	ListCases(ctx context.Context, unit string, openOnly bool, after *Cursor, limit int) ([]Case, error)
+	// ListCases lists a unit's cases newest first, after the cursor; with
+	// openOnly, only those not closed and whose ClosesAt (when set) is
+	// after now.
+	ListCases(ctx context.Context, unit string, openOnly bool, now time.Time, after *Cursor, limit int) ([]Case, error)
 	// AddPaperSubmission records paper brought in a case.
 	AddPaperSubmission(ctx context.Context, p PaperSubmission) error
 	// PaperSubmissions lists a case's paper submissions, oldest first.

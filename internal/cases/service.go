@@ -2,19 +2,14 @@ package cases
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"certd/internal/apperr"
 	"certd/internal/audit"
 	"certd/internal/authz"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
-	"certd/internal/codes"
 	"certd/internal/identity"
 	"certd/internal/registry"
 	"certd/internal/text"
@@ -68,87 +63,6 @@ func NewService(repo Repository, cat Catalogue, policy Policy, licences Licences
 	return &Service{repo: repo, cat: cat, policy: policy, licences: licences, registry: reg, cal: cal, now: now}
 }
 
-// OpenInput opens a case.
-type OpenInput struct {
-	CaseNo     string
-	HolderCode string
-	MatterCode string
-	HolderName string // optional; the base registry's name wins
-}
-
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// Open opens a case for a holder and matter in the caller's unit, which
-// must handle the matter.
-func (s *Service) Open(ctx context.Context, in OpenInput) (Case, error) {
-	p, err := identity.Require(ctx)
-	if err != nil {
-		return Case{}, err
-	}
-	in.CaseNo = strings.TrimSpace(in.CaseNo)
-	if in.CaseNo == "" || utf8.RuneCountInString(in.CaseNo) > 64 {
-		return Case{}, apperr.Invalid("caseNo must be 1 to 64 characters")
-	}
-	m, err := s.cat.LookupMatter(ctx, in.MatterCode)
-	if apperr.CodeIs(err, apperr.NotFound) {
-		return Case{}, apperr.Invalid("matter %q is not in the catalogue", in.MatterCode)
-	} else if err != nil {
-		return Case{}, err
-	}
-	if err := audit.Refused(ctx, "case.open", audit.Ref{HolderCode: in.HolderCode, MatterCode: m.Code}, s.policy.Authorize(ctx, "case.open", map[string]any{
-		"matter": map[string]any{"code": m.Code, "handling_units": strs(m.HandlingUnits), "required_types": strs(m.RequiredTypes)},
-		"holder": in.HolderCode,
-	})); err != nil {
-		return Case{}, err
-	}
-	h, err := s.holder(ctx, in.HolderCode, in.HolderName)
-	if err != nil {
-		return Case{}, err
-	}
-	c := Case{ID: newID(), CaseNo: in.CaseNo, UnitCode: p.Org, MatterCode: m.Code, Holder: h,
-		OpenedBy: p.Subject, OpenedAt: s.now().UTC().Truncate(time.Millisecond)}
-	if err := s.repo.CreateCase(ctx, c); err != nil {
-		return Case{}, err
-	}
-	audit.Wrote(ctx, "case.open", caseRef(&c), "") // the case number is the clerk's text: AccessRecord.caseNo resolves it
-	return c, nil
-}
-
-// caseRef names a case in the audit log.
-func caseRef(c *Case) audit.Ref {
-	return audit.Ref{CaseID: c.ID, HolderCode: c.Holder.Code, MatterCode: c.MatterCode}
-}
-
-// holder checks a holder code and names it from the base registry.
-func (s *Service) holder(ctx context.Context, code, name string) (certificate.Holder, error) {
-	var kind certificate.HolderKind
-	switch {
-	case codes.ValidResidentID(code):
-		kind = certificate.Person
-	case codes.ValidCreditCode(code):
-		kind = certificate.Organization
-	default:
-		return certificate.Holder{}, apperr.Invalid("holder %q is neither a valid resident ID number nor a valid credit code", code)
-	}
-	name = strings.TrimSpace(name)
-	if e, err := s.registry.RegistryEntry(ctx, code); err == nil {
-		if name != "" && name != e.Name {
-			return certificate.Holder{}, apperr.Invalid("holder name does not match the base registry for %s", code)
-		}
-		name = e.Name
-	} else if !apperr.CodeIs(err, apperr.NotFound) {
-		return certificate.Holder{}, err
-	}
-	if utf8.RuneCountInString(name) > 200 {
-		return certificate.Holder{}, apperr.Invalid("holder name is longer than 200 characters")
-	}
-	return certificate.Holder{Code: code, Name: name, Kind: kind}, nil
-}
-
 // resource describes a case to the policy.
 func resource(c *Case, m *catalogue.Matter) map[string]any {
 	r := map[string]any{"id": c.ID, "unit": c.UnitCode, "holder": c.Holder.Code, "matter": c.MatterCode, "open": c.Open()}
@@ -176,6 +90,7 @@ func (s *Service) Get(ctx context.Context, id string) (Case, error) {
 	if err != nil {
 		return Case{}, err
 	}
+	c = s.asOf(c, s.now())
 	if err := s.policy.Authorize(ctx, "case.read", map[string]any{"case": resource(&c, nil)}); err != nil {
 		return Case{}, audit.Refused(ctx, "case.read", caseRef(&c), err)
 	}
@@ -230,7 +145,34 @@ func (s *Service) List(ctx context.Context, openOnly bool, first *int, after *Cu
 		}
 		n = min(*first, MaxPage)
 	}
-	return s.repo.ListCases(ctx, p.Org, openOnly, after, n)
+	now := s.now()
+	cs, err := s.repo.ListCases(ctx, p.Org, openOnly, now, after, n)
+	if err != nil {
+		return nil, err
+	}
+	out := cs[:0]
+	for _, c := range cs {
+		if c = s.asOf(c, now); c.Open() || !openOnly {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// asOf is c as it stands at now: past its deadline, a case is closed, at
+// its deadline. Nothing is written when a case closes by itself; every
+// read goes through here. A case stored before cases closed by themselves
+// gets its deadline reckoned from when it was opened.
+func (s *Service) asOf(c Case, now time.Time) Case {
+	if c.ClosesAt == nil {
+		d := s.cal.AfterWorkingDays(c.OpenedAt, s.policy.CaseLimits().CaseWorkingDays).UTC().Truncate(time.Millisecond)
+		c.ClosesAt = &d
+	}
+	if c.ClosedAt == nil && !now.Before(*c.ClosesAt) {
+		at := *c.ClosesAt
+		c.ClosedAt = &at
+	}
+	return c
 }
 
 // Certificates returns the licences the policy lets the caller read

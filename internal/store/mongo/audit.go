@@ -170,7 +170,11 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Record, 
 	eq("issuerCode", q.ScopeIssuer)
 	eq("holderCode", q.ScopeHolder)
 	if q.KindAccessOnly {
-		eq("kind", audit.KindAccess)
+		kinds := bson.A{bson.D{{Key: "kind", Value: bson.D{{Key: "$eq", Value: audit.KindAccess}}}}}
+		for _, a := range q.AlsoActions {
+			kinds = append(kinds, bson.D{{Key: "action", Value: bson.D{{Key: "$eq", Value: a}}}})
+		}
+		and = append(and, bson.D{{Key: "$or", Value: kinds}})
 	}
 	// BSON dates are whole milliseconds; see ceilMillis.
 	if !q.From.IsZero() {

@@ -33,16 +33,19 @@ type caseDoc struct {
 	OpenedAt   time.Time  `bson:"openedAt"`
 	ClosedAt   *time.Time `bson:"closedAt"`
 	ClosedBy   string     `bson:"closedBy"`
+	// ApplicationID or WalkInReason say how the case was opened; ClosesAt
+	// is when it closes by itself (absent on cases stored before).
+	ApplicationID     string     `bson:"applicationId,omitempty"`
+	WalkInReason      string     `bson:"walkInReason,omitempty"`
+	ClosesAt          *time.Time `bson:"closesAt,omitempty"`
+	HolderNameMatches *bool      `bson:"holderNameMatches,omitempty"`
 }
 
 func (d caseDoc) kase() cases.Case {
 	c := cases.Case{ID: d.ID, CaseNo: d.CaseNo, UnitCode: d.UnitCode, MatterCode: d.MatterCode,
 		Holder:   certificate.Holder{Code: d.HolderCode, Name: d.HolderName, Kind: certificate.HolderKind(d.HolderKind)},
-		OpenedBy: d.OpenedBy, OpenedAt: d.OpenedAt.UTC(), ClosedBy: d.ClosedBy}
-	if d.ClosedAt != nil {
-		t := d.ClosedAt.UTC()
-		c.ClosedAt = &t
-	}
+		OpenedBy: d.OpenedBy, OpenedAt: d.OpenedAt.UTC(), ClosedBy: d.ClosedBy, ClosedAt: utcPtr(d.ClosedAt),
+		ApplicationID: d.ApplicationID, WalkInReason: d.WalkInReason, ClosesAt: utcPtr(d.ClosesAt), HolderNameMatches: d.HolderNameMatches}
 	return c
 }
 
@@ -52,7 +55,8 @@ func (s *Store) cases() *mongo.Collection { return s.db.Collection(casesColl) }
 // refuses a second case with one number in one unit.
 func (s *Store) CreateCase(ctx context.Context, c cases.Case) error {
 	_, err := s.cases().InsertOne(ctx, caseDoc{ID: c.ID, CaseNo: c.CaseNo, UnitCode: c.UnitCode, MatterCode: c.MatterCode,
-		HolderCode: c.Holder.Code, HolderName: c.Holder.Name, HolderKind: string(c.Holder.Kind), OpenedBy: c.OpenedBy, OpenedAt: c.OpenedAt.UTC()})
+		HolderCode: c.Holder.Code, HolderName: c.Holder.Name, HolderKind: string(c.Holder.Kind), OpenedBy: c.OpenedBy, OpenedAt: c.OpenedAt.UTC(),
+		ApplicationID: c.ApplicationID, WalkInReason: c.WalkInReason, ClosesAt: utcPtr(c.ClosesAt), HolderNameMatches: c.HolderNameMatches})
 	if mongo.IsDuplicateKeyError(err) {
 		return apperr.Conflictf("case %s already exists in unit %s", c.CaseNo, c.UnitCode)
 	}
@@ -100,10 +104,15 @@ func (s *Store) CloseCase(ctx context.Context, id string, at time.Time, by strin
 }
 
 // ListCases implements cases.Repository.
-func (s *Store) ListCases(ctx context.Context, unit string, openOnly bool, after *cases.Cursor, limit int) ([]cases.Case, error) {
+func (s *Store) ListCases(ctx context.Context, unit string, openOnly bool, now time.Time, after *cases.Cursor, limit int) ([]cases.Case, error) {
 	and := bson.A{bson.D{{Key: "unitCode", Value: unit}}}
 	if openOnly {
-		and = append(and, bson.D{{Key: "closedAt", Value: nil}})
+		// closesAt is absent on cases stored before cases closed by
+		// themselves; {closesAt: null} matches those.
+		and = append(and, bson.D{{Key: "closedAt", Value: nil}}, bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: "closesAt", Value: nil}},
+			bson.D{{Key: "closesAt", Value: bson.D{{Key: "$gt", Value: now.UTC()}}}},
+		}}})
 	}
 	if after != nil {
 		at := after.OpenedAt.UTC()

@@ -200,7 +200,13 @@ func (s *Store) QueryAudit(ctx context.Context, q audit.Query) ([]audit.Record, 
 	eq("issuer_code", q.ScopeIssuer)
 	eq("holder_code", q.ScopeHolder)
 	if q.KindAccessOnly {
-		where, args = append(where, "kind = ?"), append(args, audit.KindAccess)
+		kinds := "kind = ?"
+		args = append(args, audit.KindAccess)
+		for _, a := range q.AlsoActions {
+			kinds += " OR action = ?"
+			args = append(args, a)
+		}
+		where = append(where, "("+kinds+")")
 	}
 	if !q.From.IsZero() {
 		where, args = append(where, "at >= ?"), append(args, ceilMillis(q.From))

@@ -14,12 +14,18 @@ import (
 
 var _ cases.Repository = (*Store)(nil)
 
-const caseCols = "id, case_no, unit_code, matter_code, holder_code, holder_name, holder_kind, opened_by, opened_at, closed_at, closed_by"
+const caseCols = "id, case_no, unit_code, matter_code, holder_code, holder_name, holder_kind, opened_by, opened_at, closed_at, closed_by, " +
+	"application_id, walk_in_reason, closes_at, holder_name_matches"
 
 // CreateCase implements cases.Repository.
 func (s *Store) CreateCase(ctx context.Context, c cases.Case) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO cases (`+caseCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '')`,
-		c.ID, c.CaseNo, c.UnitCode, c.MatterCode, c.Holder.Code, c.Holder.Name, string(c.Holder.Kind), c.OpenedBy, millis(c.OpenedAt))
+	var matches any
+	if c.HolderNameMatches != nil {
+		matches = *c.HolderNameMatches
+	}
+	_, err := s.write.ExecContext(ctx, `INSERT INTO cases (`+caseCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '', ?, ?, ?, ?)`,
+		c.ID, c.CaseNo, c.UnitCode, c.MatterCode, c.Holder.Code, c.Holder.Name, string(c.Holder.Kind), c.OpenedBy, millis(c.OpenedAt),
+		c.ApplicationID, c.WalkInReason, nullMillis(c.ClosesAt), matches)
 	if isUniqueViolation(err) {
 		return apperr.Conflictf("case %s already exists in unit %s", c.CaseNo, c.UnitCode)
 	}
@@ -29,16 +35,27 @@ func (s *Store) CreateCase(ctx context.Context, c cases.Case) error {
 	return nil
 }
 
+// timePtr is a nullable millisecond column as a time.
+func timePtr(ms sql.NullInt64) *time.Time {
+	if !ms.Valid {
+		return nil
+	}
+	t := fromMillis(ms.Int64)
+	return &t
+}
+
 func scanCase(sc interface{ Scan(...any) error }) (cases.Case, error) {
 	var c cases.Case
 	var kind string
 	var opened int64
-	var closed sql.NullInt64
-	err := sc.Scan(&c.ID, &c.CaseNo, &c.UnitCode, &c.MatterCode, &c.Holder.Code, &c.Holder.Name, &kind, &c.OpenedBy, &opened, &closed, &c.ClosedBy)
+	var closed, closes sql.NullInt64
+	var matches sql.NullBool
+	err := sc.Scan(&c.ID, &c.CaseNo, &c.UnitCode, &c.MatterCode, &c.Holder.Code, &c.Holder.Name, &kind, &c.OpenedBy, &opened, &closed, &c.ClosedBy,
+		&c.ApplicationID, &c.WalkInReason, &closes, &matches)
 	c.Holder.Kind, c.OpenedAt = certificate.HolderKind(kind), fromMillis(opened)
-	if closed.Valid {
-		t := fromMillis(closed.Int64)
-		c.ClosedAt = &t
+	c.ClosedAt, c.ClosesAt = timePtr(closed), timePtr(closes)
+	if matches.Valid {
+		c.HolderNameMatches = &matches.Bool
 	}
 	return c, err
 }
@@ -71,11 +88,12 @@ func (s *Store) CloseCase(ctx context.Context, id string, at time.Time, by strin
 }
 
 // ListCases implements cases.Repository.
-func (s *Store) ListCases(ctx context.Context, unit string, openOnly bool, after *cases.Cursor, limit int) ([]cases.Case, error) {
+func (s *Store) ListCases(ctx context.Context, unit string, openOnly bool, now time.Time, after *cases.Cursor, limit int) ([]cases.Case, error) {
 	q := "SELECT " + caseCols + " FROM cases WHERE unit_code = ?"
 	args := []any{unit}
 	if openOnly {
-		q += " AND closed_at IS NULL"
+		q += " AND closed_at IS NULL AND (closes_at IS NULL OR closes_at > ?)"
+		args = append(args, millis(now))
 	}
 	if after != nil {
 		q += " AND (opened_at < ? OR (opened_at = ? AND id < ?))"

@@ -241,6 +241,9 @@ func runAuditQuery(t *testing.T, r audit.Repository, base time.Time) {
 			if i%5 == 0 {
 				rec.Kind = audit.KindWrite
 			}
+			if i == 10 {
+				rec.Action = "case.open"
+			}
 			recs = append(recs, rec)
 		}
 	}
@@ -293,6 +296,7 @@ func runAuditQuery(t *testing.T, r audit.Repository, base time.Time) {
 	check("scope holder", audit.Query{ScopeHolder: "holder-1", Limit: big})
 	check("scope holder and other holder", audit.Query{ScopeHolder: "holder-1", HolderCode: "holder-0", Limit: big})
 	check("access only", audit.Query{ScopeHolder: "holder-1", KindAccessOnly: true, Limit: big})
+	check("a holder's access and case openings", audit.Query{ScopeHolder: "holder-0", KindAccessOnly: true, AlsoActions: []string{"case.open", `{"$gt": ""}`}, Limit: big})
 	check("from", audit.Query{From: base.Add(3 * time.Minute), Limit: big})
 	check("to", audit.Query{To: base.Add(3 * time.Minute), Limit: big})
 	check("from to sub-millisecond", audit.Query{From: base.Add(time.Minute - time.Microsecond), To: base.Add(2*time.Minute + time.Microsecond), Limit: big})

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,12 +27,19 @@ func RunCases(t *testing.T, open func(t *testing.T) cases.Repository) {
 	t.Run("RoundTripAndUniqueNumber", func(t *testing.T) {
 		r := open(t)
 		c := mk("c1", "SP-2026-0001", issuerA, base)
+		closes, yes := base.Add(10*24*time.Hour), true
+		c.ClosesAt, c.WalkInReason, c.HolderNameMatches = &closes, "申请人现场办理", &yes
 		must(t, r.CreateCase(ctx, c))
 		got, err := r.GetCase(ctx, "c1")
 		must(t, err)
-		if got.CaseNo != c.CaseNo || got.UnitCode != issuerA || got.Holder != c.Holder || got.MatterCode != c.MatterCode ||
-			!got.OpenedAt.Equal(base) || got.ClosedAt != nil || got.OpenedBy != "s1" {
-			t.Fatalf("got %+v", got)
+		if !reflect.DeepEqual(got, c) {
+			t.Fatalf("got %+v, want %+v", got, c)
+		}
+		fromApp := mk("c4", "SP-2026-0004", issuerA, base)
+		fromApp.ApplicationID, fromApp.ClosesAt = "a1", &closes
+		must(t, r.CreateCase(ctx, fromApp))
+		if got, err := r.GetCase(ctx, "c4"); err != nil || !reflect.DeepEqual(got, fromApp) {
+			t.Fatalf("from an application: %+v, %v", got, err)
 		}
 		if err := r.CreateCase(ctx, mk("c2", "SP-2026-0001", issuerA, base)); !errors.Is(err, apperr.ErrConflict) {
 			t.Fatalf("same number in one unit: %v", err)
@@ -108,17 +116,28 @@ func RunCases(t *testing.T, open func(t *testing.T) cases.Repository) {
 		}
 		must(t, r.CreateCase(ctx, mk("other", "z", issuerB, base)))
 		must(t, r.CloseCase(ctx, "ax", base.Add(time.Hour), "s"))
-		all, err := r.ListCases(ctx, issuerA, false, nil, 100)
+		// Two cases that close by themselves: one by the time of the
+		// listing, one after it. Cases without a deadline stay listed.
+		now := base.Add(2 * time.Hour)
+		for _, d := range []struct {
+			id     string
+			closes time.Time
+		}{{"jx", now}, {"kx", now.Add(time.Millisecond)}} {
+			c := mk(d.id, d.id, issuerA, base.Add(time.Duration(9+len(d.id))*time.Minute))
+			c.ClosesAt = &d.closes
+			must(t, r.CreateCase(ctx, c))
+		}
+		all, err := r.ListCases(ctx, issuerA, false, now, nil, 100)
 		must(t, err)
-		if len(all) != 9 || all[0].ID != "ix" || all[8].ID != "ax" {
+		if len(all) != 11 || all[0].ID != "kx" || all[10].ID != "ax" {
 			t.Fatalf("all: %d first %s", len(all), all[0].ID)
 		}
-		open, err := r.ListCases(ctx, issuerA, true, nil, 100)
+		open, err := r.ListCases(ctx, issuerA, true, now, nil, 100)
 		must(t, err)
-		if len(open) != 8 {
-			t.Fatalf("open: %d", len(open))
+		if len(open) != 9 || open[0].ID != "kx" || open[1].ID != "ix" {
+			t.Fatalf("open: %d, first %s", len(open), open[0].ID)
 		}
-		page, err := r.ListCases(ctx, issuerA, false, &cases.Cursor{OpenedAt: all[3].OpenedAt, ID: all[3].ID}, 3)
+		page, err := r.ListCases(ctx, issuerA, false, now, &cases.Cursor{OpenedAt: all[3].OpenedAt, ID: all[3].ID}, 3)
 		must(t, err)
 		if len(page) != 3 || page[0].ID != all[4].ID {
 			t.Fatalf("page after the 4th: %+v", page)

@@ -74,7 +74,8 @@ func sameAnswers(t *testing.T, certdURL, baselineURL string, tok tokens) {
 	read := func(url string) (caseCerts, mine []cert) {
 		var opened struct{ OpenCase struct{ ID string } }
 		post(t, url, tok.staff, `mutation($in: OpenCaseInput!) { openCase(input: $in) { id } }`, map[string]any{"in": map[string]any{
-			"caseNo": "SAME-" + strconv.FormatInt(time.Now().UnixNano(), 10), "holderCode": loadgen.LoadHolder, "matterCode": "350100-SP-0002"}}, &opened)
+			"caseNo": "SAME-" + strconv.FormatInt(time.Now().UnixNano(), 10), "holderCode": loadgen.LoadHolder, "matterCode": "350100-SP-0002",
+			"walkInReason": loadgen.WalkInReason}}, &opened)
 		var c struct{ Case struct{ Certificates []cert } }
 		post(t, url, tok.staff, `query($id: ID!) { case(id: $id) { certificates { id state validUntil holder { code name } data } } }`,
 			map[string]any{"id": opened.OpenCase.ID}, &c)

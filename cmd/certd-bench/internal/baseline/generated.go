@@ -2692,7 +2692,7 @@ func (ec *executionContext) unmarshalInputOpenCaseInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"caseNo", "holderCode", "matterCode", "holderName"}
+	fieldsInOrder := [...]string{"caseNo", "holderCode", "matterCode", "holderName", "walkInReason"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -2727,6 +2727,13 @@ func (ec *executionContext) unmarshalInputOpenCaseInput(ctx context.Context, obj
 				return it, err
 			}
 			it.HolderName = data
+		case "walkInReason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("walkInReason"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WalkInReason = data
 		}
 	}
 	return it, nil

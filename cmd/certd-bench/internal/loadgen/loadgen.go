@@ -77,6 +77,9 @@ type Report struct {
 	FirstError string
 }
 
+// WalkInReason is the reason given for the load run's case.
+const WalkInReason = "负载测试：演示数据的现场办件"
+
 const (
 	openCaseQuery = `mutation($in: OpenCaseInput!) { openCase(input: $in) { id } }`
 	caseReadQuery = `query($id: ID!) { case(id: $id) { certificates { id state validUntil holder { code name } data } } }`
@@ -220,10 +223,12 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	c := &client{hc: hc, url: strings.TrimSuffix(o.Server, "/") + "/graphql"}
 
-	// Setup: a case of the demo holder, and the ids of its licences.
+	// Setup: a case of the demo holder, and the ids of its licences. It
+	// is a walk-in (the baseline knows no applications), one of the
+	// staff member's daily quota (data.certd.cases.walk_in_daily_quota).
 	caseNo := fmt.Sprintf("LOAD-%d", time.Now().UnixNano())
 	data, err := c.do(ctx, o.StaffToken, openCaseQuery, map[string]any{"in": map[string]any{
-		"caseNo": caseNo, "holderCode": LoadHolder, "matterCode": loadMatter}})
+		"caseNo": caseNo, "holderCode": LoadHolder, "matterCode": loadMatter, "walkInReason": WalkInReason}})
 	if err != nil {
 		return Report{}, fmt.Errorf("setup: open case: %w", err)
 	}
