@@ -218,7 +218,8 @@ func TestSidecarAgreesWithInProcess(t *testing.T) {
 	otherStaff := &identity.Principal{Subject: "s2", Org: benchHealthBureau, Roles: []string{identity.RoleStaff}}
 	owner := &identity.Principal{Subject: "co", Roles: []string{identity.RoleHolder}, Holder: benchCompany}
 	caseRes := map[string]any{"case": benchCase()}
-	matter := map[string]any{"matter": map[string]any{"code": "350100-SP-0002", "handling_units": []any{benchServiceCentre, benchMarketRegistry}}}
+	matter := map[string]any{"matter": map[string]any{"code": "350100-SP-0002", "handling_units": []any{benchServiceCentre, benchMarketRegistry}},
+		"application": map[string]any{"unit": benchServiceCentre, "state": "PENDING"}}
 	for _, c := range []struct {
 		name string
 		in   Input
