@@ -77,7 +77,7 @@ func TestListingsShowWhatTheyAreAskedFor(t *testing.T) {
 	check("the issuer's listing", listed, sealed)
 
 	var opened struct{ OpenCase struct{ ID string } }
-	s.Do(staff, openCaseQ, map[string]any{"in": map[string]any{"caseNo": "SUM-1", "holderCode": holderCode, "matterCode": "350100-SP-0002"}}).Decode(t, &opened)
+	s.Do(staff, openCaseQ, map[string]any{"in": walkIn("SUM-1", holderCode, "350100-SP-0002")}).Decode(t, &opened)
 	var c struct {
 		Case struct{ Certificates []whole }
 	}

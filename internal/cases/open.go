@@ -138,7 +138,7 @@ func (s *Service) caseMissing(ctx context.Context, id string) bool {
 
 // openWalkIn opens c for a holder who came without an application.
 func (s *Service) openWalkIn(ctx context.Context, in OpenInput, c Case) (Case, error) {
-	if in.HolderCode == "" || in.MatterCode == "" {
+	if in.HolderCode == "" || in.MatterCode == "" || strings.TrimSpace(in.WalkInReason) == "" {
 		return Case{}, apperr.Invalid("open a case from an application (applicationId), or as a walk-in with holderCode, matterCode and walkInReason")
 	}
 	reason, err := text.Check("the walk-in reason", in.WalkInReason, MinWalkInReason, MaxWalkInReason)
