@@ -116,7 +116,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	certd, err := start(ctx, o.Logs, o.CertdBin, append([]string{"serve", "--demo", "--data-dir", dir, "--addr", addr, "--log-level", "warn"}, mongoArgs...)...)
+	certd, err := start(ctx, o.Logs, o.CertdBin, append([]string{"serve", "--demo", "--data-dir", dir, "--addr", addr, "--log-level", "warn", "--metrics-addr", "off"}, mongoArgs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("start certd: %w", err)
 	}
