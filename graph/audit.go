@@ -2,11 +2,12 @@ package graph
 
 import (
 	"context"
-	"slices"
+	"encoding/json"
 	"strings"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"certd/internal/apperr"
@@ -14,82 +15,259 @@ import (
 	"certd/internal/certificate"
 )
 
-// auditedObjects are the types whose fields are licence data: a
-// licence's own fields, and the objects it holds.
-var auditedObjects = map[string]bool{
-	"Certificate": true, "Holder": true, "Seal": true, "StateChange": true, "Inspection": true, "Timeliness": true,
+// The audit of what a response carries of licences (DESIGN §6).
+//
+// Services hand licences out as certificate.Views, with what the reader
+// may see decided once. Whatever resolver returns views places them in
+// the response: AuditViews, a field middleware, notes each view with its
+// position, the field that returned it and its index in a list (a type
+// switch on the field's result, nothing more). Answers that reveal
+// licences otherwise (an annotated copy, missing types) note what they
+// reveal at their own field (showAt).
+//
+// When the response is complete, AuditGate decides from it what reached
+// the client. With no error in it, everything placed did. Otherwise each
+// position is looked up in the response's data, as gqlgen's null
+// propagation left it, and what was nulled is recorded as NOT_DELIVERED.
+// The fields recorded for a view are those its position's selection asked
+// for (fragments and @skip/@include resolved as gqlgen resolved them):
+// each of them is in the response when the view is. Its data is recorded
+// as data.<key> for each key the view shows, narrowed by data(fields:).
+// Placing a licence is a read of it, whatever is selected: __typename
+// alone shows that it exists.
+
+// shown is what a response placed: views and other reads at positions.
+type shown struct {
+	mu      sync.Mutex
+	entries []shownEntry
+	done    bool // recorded: later placements (deferred fragments) never reach this response
 }
 
-// notLicenceData are fields of a licence that lead to other records,
-// whose own reads are recorded for them, or to the public catalogue.
-var notLicenceData = map[string]bool{"versions": true, "type": true, "issuer": true}
+type shownEntry struct {
+	fc    *graphql.FieldContext
+	index int               // the view's index in fc's list; -1: fc's value itself
+	view  *certificate.View // nil for other reads
+	read  audit.Read        // other reads, their fields set
+}
 
-// AuditFields is a field middleware: for every leaf field resolved on a
-// licence it records the field's path (holder.name, data.address, state…)
-// in the request's audit trail. Names only, never values.
-func AuditFields(ctx context.Context, next graphql.Resolver) (any, error) {
+type shownKey struct{}
+
+func (s *shown) add(e shownEntry) {
+	s.mu.Lock()
+	if !s.done {
+		s.entries = append(s.entries, e)
+	}
+	s.mu.Unlock()
+}
+
+// AuditViews is a field middleware: it notes the views a field returns
+// (one, or a list) at the field's position in the response.
+func AuditViews(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
-	fc := graphql.GetFieldContext(ctx)
-	if err != nil || fc == nil || !auditedObjects[fc.Object] || len(fc.Field.Selections) > 0 {
+	if err != nil {
 		return res, err
 	}
-	t := audit.TrailFrom(ctx)
-	if t == nil {
-		return res, err
-	}
-	var buf [4]string
-	c, path := owner(fc, buf[:0])
-	if c == nil || notLicenceData[path[0]] {
-		return res, err
-	}
-	if code, ok := res.(*string); ok && code == nil && path[0] == "verificationCode" {
-		return res, err // withheld: nothing reached the client
-	}
-	ref := audit.Ref{CertificateID: c.ID, HolderCode: c.Holder.Code, IssuerCode: c.IssuerCode, CaseID: c.CaseID}
-	if len(path) == 1 && path[0] == "data" {
-		m, _ := res.(map[string]any)
-		for k := range m {
-			t.Read(ref, fieldPaths.join("data", k))
+	switch v := res.(type) {
+	case *certificate.View:
+		if s, _ := ctx.Value(shownKey{}).(*shown); s != nil && v != nil {
+			s.add(shownEntry{fc: graphql.GetFieldContext(ctx), index: -1, view: v})
 		}
-		return res, err
-	}
-	switch len(path) {
-	case 1:
-		t.Read(ref, path[0])
-	case 2:
-		if p := fieldPaths.join(path[0], path[1]); !slices.Contains(c.Withheld, p) {
-			t.Read(ref, p) // a withheld record field reached the client blank
+	case []*certificate.View:
+		if s, _ := ctx.Value(shownKey{}).(*shown); s != nil && len(v) > 0 {
+			fc := graphql.GetFieldContext(ctx)
+			s.mu.Lock()
+			for i, x := range v {
+				if !s.done {
+					s.entries = append(s.entries, shownEntry{fc: fc, index: i, view: x})
+				}
+			}
+			s.mu.Unlock()
 		}
-	default:
-		t.Read(ref, strings.Join(path, "."))
 	}
 	return res, err
 }
 
-// owner finds the licence a field belongs to and the field's path below
-// it, e.g. ["holder", "name"], appended to buf. gqlgen keeps each resolved
-// object in its field's context (a list element's in an index context, by
-// pointer).
-func owner(fc *graphql.FieldContext, buf []string) (*certificate.Certificate, []string) {
-	path := buf // leaf first, reversed before returning
-	for f := fc; f != nil; f = f.Parent {
-		if f != fc {
-			switch r := f.Result.(type) {
-			case *certificate.Certificate:
-				slices.Reverse(path)
-				return r, path
-			case **certificate.Certificate:
-				if *r != nil {
-					slices.Reverse(path)
-					return *r, path
-				}
-			}
+// showAt notes a read that the field being resolved reveals, recorded
+// when that field reaches the client.
+func showAt(ctx context.Context, r audit.Read) {
+	if s, _ := ctx.Value(shownKey{}).(*shown); s != nil {
+		s.add(shownEntry{fc: graphql.GetFieldContext(ctx), index: -1, read: r})
+	}
+}
+
+// AuditGate is a response middleware: it records what the response
+// carries of licences (see above), stores the request's audit records
+// through g, naming the operation with label, and only then lets the
+// response out. When they cannot be stored, the client gets
+// AUDIT_UNAVAILABLE and no data (fail closed).
+func AuditGate(g *audit.Gate, label func(context.Context) string) graphql.ResponseMiddleware {
+	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		s := &shown{}
+		ctx = context.WithValue(ctx, shownKey{}, s)
+		resp := next(ctx)
+		t := audit.TrailFrom(ctx)
+		s.record(ctx, t, resp)
+		if err := g.Commit(ctx, t, label(ctx)); err != nil {
+			_, msg, _ := apperr.CodeOf(apperr.Wrap(err, apperr.AuditUnavailable, "audit log unavailable; no data returned"))
+			return &graphql.Response{Errors: gqlerror.List{{
+				Message:    msg,
+				Extensions: map[string]any{"code": string(apperr.AuditUnavailable)},
+			}}}
 		}
-		if f.Index == nil && f.Field.Field != nil {
-			path = append(path, f.Field.Name)
+		return resp
+	}
+}
+
+// record puts what the response carried into the trail.
+func (s *shown) record(ctx context.Context, t *audit.Trail, resp *graphql.Response) {
+	s.mu.Lock()
+	s.done = true
+	entries := s.entries
+	s.mu.Unlock()
+	if t == nil || len(entries) == 0 {
+		return // a request refused before it ran has no operation context either
+	}
+	oc := graphql.GetOperationContext(ctx)
+	reached := deliveries(resp)
+	sels := map[*ast.Field]*selection{} // per position's field: the paths it selects
+	for i := range entries {
+		e := &entries[i]
+		delivered := reached(e)
+		if e.view == nil {
+			e.read.Delivered = delivered
+			t.Show(e.read)
+			continue
+		}
+		sel, ok := sels[e.fc.Field.Field]
+		if !ok {
+			sel = selectionOf(oc, e.fc.Field.Selections)
+			sels[e.fc.Field.Field] = sel
+		}
+		t.Show(audit.Read{Ref: e.view.AuditRef(), Fields: sel.fieldsOf(e.view), Delivered: delivered})
+	}
+}
+
+// deliveries tells whether a position reached the client in resp: all
+// of them when it has no error; otherwise what its data, after gqlgen's
+// null propagation, still holds.
+func deliveries(resp *graphql.Response) func(e *shownEntry) bool {
+	if resp == nil {
+		return func(*shownEntry) bool { return false }
+	}
+	if len(resp.Errors) == 0 && len(resp.Data) > 0 {
+		return func(*shownEntry) bool { return true }
+	}
+	var data any
+	if json.Unmarshal(resp.Data, &data) != nil {
+		data = nil
+	}
+	return func(e *shownEntry) bool {
+		path := e.fc.Path()
+		if e.index >= 0 {
+			path = append(path, ast.PathIndex(e.index))
+		}
+		return present(data, path)
+	}
+}
+
+// present reports whether data holds a value other than null at path.
+func present(data any, path ast.Path) bool {
+	for _, p := range path {
+		switch p := p.(type) {
+		case ast.PathName:
+			m, ok := data.(map[string]any)
+			if !ok {
+				return false
+			}
+			data = m[string(p)]
+		case ast.PathIndex:
+			l, ok := data.([]any)
+			if !ok || int(p) < 0 || int(p) >= len(l) {
+				return false
+			}
+			data = l[p]
 		}
 	}
-	return nil, nil
+	return data != nil
+}
+
+// selection is what a position asks of the licences at it: the field
+// paths (holder.name, state…), and the data fields, each data selection's
+// fields argument (nil: all the view shows).
+type selection struct {
+	paths []string
+	data  [][]string
+	all   bool // a data selection without fields
+}
+
+// notOwnData are the types whose fields are not the licence's own: other
+// licences (versions, recorded as reads of their own) and the public
+// catalogue. A licence's type and issuer are recorded as "type" and
+// "issuer".
+var notOwnData = map[string]bool{"Certificate": true, "CertificateType": true, "Unit": true}
+
+// selectionOf collects the selection set of a Certificate position as
+// gqlgen executes it. Deferred fields are not in this response.
+func selectionOf(oc *graphql.OperationContext, set ast.SelectionSet) *selection {
+	sel := &selection{}
+	for _, f := range graphql.CollectFields(oc, set, []string{"Certificate"}) {
+		if len(f.Deferrables) > 0 {
+			continue
+		}
+		switch {
+		case f.Name == "data":
+			if names := dataFields(f.ArgumentMap(oc.Variables)["fields"]); names != nil {
+				sel.data = append(sel.data, names)
+			} else {
+				sel.all = true
+			}
+		case len(f.Selections) > 0 && f.Definition != nil && !notOwnData[f.Definition.Type.Name()]:
+			for _, sub := range graphql.CollectFields(oc, f.Selections, []string{f.Definition.Type.Name()}) {
+				if len(sub.Deferrables) == 0 {
+					sel.paths = append(sel.paths, fieldPaths.join(f.Name, sub.Name))
+				}
+			}
+		default:
+			sel.paths = append(sel.paths, f.Name)
+		}
+	}
+	return sel
+}
+
+// dataFields is data's fields argument as names; nil when absent.
+func dataFields(arg any) []string {
+	l, ok := arg.([]any)
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(l))
+	for _, x := range l {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// fieldsOf lists the field paths the response carries of v at a position
+// of this selection: the trail takes the slice over.
+func (sel *selection) fieldsOf(v *certificate.View) []string {
+	out := make([]string, 0, len(sel.paths)+len(v.Data))
+	out = append(out, sel.paths...)
+	if sel.all {
+		for k := range v.Data {
+			out = append(out, fieldPaths.join("data", k))
+		}
+		return out
+	}
+	for _, names := range sel.data {
+		for _, k := range names {
+			if _, ok := v.Data[k]; ok {
+				out = append(out, fieldPaths.join("data", k))
+			}
+		}
+	}
+	return out
 }
 
 // fieldPaths keeps the two-part field paths ("holder.name", "data.address")
@@ -122,22 +300,4 @@ func (c *pathCache) join(a, b string) string {
 	}
 	c.mu.Unlock()
 	return p
-}
-
-// AuditGate is a response middleware: it stores the request's audit
-// records through g, naming the operation with label, and only then lets
-// the response out. When they cannot be stored, the client gets
-// AUDIT_UNAVAILABLE and no data (fail closed).
-func AuditGate(g *audit.Gate, label func(context.Context) string) graphql.ResponseMiddleware {
-	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-		resp := next(ctx)
-		if err := g.Commit(ctx, audit.TrailFrom(ctx), label(ctx)); err != nil {
-			_, msg, _ := apperr.CodeOf(apperr.Wrap(err, apperr.AuditUnavailable, "audit log unavailable; no data returned"))
-			return &graphql.Response{Errors: gqlerror.List{{
-				Message:    msg,
-				Extensions: map[string]any{"code": string(apperr.AuditUnavailable)},
-			}}}
-		}
-		return resp
-	}
 }

@@ -2,13 +2,14 @@ package graph
 
 import (
 	"context"
-	"slices"
+	"strings"
 	"time"
 
 	"certd/graph/model"
 	"certd/internal/apperr"
 	"certd/internal/audit"
 	"certd/internal/authz"
+	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
 	"certd/internal/policyadmin"
@@ -111,18 +112,28 @@ func connection(page certificate.ListPage) *model.CertificateConnection {
 	return c
 }
 
-// visible is a licence's data without the fields hidden from the reader.
-func visible(c *certificate.Certificate) map[string]any {
-	if len(c.Hidden) == 0 {
-		return c.Data
+// showMissing notes what missingTypes tells about a case's holder: the
+// types of which they have no citable licence (a read of the holder
+// through the case), and so the licences they do have (a read of each
+// one's type).
+func showMissing(ctx context.Context, c *cases.Case, missing []string, held []certificate.View) {
+	for i := range held {
+		showAt(ctx, audit.Read{Ref: held[i].AuditRef(), Fields: []string{"type"}})
 	}
-	out := make(map[string]any, len(c.Data))
-	for k, v := range c.Data {
-		if !slices.Contains(c.Hidden, k) {
-			out[k] = v
-		}
+	if len(missing) > 0 {
+		showAt(ctx, audit.Read{Action: "case.missingTypes", Fields: []string{"missingTypes"},
+			Ref:    audit.Ref{CaseID: c.ID, HolderCode: c.Holder.Code, MatterCode: c.MatterCode, Basis: audit.BasisCase},
+			Reason: "no citable licence of type " + strings.Join(missing, ", ")})
 	}
-	return out
+}
+
+// own is a licence its own issuing unit just wrote, as that unit sees it.
+func own(c certificate.Certificate, err error) (*certificate.View, error) {
+	if err != nil {
+		return nil, err
+	}
+	v := certificate.OwnView(c)
+	return &v, nil
 }
 
 func accessConnection(p audit.Page) *model.AccessRecordConnection {

@@ -488,6 +488,7 @@ type ApplicationResolver interface {
 	Note(ctx context.Context, obj *cases.Application) (*string, error)
 }
 type BatchItemResultResolver interface {
+	Certificate(ctx context.Context, obj *certificate.BatchItem) (*certificate.View, error)
 	Error(ctx context.Context, obj *certificate.BatchItem) (*string, error)
 
 	ErrorCode(ctx context.Context, obj *certificate.BatchItem) (*string, error)
@@ -496,7 +497,7 @@ type CaseResolver interface {
 	Matter(ctx context.Context, obj *cases.Case) (*catalogue.Matter, error)
 	Unit(ctx context.Context, obj *cases.Case) (*catalogue.Unit, error)
 
-	Certificates(ctx context.Context, obj *cases.Case) ([]*certificate.Certificate, error)
+	Certificates(ctx context.Context, obj *cases.Case) ([]*certificate.View, error)
 	MissingTypes(ctx context.Context, obj *cases.Case) ([]*catalogue.CertificateType, error)
 	AnnotatedCopy(ctx context.Context, obj *cases.Case, certificateID string) (string, error)
 	PaperSubmissions(ctx context.Context, obj *cases.Case) ([]*cases.PaperSubmission, error)
@@ -508,18 +509,17 @@ type CatalogueChangeResolver interface {
 	Snapshot(ctx context.Context, obj *catalogue.Change) (any, error)
 }
 type CertificateResolver interface {
-	Type(ctx context.Context, obj *certificate.Certificate) (*catalogue.CertificateType, error)
+	Type(ctx context.Context, obj *certificate.View) (*catalogue.CertificateType, error)
 
-	Issuer(ctx context.Context, obj *certificate.Certificate) (*catalogue.Unit, error)
+	Issuer(ctx context.Context, obj *certificate.View) (*catalogue.Unit, error)
 
-	Citable(ctx context.Context, obj *certificate.Certificate) (bool, error)
+	Citable(ctx context.Context, obj *certificate.View) (bool, error)
 
-	Data(ctx context.Context, obj *certificate.Certificate, fields []string) (any, error)
+	Data(ctx context.Context, obj *certificate.View, fields []string) (any, error)
 
-	SealedDocument(ctx context.Context, obj *certificate.Certificate) (string, error)
-	Versions(ctx context.Context, obj *certificate.Certificate) ([]*certificate.Certificate, error)
+	Versions(ctx context.Context, obj *certificate.View) ([]*certificate.View, error)
 
-	VerificationCode(ctx context.Context, obj *certificate.Certificate) (*string, error)
+	VerificationCode(ctx context.Context, obj *certificate.View) (*string, error)
 }
 type CertificateTypeResolver interface {
 	Issuer(ctx context.Context, obj *catalogue.CertificateType) (*catalogue.Unit, error)
@@ -530,7 +530,7 @@ type MatterResolver interface {
 }
 type MeResolver interface {
 	Holder(ctx context.Context, obj *identity.Principal) (*certificate.Holder, error)
-	Certificates(ctx context.Context, obj *identity.Principal) ([]*certificate.Certificate, error)
+	Certificates(ctx context.Context, obj *identity.Principal) ([]*certificate.View, error)
 	AccessLog(ctx context.Context, obj *identity.Principal, first *int, after *string) (*model.AccessRecordConnection, error)
 	Objections(ctx context.Context, obj *identity.Principal) ([]*objection.Objection, error)
 	Applications(ctx context.Context, obj *identity.Principal) ([]*cases.Application, error)
@@ -541,12 +541,12 @@ type MutationResolver interface {
 	RegisterCertificateType(ctx context.Context, input model.CertificateTypeInput) (*catalogue.CertificateType, error)
 	UpdateCertificateType(ctx context.Context, input model.CertificateTypeInput, expectVersion *int) (*catalogue.CertificateType, error)
 	UpdateMatter(ctx context.Context, input catalogue.MatterInput, expectVersion *int) (*catalogue.Matter, error)
-	IssueCertificate(ctx context.Context, input certificate.IssueInput) (*certificate.Certificate, error)
+	IssueCertificate(ctx context.Context, input certificate.IssueInput) (*certificate.View, error)
 	IssueCertificates(ctx context.Context, inputs []*certificate.IssueInput) (*certificate.BatchResult, error)
-	ChangeCertificate(ctx context.Context, id string, data any, reason string) (*certificate.Certificate, error)
-	RenewCertificate(ctx context.Context, id string, validUntil time.Time) (*certificate.Certificate, error)
-	SetCertificateState(ctx context.Context, id string, action certificate.Action, reason string) (*certificate.Certificate, error)
-	RecordInspection(ctx context.Context, id string, passed bool, note *string) (*certificate.Certificate, error)
+	ChangeCertificate(ctx context.Context, id string, data any, reason string) (*certificate.View, error)
+	RenewCertificate(ctx context.Context, id string, validUntil time.Time) (*certificate.View, error)
+	SetCertificateState(ctx context.Context, id string, action certificate.Action, reason string) (*certificate.View, error)
+	RecordInspection(ctx context.Context, id string, passed bool, note *string) (*certificate.View, error)
 	OpenCase(ctx context.Context, input cases.OpenInput) (*cases.Case, error)
 	CloseCase(ctx context.Context, id string) (*cases.Case, error)
 	RecordPaperSubmission(ctx context.Context, caseID string, typeCode string, reason string) (*cases.Case, error)
@@ -564,7 +564,7 @@ type MutationResolver interface {
 	RunBulkAnalysis(ctx context.Context, id string) (*bulk.Result, error)
 }
 type ObjectionResolver interface {
-	Certificate(ctx context.Context, obj *objection.Objection) (*certificate.Certificate, error)
+	Certificate(ctx context.Context, obj *objection.Objection) (*certificate.View, error)
 
 	Overdue(ctx context.Context, obj *objection.Objection) (bool, error)
 }
@@ -591,7 +591,7 @@ type QueryResolver interface {
 	CertificateType(ctx context.Context, code string) (*catalogue.CertificateType, error)
 	CatalogueChanges(ctx context.Context, kind catalogue.EntityKind, code *string) ([]*catalogue.Change, error)
 	Me(ctx context.Context) (*identity.Principal, error)
-	Certificate(ctx context.Context, id string) (*certificate.Certificate, error)
+	Certificate(ctx context.Context, id string) (*certificate.View, error)
 	Certificates(ctx context.Context, filter *model.CertificateFilter, first *int, after *string) (*model.CertificateConnection, error)
 	VerifyCertificate(ctx context.Context, id string, code *string, caseID *string) (*certificate.Verification, error)
 	VerifyDocument(ctx context.Context, document string) (*certificate.Verification, error)
@@ -6144,11 +6144,11 @@ func (ec *executionContext) _BatchItemResult_certificate(ctx context.Context, fi
 			return ec.fieldContext_BatchItemResult_certificate(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Certificate, nil
+			return ec.Resolvers.BatchItemResult().Certificate(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
-			return ec.marshalOCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.View) graphql.Marshaler {
+			return ec.marshalOCertificate2ᚖcertdᚋinternalᚋcertificateᚐView(ctx, selections, v)
 		},
 		true,
 		false,
@@ -6158,8 +6158,8 @@ func (ec *executionContext) fieldContext_BatchItemResult_certificate(_ context.C
 	fc = &graphql.FieldContext{
 		Object:     "BatchItemResult",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Certificate(ctx, field)
 		},
@@ -6960,8 +6960,8 @@ func (ec *executionContext) _Case_certificates(ctx context.Context, field graphq
 			return ec.Resolvers.Case().Certificates(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*certificate.Certificate) graphql.Marshaler {
-			return ec.marshalNCertificate2ᚕᚖcertdᚋinternalᚋcertificateᚐCertificateᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*certificate.View) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚕᚖcertdᚋinternalᚋcertificateᚐViewᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7364,7 +7364,7 @@ func (ec *executionContext) fieldContext_CatalogueChange_snapshot(_ context.Cont
 	return graphql.NewScalarFieldContext("CatalogueChange", field, true, true, "JSON")
 }
 
-func (ec *executionContext) _Certificate_id(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_id(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7387,7 +7387,7 @@ func (ec *executionContext) fieldContext_Certificate_id(_ context.Context, field
 	return graphql.NewScalarFieldContext("Certificate", field, false, false, "ID")
 }
 
-func (ec *executionContext) _Certificate_type(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_type(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7419,7 +7419,7 @@ func (ec *executionContext) fieldContext_Certificate_type(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Certificate_holder(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_holder(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7451,7 +7451,7 @@ func (ec *executionContext) fieldContext_Certificate_holder(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Certificate_issuer(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_issuer(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7483,7 +7483,7 @@ func (ec *executionContext) fieldContext_Certificate_issuer(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Certificate_version(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_version(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7506,7 +7506,7 @@ func (ec *executionContext) fieldContext_Certificate_version(_ context.Context, 
 	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Certificate_state(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_state(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7529,7 +7529,7 @@ func (ec *executionContext) fieldContext_Certificate_state(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Certificate", field, false, false, "CertificateState")
 }
 
-func (ec *executionContext) _Certificate_citable(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_citable(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7552,7 +7552,7 @@ func (ec *executionContext) fieldContext_Certificate_citable(_ context.Context, 
 	return graphql.NewScalarFieldContext("Certificate", field, true, true, "Boolean")
 }
 
-func (ec *executionContext) _Certificate_validFrom(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_validFrom(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7575,7 +7575,7 @@ func (ec *executionContext) fieldContext_Certificate_validFrom(_ context.Context
 	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Date")
 }
 
-func (ec *executionContext) _Certificate_validUntil(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_validUntil(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7598,7 +7598,7 @@ func (ec *executionContext) fieldContext_Certificate_validUntil(_ context.Contex
 	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Date")
 }
 
-func (ec *executionContext) _Certificate_issuedAt(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_issuedAt(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7621,7 +7621,7 @@ func (ec *executionContext) fieldContext_Certificate_issuedAt(_ context.Context,
 	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Certificate_data(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_data(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7665,7 +7665,7 @@ func (ec *executionContext) fieldContext_Certificate_data(ctx context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Certificate_seal(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_seal(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7697,7 +7697,7 @@ func (ec *executionContext) fieldContext_Certificate_seal(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Certificate_sealedDocument(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_sealedDocument(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7706,7 +7706,7 @@ func (ec *executionContext) _Certificate_sealedDocument(ctx context.Context, fie
 			return ec.fieldContext_Certificate_sealedDocument(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Certificate().SealedDocument(ctx, obj)
+			return obj.SealedDocument()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -7717,10 +7717,10 @@ func (ec *executionContext) _Certificate_sealedDocument(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_Certificate_sealedDocument(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Certificate", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Certificate", field, true, false, "String")
 }
 
-func (ec *executionContext) _Certificate_versions(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_versions(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7732,8 +7732,8 @@ func (ec *executionContext) _Certificate_versions(ctx context.Context, field gra
 			return ec.Resolvers.Certificate().Versions(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*certificate.Certificate) graphql.Marshaler {
-			return ec.marshalNCertificate2ᚕᚖcertdᚋinternalᚋcertificateᚐCertificateᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*certificate.View) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚕᚖcertdᚋinternalᚋcertificateᚐViewᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7752,7 +7752,7 @@ func (ec *executionContext) fieldContext_Certificate_versions(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _Certificate_history(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_history(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7784,7 +7784,7 @@ func (ec *executionContext) fieldContext_Certificate_history(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _Certificate_inspections(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_inspections(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7816,7 +7816,7 @@ func (ec *executionContext) fieldContext_Certificate_inspections(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _Certificate_current(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_current(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7839,7 +7839,7 @@ func (ec *executionContext) fieldContext_Certificate_current(_ context.Context, 
 	return graphql.NewScalarFieldContext("Certificate", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Certificate_timeliness(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_timeliness(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7871,7 +7871,7 @@ func (ec *executionContext) fieldContext_Certificate_timeliness(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _Certificate_verificationCode(ctx context.Context, field graphql.CollectedField, obj *certificate.Certificate) (ret graphql.Marshaler) {
+func (ec *executionContext) _Certificate_verificationCode(ctx context.Context, field graphql.CollectedField, obj *certificate.View) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8016,8 +8016,8 @@ func (ec *executionContext) _CertificateEdge_node(ctx context.Context, field gra
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
-			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.View) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐView(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8944,8 +8944,8 @@ func (ec *executionContext) _Me_certificates(ctx context.Context, field graphql.
 			return ec.Resolvers.Me().Certificates(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*certificate.Certificate) graphql.Marshaler {
-			return ec.marshalNCertificate2ᚕᚖcertdᚋinternalᚋcertificateᚐCertificateᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*certificate.View) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚕᚖcertdᚋinternalᚋcertificateᚐViewᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9305,8 +9305,8 @@ func (ec *executionContext) _Mutation_issueCertificate(ctx context.Context, fiel
 			return ec.Resolvers.Mutation().IssueCertificate(ctx, fc.Args["input"].(certificate.IssueInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
-			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.View) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐView(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9399,8 +9399,8 @@ func (ec *executionContext) _Mutation_changeCertificate(ctx context.Context, fie
 				}(), fc.Args["reason"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
-			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.View) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐView(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9443,8 +9443,8 @@ func (ec *executionContext) _Mutation_renewCertificate(ctx context.Context, fiel
 			return ec.Resolvers.Mutation().RenewCertificate(ctx, fc.Args["id"].(string), fc.Args["validUntil"].(time.Time))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
-			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.View) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐView(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9487,8 +9487,8 @@ func (ec *executionContext) _Mutation_setCertificateState(ctx context.Context, f
 			return ec.Resolvers.Mutation().SetCertificateState(ctx, fc.Args["id"].(string), fc.Args["action"].(certificate.Action), fc.Args["reason"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
-			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.View) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐView(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9531,8 +9531,8 @@ func (ec *executionContext) _Mutation_recordInspection(ctx context.Context, fiel
 			return ec.Resolvers.Mutation().RecordInspection(ctx, fc.Args["id"].(string), fc.Args["passed"].(bool), fc.Args["note"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
-			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.View) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐView(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10263,8 +10263,8 @@ func (ec *executionContext) _Objection_certificate(ctx context.Context, field gr
 			return ec.Resolvers.Objection().Certificate(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
-			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.View) graphql.Marshaler {
+			return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐView(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11639,8 +11639,8 @@ func (ec *executionContext) _Query_certificate(ctx context.Context, field graphq
 			return ec.Resolvers.Query().Certificate(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
-			return ec.marshalOCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *certificate.View) graphql.Marshaler {
+			return ec.marshalOCertificate2ᚖcertdᚋinternalᚋcertificateᚐView(ctx, selections, v)
 		},
 		true,
 		false,
@@ -15781,10 +15781,11 @@ func (ec *executionContext) _BatchItemResult(ctx context.Context, sel ast.Select
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "certificate":
-			out.Values[i] = ec._BatchItemResult_certificate(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BatchItemResult_certificate(ctx, field, obj)
+				})
 		case "error":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -16196,7 +16197,7 @@ func (ec *executionContext) _CatalogueChange(ctx context.Context, sel ast.Select
 
 var certificateImplementors = []string{"Certificate"}
 
-func (ec *executionContext) _Certificate(ctx context.Context, sel ast.SelectionSet, obj *certificate.Certificate) graphql.Marshaler {
+func (ec *executionContext) _Certificate(ctx context.Context, sel ast.SelectionSet, obj *certificate.View) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, certificateImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16270,11 +16271,10 @@ func (ec *executionContext) _Certificate(ctx context.Context, sel ast.SelectionS
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "sealedDocument":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Certificate_sealedDocument(ctx, field, obj)
-				})
+			out.Values[i] = ec._Certificate_sealedDocument(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "versions":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -18822,11 +18822,11 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNCertificate2ᚕᚖcertdᚋinternalᚋcertificateᚐCertificateᚄ(ctx context.Context, sel ast.SelectionSet, v []*certificate.Certificate) graphql.Marshaler {
+func (ec *executionContext) marshalNCertificate2ᚕᚖcertdᚋinternalᚋcertificateᚐViewᚄ(ctx context.Context, sel ast.SelectionSet, v []*certificate.View) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx, sel, v[i])
+		return ec.marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐView(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -18838,7 +18838,7 @@ func (ec *executionContext) marshalNCertificate2ᚕᚖcertdᚋinternalᚋcertifi
 	return ret
 }
 
-func (ec *executionContext) marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx context.Context, sel ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
+func (ec *executionContext) marshalNCertificate2ᚖcertdᚋinternalᚋcertificateᚐView(ctx context.Context, sel ast.SelectionSet, v *certificate.View) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Certificate!")
 		return graphql.Null
@@ -19949,7 +19949,7 @@ func (ec *executionContext) marshalOCase2ᚖcertdᚋinternalᚋcasesᚐCase(ctx 
 	return ec._Case(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOCertificate2ᚖcertdᚋinternalᚋcertificateᚐCertificate(ctx context.Context, sel ast.SelectionSet, v *certificate.Certificate) graphql.Marshaler {
+func (ec *executionContext) marshalOCertificate2ᚖcertdᚋinternalᚋcertificateᚐView(ctx context.Context, sel ast.SelectionSet, v *certificate.View) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -15,7 +15,6 @@ import (
 	"certd/internal/supervision"
 	"context"
 	"encoding/json"
-	"strings"
 	"time"
 )
 
@@ -37,6 +36,14 @@ func (r *applicationResolver) Unit(ctx context.Context, obj *cases.Application) 
 // Note is the resolver for the note field.
 func (r *applicationResolver) Note(ctx context.Context, obj *cases.Application) (*string, error) {
 	return optional(obj.Note), nil
+}
+
+// Certificate is the resolver for the certificate field.
+func (r *batchItemResultResolver) Certificate(ctx context.Context, obj *certificate.BatchItem) (*certificate.View, error) {
+	if obj.Certificate == nil {
+		return nil, nil
+	}
+	return own(*obj.Certificate, nil)
 }
 
 // Error is the resolver for the error field.
@@ -69,22 +76,28 @@ func (r *caseResolver) Unit(ctx context.Context, obj *cases.Case) (*catalogue.Un
 }
 
 // Certificates is the resolver for the certificates field.
-func (r *caseResolver) Certificates(ctx context.Context, obj *cases.Case) ([]*certificate.Certificate, error) {
+func (r *caseResolver) Certificates(ctx context.Context, obj *cases.Case) ([]*certificate.View, error) {
 	return ptrs(r.Casework.Certificates(summariesUnlessAsked(ctx), obj))
 }
 
 // MissingTypes is the resolver for the missingTypes field.
 func (r *caseResolver) MissingTypes(ctx context.Context, obj *cases.Case) ([]*catalogue.CertificateType, error) {
-	codes, err := r.Casework.MissingTypes(ctx, obj)
+	missing, held, err := r.Casework.MissingTypes(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
-	return each(ctx, codes, r.Catalogue.LookupType)
+	showMissing(ctx, obj, missing, held)
+	return each(ctx, missing, r.Catalogue.LookupType)
 }
 
 // AnnotatedCopy is the resolver for the annotatedCopy field.
 func (r *caseResolver) AnnotatedCopy(ctx context.Context, obj *cases.Case, certificateID string) (string, error) {
-	return r.Casework.AnnotatedCopy(ctx, obj, certificateID)
+	doc, v, err := r.Casework.AnnotatedCopy(ctx, obj, certificateID)
+	if err != nil {
+		return "", err
+	}
+	showAt(ctx, audit.Read{Ref: v.AuditRef(), Fields: v.AnnotatedFields()})
+	return doc, nil
 }
 
 // PaperSubmissions is the resolver for the paperSubmissions field.
@@ -115,44 +128,32 @@ func (r *catalogueChangeResolver) Snapshot(ctx context.Context, obj *catalogue.C
 }
 
 // Type is the resolver for the type field.
-func (r *certificateResolver) Type(ctx context.Context, obj *certificate.Certificate) (*catalogue.CertificateType, error) {
+func (r *certificateResolver) Type(ctx context.Context, obj *certificate.View) (*catalogue.CertificateType, error) {
 	return ptr(r.Catalogue.LookupType(ctx, obj.TypeCode))
 }
 
 // Issuer is the resolver for the issuer field.
-func (r *certificateResolver) Issuer(ctx context.Context, obj *certificate.Certificate) (*catalogue.Unit, error) {
+func (r *certificateResolver) Issuer(ctx context.Context, obj *certificate.View) (*catalogue.Unit, error) {
 	return ptr(r.Catalogue.LookupUnit(ctx, obj.IssuerCode))
 }
 
 // Citable is the resolver for the citable field.
-func (r *certificateResolver) Citable(ctx context.Context, obj *certificate.Certificate) (bool, error) {
+func (r *certificateResolver) Citable(ctx context.Context, obj *certificate.View) (bool, error) {
 	return obj.Citable(r.Licences.Today()), nil
 }
 
 // Data is the resolver for the data field.
-func (r *certificateResolver) Data(ctx context.Context, obj *certificate.Certificate, fields []string) (any, error) {
-	return selectFields(visible(obj), fields), nil
-}
-
-// SealedDocument is the resolver for the sealedDocument field.
-func (r *certificateResolver) SealedDocument(ctx context.Context, obj *certificate.Certificate) (string, error) {
-	if len(obj.Hidden) > 0 {
-		return "", apperr.Forbiddenf("the sealed document holds fields hidden from you (%s); ask for an annotated copy", strings.Join(obj.Hidden, ", "))
-	}
-	return obj.Document, nil
+func (r *certificateResolver) Data(ctx context.Context, obj *certificate.View, fields []string) (any, error) {
+	return selectFields(obj.Data, fields), nil
 }
 
 // Versions is the resolver for the versions field.
-func (r *certificateResolver) Versions(ctx context.Context, obj *certificate.Certificate) ([]*certificate.Certificate, error) {
-	if obj.CaseID != "" {
-		// Read through a case: only the version the case may cite.
-		return []*certificate.Certificate{obj}, nil
-	}
+func (r *certificateResolver) Versions(ctx context.Context, obj *certificate.View) ([]*certificate.View, error) {
 	return ptrs(r.Licences.Versions(ctx, obj))
 }
 
 // VerificationCode is the resolver for the verificationCode field.
-func (r *certificateResolver) VerificationCode(ctx context.Context, obj *certificate.Certificate) (*string, error) {
+func (r *certificateResolver) VerificationCode(ctx context.Context, obj *certificate.View) (*string, error) {
 	return r.Licences.VerificationCode(ctx, obj), nil
 }
 
@@ -177,7 +178,7 @@ func (r *meResolver) Holder(ctx context.Context, obj *identity.Principal) (*cert
 }
 
 // Certificates is the resolver for the certificates field.
-func (r *meResolver) Certificates(ctx context.Context, obj *identity.Principal) ([]*certificate.Certificate, error) {
+func (r *meResolver) Certificates(ctx context.Context, obj *identity.Principal) ([]*certificate.View, error) {
 	return ptrs(r.Licences.Mine(summariesUnlessAsked(ctx)))
 }
 
@@ -226,8 +227,8 @@ func (r *mutationResolver) UpdateMatter(ctx context.Context, input catalogue.Mat
 }
 
 // IssueCertificate is the resolver for the issueCertificate field.
-func (r *mutationResolver) IssueCertificate(ctx context.Context, input certificate.IssueInput) (*certificate.Certificate, error) {
-	return ptr(r.Licences.Issue(ctx, input))
+func (r *mutationResolver) IssueCertificate(ctx context.Context, input certificate.IssueInput) (*certificate.View, error) {
+	return own(r.Licences.Issue(ctx, input))
 }
 
 // IssueCertificates is the resolver for the issueCertificates field.
@@ -240,31 +241,31 @@ func (r *mutationResolver) IssueCertificates(ctx context.Context, inputs []*cert
 }
 
 // ChangeCertificate is the resolver for the changeCertificate field.
-func (r *mutationResolver) ChangeCertificate(ctx context.Context, id string, data any, reason string) (*certificate.Certificate, error) {
+func (r *mutationResolver) ChangeCertificate(ctx context.Context, id string, data any, reason string) (*certificate.View, error) {
 	m, ok := data.(map[string]any)
 	if !ok {
 		return nil, apperr.Invalid("data must be a JSON object of the template's fields")
 	}
-	return ptr(r.Licences.Change(ctx, id, m, reason))
+	return own(r.Licences.Change(ctx, id, m, reason))
 }
 
 // RenewCertificate is the resolver for the renewCertificate field.
-func (r *mutationResolver) RenewCertificate(ctx context.Context, id string, validUntil time.Time) (*certificate.Certificate, error) {
-	return ptr(r.Licences.Renew(ctx, id, validUntil))
+func (r *mutationResolver) RenewCertificate(ctx context.Context, id string, validUntil time.Time) (*certificate.View, error) {
+	return own(r.Licences.Renew(ctx, id, validUntil))
 }
 
 // SetCertificateState is the resolver for the setCertificateState field.
-func (r *mutationResolver) SetCertificateState(ctx context.Context, id string, action certificate.Action, reason string) (*certificate.Certificate, error) {
-	return ptr(r.Licences.SetState(ctx, id, action, reason))
+func (r *mutationResolver) SetCertificateState(ctx context.Context, id string, action certificate.Action, reason string) (*certificate.View, error) {
+	return own(r.Licences.SetState(ctx, id, action, reason))
 }
 
 // RecordInspection is the resolver for the recordInspection field.
-func (r *mutationResolver) RecordInspection(ctx context.Context, id string, passed bool, note *string) (*certificate.Certificate, error) {
+func (r *mutationResolver) RecordInspection(ctx context.Context, id string, passed bool, note *string) (*certificate.View, error) {
 	n := ""
 	if note != nil {
 		n = *note
 	}
-	return ptr(r.Licences.RecordInspection(ctx, id, passed, n))
+	return own(r.Licences.RecordInspection(ctx, id, passed, n))
 }
 
 // OpenCase is the resolver for the openCase field.
@@ -351,7 +352,7 @@ func (r *mutationResolver) RunBulkAnalysis(ctx context.Context, id string) (*bul
 }
 
 // Certificate is the resolver for the certificate field.
-func (r *objectionResolver) Certificate(ctx context.Context, obj *objection.Objection) (*certificate.Certificate, error) {
+func (r *objectionResolver) Certificate(ctx context.Context, obj *objection.Objection) (*certificate.View, error) {
 	return ptr(r.Licences.Get(ctx, obj.CertificateID))
 }
 
@@ -440,7 +441,7 @@ func (r *queryResolver) Me(ctx context.Context) (*identity.Principal, error) {
 }
 
 // Certificate is the resolver for the certificate field.
-func (r *queryResolver) Certificate(ctx context.Context, id string) (*certificate.Certificate, error) {
+func (r *queryResolver) Certificate(ctx context.Context, id string) (*certificate.View, error) {
 	return orNil(r.Licences.Get(ctx, id))
 }
 

@@ -40,8 +40,8 @@ type CertificateConnection struct {
 }
 
 type CertificateEdge struct {
-	Cursor string                   `json:"cursor"`
-	Node   *certificate.Certificate `json:"node"`
+	Cursor string            `json:"cursor"`
+	Node   *certificate.View `json:"node"`
 }
 
 type CertificateFilter struct {

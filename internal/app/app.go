@@ -267,7 +267,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		ctx = audit.WithTrail(ctx, audit.NewTrail(base, a.Policy.Version))
 		return r.WithContext(ctx)
 	}
-	sc.FieldMiddleware = graph.AuditFields
+	sc.FieldMiddleware = graph.AuditViews
 	sc.ResponseMiddleware = graph.AuditGate(a.AuditGate, server.OperationLabel)
 	sc.Authenticated = map[string]http.Handler{printing.Pattern: printing.Handler(printing.Deps{
 		Licences: a.Licences, Cases: a.Cases, Types: a.Catalogue, Units: a.Catalogue,

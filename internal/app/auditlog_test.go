@@ -169,6 +169,139 @@ func runAuditLogIntegrity(t *testing.T, s *testkit.Server) {
 		}
 	})
 
+	// reads lists the records about licences and cases made since from by
+	// subject, by certificate (or case, for other actions) id.
+	reads := func(t *testing.T, from time.Time, subject string) map[string]fullRecord {
+		t.Helper()
+		out := map[string]fullRecord{}
+		for _, r := range recordsSince(t, s, super, from) {
+			if r.Subject != subject || r.Kind != "access" {
+				continue
+			}
+			key := r.Action + " " + deref(r.CertificateID)
+			if _, dup := out[key]; dup {
+				t.Fatalf("two records of %s in one request: %+v", key, r)
+			}
+			out[key] = r
+		}
+		return out
+	}
+
+	t.Run("a response that shows a licence exists is a read of it", func(t *testing.T) {
+		from := time.Now()
+		// The restaurant has a business licence but no physician's
+		// licence, which this matter requires too.
+		c := openCase(t, s, staff, "PROBE-1", "91350100MA0000001P", "350100-WJ-0001")
+		var got struct {
+			Case struct {
+				Certificates []struct {
+					Typename string `json:"__typename"`
+					Type     struct{ Code string }
+				}
+				MissingTypes []struct{ Code string }
+			}
+		}
+		s.Do(staff, `query($id: ID!) { case(id: $id) { certificates { __typename type { code } issuer { name } versions { __typename } }
+			missingTypes { code } } }`, map[string]any{"id": c.ID}).Decode(t, &got)
+		if len(got.Case.Certificates) != 1 || len(got.Case.MissingTypes) != 1 || got.Case.MissingTypes[0].Code != demo.PhysicianLicence {
+			t.Fatalf("probe answer %+v", got)
+		}
+		var mine struct {
+			Me struct {
+				Certificates []struct {
+					ID   string
+					Type struct{ Code string }
+				}
+			}
+		}
+		s.Do(owner, `{ me { certificates { id type { code } } } }`, nil).Decode(t, &mine)
+		business := ""
+		for _, m := range mine.Me.Certificates {
+			if m.Type.Code == demo.BusinessLicence {
+				business = m.ID
+			}
+		}
+		recs := reads(t, from, "integrity-staff")
+		read, ok := recs["certificate.read "+business]
+		if !ok || read.Decision != "ALLOW" || deref(read.CaseID) != c.ID || deref(read.MatterCode) != "350100-WJ-0001" ||
+			strings.Join(read.Fields, ",") != "__typename,issuer,type,versions" {
+			t.Fatalf("the probe of the business licence: %+v (all: %+v)", read, recs)
+		}
+		missing, ok := recs["case.missingTypes "]
+		if !ok || missing.Decision != "ALLOW" || deref(missing.CaseID) != c.ID || deref(missing.HolderCode) != "91350100MA0000001P" ||
+			!strings.Contains(deref(missing.Reason), demo.PhysicianLicence) {
+			t.Fatalf("missingTypes: %+v (all: %+v)", missing, recs)
+		}
+		// The holder sees both.
+		var log struct {
+			Me struct {
+				AccessLog struct {
+					Edges []struct{ Node fullRecord }
+				}
+			}
+		}
+		s.Do(owner, `{ me { accessLog(first: 100) { edges { node { action caseId fields decision } } } } }`, nil).Decode(t, &log)
+		seen := map[string]bool{}
+		for _, e := range log.Me.AccessLog.Edges {
+			if deref(e.Node.CaseID) == c.ID {
+				seen[e.Node.Action] = true
+			}
+		}
+		if !seen["certificate.read"] || !seen["case.missingTypes"] {
+			t.Fatalf("the holder sees %v of the probe", seen)
+		}
+	})
+
+	t.Run("data an error nulled is recorded as not delivered", func(t *testing.T) {
+		c := openCase(t, s, staff, "NULLED-1", "91350100MA0000001P", "350100-SP-0001")
+		from := time.Now()
+		// The business licence has a field hidden from staff, so its
+		// sealed document is refused: the error nulls the case.
+		r := s.Do(staff, `query($id: ID!) { case(id: $id) { certificates { id holder { name } data sealedDocument } } }`, map[string]any{"id": c.ID})
+		if r.Code() != "FORBIDDEN" || string(r.Data) != `{"case":null}` {
+			t.Fatalf("sealedDocument of a licence with hidden fields: %s %+v", r.Data, r.Errors)
+		}
+		recs := reads(t, from, "integrity-staff")
+		if len(recs) != 1 {
+			t.Fatalf("records %+v", recs)
+		}
+		for _, rec := range recs {
+			if rec.Decision != "NOT_DELIVERED" || deref(rec.CaseID) != c.ID || !strings.Contains(strings.Join(rec.Fields, ","), "holder.name") {
+				t.Fatalf("the nulled read: %+v", rec)
+			}
+		}
+		// Two aliases, one nulled: the record holds what the other carried.
+		from = time.Now()
+		r = s.Do(staff, `query($id: ID!) { a: case(id: $id) { certificates { id } } b: case(id: $id) { certificates { state sealedDocument } } }`, map[string]any{"id": c.ID})
+		if r.Code() != "FORBIDDEN" || !strings.Contains(string(r.Data), `"b":null`) || strings.Contains(string(r.Data), `"a":null`) {
+			t.Fatalf("one alias nulled: %s %+v", r.Data, r.Errors)
+		}
+		recs = reads(t, from, "integrity-staff")
+		for _, rec := range recs {
+			if len(recs) != 1 || rec.Decision != "ALLOW" || strings.Join(rec.Fields, ",") != "id" {
+				t.Fatalf("records %+v", recs)
+			}
+		}
+		// The holder does not see a read that never reached the clerk.
+		var log struct {
+			Me struct {
+				AccessLog struct {
+					Edges []struct{ Node fullRecord }
+				}
+			}
+		}
+		s.Do(owner, `{ me { accessLog(first: 100) { edges { node { caseId fields decision } } } } }`, nil).Decode(t, &log)
+		decisions := map[string]int{}
+		for _, e := range log.Me.AccessLog.Edges {
+			if deref(e.Node.CaseID) == c.ID {
+				decisions[e.Node.Decision]++
+			}
+		}
+		if decisions["NOT_DELIVERED"] != 1 || decisions["ALLOW"] != 1 {
+			t.Fatalf("the holder's log of the case: %v", decisions)
+		}
+	})
+
 	t.Run("caller text never reaches the log", func(t *testing.T) {
 		from := time.Now()
 		const bogus = "READ-BY-SUPERVISOR-ON-BEHALF-OF-THE-HOLDER"

@@ -81,9 +81,8 @@ func TestRecordValuesAreValidated(t *testing.T) {
 	}
 	// Field paths: names only.
 	tr = trail("clerk", validUnit, "10.0.0.1")
-	for _, f := range []string{"holder.name", "data.地址", "data.a b", "state", "__typename", "x.y.z.w.v"} {
-		tr.Read(audit.Ref{CertificateID: validLicence}, f)
-	}
+	tr.Show(audit.Read{Ref: audit.Ref{CertificateID: validLicence}, Delivered: true,
+		Fields: []string{"holder.name", "data.地址", "data.a b", "state", "__typename", "x.y.z.w.v", "state"}})
 	recs = tr.Records(time.Now())
 	if len(recs) != 1 || !slices.Equal(recs[0].Fields, []string{"__typename", "holder.name", "state"}) {
 		t.Fatalf("fields %+v", recs)
@@ -160,7 +159,7 @@ func TestGateCountsRepeatedRefusals(t *testing.T) {
 	for range 3 {
 		tr := trail("clerk", validUnit, "10.0.0.1")
 		refuse(tr, "certificate.read", audit.Ref{CertificateID: validLicence})
-		tr.Read(audit.Ref{CertificateID: validLicence, CaseID: validCase}, "state")
+		tr.Show(audit.Read{Ref: audit.Ref{CertificateID: validLicence, CaseID: validCase}, Fields: []string{"state"}, Delivered: true})
 		tr.Write("case.close", audit.Ref{CaseID: validCase}, "")
 		commit(tr)
 	}
@@ -209,7 +208,7 @@ func TestGateCountsRepeatedRefusals(t *testing.T) {
 	// Fail closed: an append that fails is AUDIT_UNAVAILABLE.
 	w.err = apperr.Wrap(errors.New("disk"), apperr.AuditUnavailable, "down")
 	tr = trail("clerk", validUnit, "10.0.0.1")
-	tr.Read(audit.Ref{CertificateID: validLicence}, "state")
+	tr.Show(audit.Read{Ref: audit.Ref{CertificateID: validLicence}, Fields: []string{"state"}, Delivered: true})
 	if err := g.Commit(ctx, tr, ""); !apperr.CodeIs(err, apperr.AuditUnavailable) {
 		t.Fatalf("commit with the store down: %v", err)
 	}
@@ -233,5 +232,33 @@ func TestGateCloseStoresTheCounts(t *testing.T) {
 	got := w.take()
 	if len(got) != 2 || got[1].Count != 2 {
 		t.Fatalf("stored %+v", got)
+	}
+}
+
+// TestReadsSayWhatWasDelivered: reads of one licence through one case in
+// one request are one record; the fields of those delivered, or
+// NOT_DELIVERED when none was.
+func TestReadsSayWhatWasDelivered(t *testing.T) {
+	other := "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"
+	tr := trail("clerk", validUnit, "10.0.0.1")
+	ref := audit.Ref{CertificateID: validLicence, CaseID: validCase, Basis: audit.BasisCase}
+	tr.Show(audit.Read{Ref: ref, Fields: []string{"sealedDocument", "state"}})
+	tr.Show(audit.Read{Ref: ref, Fields: []string{"id", "state"}, Delivered: true})
+	tr.Show(audit.Read{Ref: ref, Fields: []string{"data.x"}})
+	tr.Show(audit.Read{Ref: ref, Fields: []string{"holder.name"}, Delivered: true})
+	tr.Show(audit.Read{Ref: audit.Ref{CertificateID: other}, Fields: []string{"id", "data.x"}})
+	tr.Show(audit.Read{Action: "case.missingTypes", Ref: audit.Ref{CaseID: validCase}, Fields: []string{"missingTypes"}, Delivered: true})
+	recs := tr.Records(time.Now())
+	if len(recs) != 3 {
+		t.Fatalf("records %+v", recs)
+	}
+	if r := recs[0]; r.Decision != audit.Allow || !slices.Equal(r.Fields, []string{"holder.name", "id", "state"}) || r.Basis != audit.BasisCase {
+		t.Fatalf("delivered read %+v", r)
+	}
+	if r := recs[1]; r.Decision != audit.NotDelivered || r.CertificateID != other || !slices.Equal(r.Fields, []string{"data.x", "id"}) {
+		t.Fatalf("read not delivered %+v", r)
+	}
+	if r := recs[2]; r.Action != "case.missingTypes" || r.Decision != audit.Allow || r.CaseID != validCase {
+		t.Fatalf("missing types %+v", r)
 	}
 }

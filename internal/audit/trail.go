@@ -16,31 +16,54 @@ type Ref struct {
 	IssuerCode    string
 	CaseID        string
 	MatterCode    string
+	Basis         string // why the caller may do it: BasisCase, BasisHolder...
 	Target        string // for writes without a licence: a unit, type, matter, policy version...
 }
 
-// Trail collects the audit records of one request: the fields resolved for
-// each licence, denials and writes. The response gate stores them, and
-// only then lets the response out. All methods are safe on a nil *Trail
-// (requests outside the API: seeding, tests) and for concurrent use.
+// ActionRead is the action of a licence read.
+const ActionRead = "certificate.read"
+
+// A Read is what one response carried of a licence (or, for another
+// Action, what a case told about its holder), decided from the response
+// as it left: the fields it carried and whether it reached the client.
+type Read struct {
+	Action string // ActionRead, or e.g. "case.missingTypes"
+	Ref    Ref
+	// Fields are the paths the response carried (holder.name,
+	// data.address…; names, never values). The trail takes the slice
+	// over: the caller must not use it again.
+	Fields []string
+	Reason string
+	// Delivered is false when an error kept the data from the client
+	// (gqlgen nulled it): the record then says NOT_DELIVERED.
+	Delivered bool
+}
+
+// Trail collects the audit records of one request: what its response
+// carried of each licence, denials and writes. The response gate stores
+// them, and only then lets the response out. All methods are safe on a
+// nil *Trail (requests outside the API: seeding, tests) and for
+// concurrent use.
 type Trail struct {
 	mu        sync.Mutex
 	base      Record
 	operation string
-	reads     map[readKey]*Record
-	order     []*Record // reads in the order first seen
+	reads     map[readKey]*readAcc
+	order     []*readAcc // reads in the order first shown
 	other     []Record
-	matters   map[string]string // case id → matter code
 	version   func() int
 }
 
-// readKey is what a read record is about: a licence, read through a case
-// or not.
-type readKey struct{ certificateID, caseID string }
+// readKey is what a read record is about: a licence (or a case's holder),
+// read through a case or not.
+type readKey struct{ action, certificateID, caseID string }
 
-// fieldsCap is the room a read record starts with for its fields: a
-// licence's fields read by one request usually fit.
-const fieldsCap = 16
+// readAcc gathers the reads of one key: the fields delivered, or while
+// none was, the fields that were not.
+type readAcc struct {
+	rec       Record
+	delivered bool
+}
 
 // NewTrail starts the trail of a request: base carries who (Subject, Org,
 // Roles), RequestID and Client; version reports the policy version.
@@ -81,44 +104,39 @@ func (t *Trail) SetIdentity(subject, org string, roles []string) {
 	t.mu.Unlock()
 }
 
-// Case remembers a case's matter, for the records of licences read
-// through it.
-func (t *Trail) Case(caseID, matterCode string) {
-	if t == nil || caseID == "" {
+// Show records what the response carried of a licence (see Read). Reads
+// of one licence through one case are one record: the fields of every
+// read delivered, or NOT_DELIVERED with their fields when none was.
+func (t *Trail) Show(r Read) {
+	if t == nil || r.Ref.CertificateID == "" && r.Ref.CaseID == "" {
 		return
 	}
-	t.mu.Lock()
-	if t.matters == nil {
-		t.matters = map[string]string{}
+	if r.Action == "" {
+		r.Action = ActionRead
 	}
-	t.matters[caseID] = matterCode
-	t.mu.Unlock()
-}
-
-// Read records that a field of a licence was resolved for the client.
-func (t *Trail) Read(ref Ref, field string) {
-	if t == nil || ref.CertificateID == "" {
-		return
-	}
-	key := readKey{ref.CertificateID, ref.CaseID}
+	key := readKey{r.Action, r.Ref.CertificateID, r.Ref.CaseID}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	r, ok := t.reads[key]
+	acc, ok := t.reads[key]
 	if !ok {
 		if t.reads == nil {
-			t.reads = map[readKey]*Record{}
+			t.reads = map[readKey]*readAcc{}
 		}
-		r = t.record(KindAccess, "certificate.read", ref, Allow, "")
-		r.Fields = make([]string, 0, fieldsCap)
-		t.reads[key] = r
-		t.order = append(t.order, r)
+		acc = &readAcc{rec: *t.record(KindAccess, r.Action, r.Ref, NotDelivered, r.Reason)}
+		t.reads[key] = acc
+		t.order = append(t.order, acc)
 	}
-	for _, f := range r.Fields {
-		if f == field {
-			return
-		}
+	switch {
+	case r.Delivered && !acc.delivered:
+		acc.delivered, acc.rec.Decision, acc.rec.Fields = true, Allow, nil
+	case !r.Delivered && acc.delivered:
+		return
 	}
-	r.Fields = append(r.Fields, field)
+	if acc.rec.Fields == nil {
+		acc.rec.Fields = r.Fields
+	} else {
+		acc.rec.Fields = append(acc.rec.Fields, r.Fields...)
+	}
 }
 
 // Deny records a refused read.
@@ -146,6 +164,7 @@ func (t *Trail) record(kind, action string, ref Ref, decision, reason string) *R
 	r := t.base
 	r.Kind, r.Action, r.Decision, r.Reason = kind, action, decision, reason
 	r.CertificateID, r.HolderCode, r.IssuerCode, r.CaseID, r.MatterCode = ref.CertificateID, ref.HolderCode, ref.IssuerCode, ref.CaseID, ref.MatterCode
+	r.Basis = ref.Basis
 	if ref.Target != "" && r.CertificateID == "" {
 		r.Reason = joinReason(ref.Target, reason)
 	}
@@ -164,7 +183,7 @@ func joinReason(target, reason string) string {
 const AnonymousSubject = "anonymous"
 
 // Records returns every record collected, stamped with at, the operation
-// and the policy version; read records list their fields sorted. Every
+// and the policy version; read records list their fields sorted, once. Every
 // value is checked (clean). The records of a request without a valid
 // token are one record at most, counting the others; records of one
 // request alike in everything are one record counting them.
@@ -179,24 +198,14 @@ func (t *Trail) Records(at time.Time) []Record {
 		v = t.version()
 	}
 	out := make([]Record, 0, len(t.order)+len(t.other))
-	n := 0
-	for _, r := range t.order {
-		n += len(r.Fields)
-	}
-	fields := make([]string, 0, n) // the sorted copies of every read's fields, in one allocation
-	for _, r := range t.order {
-		c := *r
-		fields = append(fields, r.Fields...)
-		c.Fields = fields[len(fields)-len(r.Fields) : len(fields) : len(fields)]
-		slices.Sort(c.Fields)
-		out = append(out, c)
+	for _, acc := range t.order {
+		slices.Sort(acc.rec.Fields)
+		acc.rec.Fields = slices.Compact(acc.rec.Fields)
+		out = append(out, acc.rec)
 	}
 	out = appendMerged(out, t.other)
 	for i := range out {
 		out[i].At, out[i].Operation, out[i].PolicyVersion = at, t.operation, v
-		if out[i].MatterCode == "" && out[i].CaseID != "" {
-			out[i].MatterCode = t.matters[out[i].CaseID]
-		}
 		if out[i].Roles == nil {
 			out[i].Roles = []string{}
 		}

@@ -35,10 +35,10 @@ type Policy interface {
 type Licences interface {
 	Find(ctx context.Context, f certificate.Filter, limit int) ([]certificate.Certificate, error)
 	Today() time.Time
-	AnnotatedCopy(ctx context.Context, c *certificate.Certificate, a certificate.Annotation) (string, error)
+	AnnotatedCopy(ctx context.Context, v *certificate.View, a certificate.Annotation) (string, error)
 	HasCitable(ctx context.Context, holderCode, typeCode string) (bool, error)
 	Verify(ctx context.Context, id, code string) (certificate.Verification, error)
-	Judge(ctx context.Context, c *certificate.Certificate) certificate.Verification
+	Judge(ctx context.Context, v *certificate.View) certificate.Verification
 }
 
 // Service opens, reads and closes cases and reads licences through them.
@@ -176,14 +176,14 @@ func (s *Service) asOf(c Case, now time.Time) Case {
 }
 
 // Certificates returns the licences the policy lets the caller read
-// through the case: citable licences of its holder of the types its
-// matter requires, each with the fields the caller may not see.
-func (s *Service) Certificates(ctx context.Context, c *Case) ([]certificate.Certificate, error) {
+// through the case, as the caller may see them: citable licences of its
+// holder of the types its matter requires, without the fields the policy
+// hides.
+func (s *Service) Certificates(ctx context.Context, c *Case) ([]certificate.View, error) {
 	m, err := s.cat.LookupMatter(ctx, c.MatterCode)
 	if err != nil {
 		return nil, err
 	}
-	audit.TrailFrom(ctx).Case(c.ID, c.MatterCode)
 	known := map[string]any{"case": resource(c, &m)}
 	d, err := s.policy.Filter(ctx, "case.certificates", known)
 	if err != nil {
@@ -209,14 +209,15 @@ func (s *Service) Certificates(ctx context.Context, c *Case) ([]certificate.Cert
 		return nil, audit.Refused(ctx, "case.certificates", caseRef(c), err)
 	}
 	today := s.licences.Today()
-	out := found[:0]
+	out := make([]certificate.View, 0, len(found))
 	// Per type: the fields the policy hides, and the template.
 	type typeView struct {
 		fields []string
 		t      catalogue.CertificateType
 	}
 	hidden := map[string]typeView{}
-	for _, lc := range found {
+	for i := range found {
+		lc := &found[i]
 		if !lc.Citable(today) {
 			continue // past its validity today, before the sweeper marks it
 		}
@@ -227,15 +228,7 @@ func (s *Service) Certificates(ctx context.Context, c *Case) ([]certificate.Cert
 			}
 			hidden[lc.TypeCode] = v
 		}
-		lc.CaseID = c.ID
-		for _, f := range v.fields {
-			if !slices.Contains(certificate.RecordPaths, f) {
-				lc.Hidden = append(lc.Hidden, f)
-			}
-		}
-		lc.Withhold(v.fields)
-		hideUnknown(&lc, v.t)
-		out = append(out, lc)
+		out = append(out, certificate.ThroughCase(*lc, withUnknown(v.fields, lc, v.t), c.ID, c.MatterCode))
 	}
 	return out, nil
 }
@@ -266,15 +259,16 @@ func (s *Service) hiddenFields(ctx context.Context, known map[string]any, typeCo
 	return h, t, nil
 }
 
-// hideUnknown adds to c.Hidden every data key the current template does
-// not have (a field since renamed or removed): what the policy has not
-// judged is not shown.
-func hideUnknown(c *certificate.Certificate, t catalogue.CertificateType) {
+// withUnknown adds to hidden every data key of c the current template
+// does not have (a field since renamed or removed): what the policy has
+// not judged is not shown. hidden itself is left as it was.
+func withUnknown(hidden []string, c *certificate.Certificate, t catalogue.CertificateType) []string {
 	for k := range c.Data {
-		if _, ok := t.Field(k); !ok && !slices.Contains(c.Hidden, k) {
-			c.Hidden = append(c.Hidden, k)
+		if _, ok := t.Field(k); !ok && !slices.Contains(hidden, k) {
+			hidden = append(slices.Clip(hidden), k)
 		}
 	}
+	return hidden
 }
 
 func nonNilAny(xs []any) []any {
@@ -286,22 +280,23 @@ func nonNilAny(xs []any) []any {
 
 // MissingTypes lists the types the case's matter requires for which the
 // holder has nothing citable: the applicant may bring paper (第十五条).
-func (s *Service) MissingTypes(ctx context.Context, c *Case) ([]string, error) {
-	certs, err := s.Certificates(ctx, c)
+// It tells as much about the licences the holder has: those are
+// returned too, for the audit record of what the answer showed.
+func (s *Service) MissingTypes(ctx context.Context, c *Case) (missing []string, held []certificate.View, err error) {
+	held, err = s.Certificates(ctx, c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, err := s.cat.LookupMatter(ctx, c.MatterCode)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var missing []string
 	for _, t := range m.RequiredTypes {
-		if !slices.ContainsFunc(certs, func(lc certificate.Certificate) bool { return lc.TypeCode == t }) {
+		if !slices.ContainsFunc(held, func(v certificate.View) bool { return v.TypeCode == t }) {
 			missing = append(missing, t)
 		}
 	}
-	return missing, nil
+	return missing, held, nil
 }
 
 // Verify verifies by identifier alone, for staff, a licence that case
@@ -329,53 +324,43 @@ const AnnotatedCopyTTL = 7 * 24 * time.Hour
 
 // AnnotatedCopy returns a sealed copy of one of the case's licences,
 // stamped with the case, the caller's unit, the matter and an expiry
-// (加注件), holding only the fields the caller may see. It is recorded in
-// the audit log like any read of those fields.
-func (s *Service) AnnotatedCopy(ctx context.Context, c *Case, certificateID string) (string, error) {
+// (加注件), holding only the fields the caller may see, and the view it
+// was made of: the caller records the read of the fields the copy
+// carries (certificate.View.AnnotatedFields).
+func (s *Service) AnnotatedCopy(ctx context.Context, c *Case, certificateID string) (string, certificate.View, error) {
 	p, err := identity.Require(ctx)
 	if err != nil {
-		return "", err
+		return "", certificate.View{}, err
 	}
 	if _, err := certificate.ParseID(certificateID); err != nil {
-		return "", err
+		return "", certificate.View{}, err
 	}
 	certs, err := s.Certificates(ctx, c)
 	if err != nil {
-		return "", err
+		return "", certificate.View{}, err
 	}
-	i := slices.IndexFunc(certs, func(lc certificate.Certificate) bool { return lc.ID == certificateID })
+	i := slices.IndexFunc(certs, func(v certificate.View) bool { return v.ID == certificateID })
 	if i < 0 {
-		return "", audit.Refused(ctx, "case.annotatedCopy", audit.Ref{CertificateID: certificateID, CaseID: c.ID, HolderCode: c.Holder.Code},
+		return "", certificate.View{}, audit.Refused(ctx, "case.annotatedCopy", audit.Ref{CertificateID: certificateID, CaseID: c.ID, HolderCode: c.Holder.Code},
 			apperr.Forbiddenf("licence %s is not one this case may cite", certificateID))
 	}
-	lc := &certs[i]
+	v := &certs[i]
 	m, err := s.cat.LookupMatter(ctx, c.MatterCode)
 	if err != nil {
-		return "", err
+		return "", certificate.View{}, err
 	}
 	u, err := s.cat.LookupUnit(ctx, c.UnitCode)
 	if err != nil {
-		return "", err
+		return "", certificate.View{}, err
 	}
-	doc, err := s.licences.AnnotatedCopy(ctx, lc, certificate.Annotation{
+	doc, err := s.licences.AnnotatedCopy(ctx, v, certificate.Annotation{
 		CaseID: c.ID, CaseNo: c.CaseNo, Unit: u.Code, UnitName: u.Name, Matter: m.Code, MatterName: m.Name,
 		By: p.Subject, ExpiresAt: s.now().Add(AnnotatedCopyTTL),
 	})
 	if err != nil {
-		return "", err
+		return "", certificate.View{}, err
 	}
-	t := audit.TrailFrom(ctx)
-	ref := audit.Ref{CertificateID: lc.ID, HolderCode: lc.Holder.Code, IssuerCode: lc.IssuerCode, CaseID: c.ID}
-	t.Read(ref, "annotatedCopy")
-	for k := range lc.Data {
-		if !slices.Contains(lc.Hidden, k) {
-			t.Read(ref, "data."+k)
-		}
-	}
-	for _, f := range []string{"holder.code", "holder.name", "validFrom", "validUntil", "seal"} {
-		t.Read(ref, f)
-	}
-	return doc, nil
+	return doc, *v, nil
 }
 
 // RecordPaper records that the applicant of an open case brought paper for

@@ -40,23 +40,20 @@ type PlatformSealer interface {
 	PlatformSigner(ctx context.Context) (*seal.Signer, error)
 }
 
-// AnnotatedCopy makes a sealed annotated copy of c as its reader sees it
-// (without c.Hidden fields).
-func (s *Service) AnnotatedCopy(ctx context.Context, c *Certificate, a Annotation) (string, error) {
+// AnnotatedCopy makes a sealed annotated copy of v as its reader sees it.
+func (s *Service) AnnotatedCopy(ctx context.Context, v *View, a Annotation) (string, error) {
 	if s.platform == nil {
 		return "", fmt.Errorf("annotated copies need the platform seal")
 	}
-	data := map[string]any{}
-	for k, v := range c.Data {
-		if !contains(c.Hidden, k) {
-			data[k] = v
-		}
+	c, data := &v.Certificate, v.Data
+	if data == nil {
+		data = map[string]any{}
 	}
 	var until any
 	if c.ValidUntil != nil {
 		until = c.ValidUntil.Format(time.DateOnly)
 	}
-	sum := sha256.Sum256([]byte(c.Document))
+	sum := sha256.Sum256([]byte(v.document()))
 	now := s.stamp()
 	doc := map[string]any{
 		"format": AnnotatedFormat,
@@ -89,13 +86,15 @@ func (s *Service) AnnotatedCopy(ctx context.Context, c *Certificate, a Annotatio
 	return string(out), err
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
+// AnnotatedFields are the field paths an annotated copy of v carries,
+// for the audit record of the read.
+func (v *View) AnnotatedFields() []string {
+	out := make([]string, 0, len(v.Data)+12)
+	out = append(out, "annotatedCopy", "id", "type", "issuer", "version", "holder.code", "holder.name", "holder.kind", "validFrom", "validUntil", "seal")
+	for k := range v.Data {
+		out = append(out, "data."+k)
 	}
-	return false
+	return out
 }
 
 func canonicalJSON(v any) ([]byte, error) {

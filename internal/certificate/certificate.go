@@ -6,7 +6,6 @@
 package certificate
 
 import (
-	"slices"
 	"time"
 )
 
@@ -143,50 +142,9 @@ type Certificate struct {
 	// key, IssuedBy and Rev, which are zero. A summary is for showing:
 	// stores refuse to write one back (ErrSummary).
 	Summary bool
-
-	// Hidden lists the template fields the current reader may not see, and
-	// CaseID the case the licence was read through. The service that read
-	// the licence sets them for this request; they are never stored.
-	Hidden []string
-	CaseID string
-	// Withheld lists the paths of the licence's own records the current
-	// reader may not see (RecordPaths); Withhold blanks them. Never
-	// stored.
-	Withheld []string
 }
 
 // RecordPaths are the parts of a licence's own records that the policy may
 // hide from a reader, as data.certd.authz.hidden_fields names them: who
 // moved its state and why, and who inspected it and what they noted.
 var RecordPaths = []string{"history.reason", "history.by", "inspections.note", "inspections.by"}
-
-// Withhold blanks, on c (a copy read for this request), the record paths
-// in paths that are RecordPaths, and lists them in c.Withheld. History
-// and inspections are copied first, so nothing shared is changed.
-func (c *Certificate) Withhold(paths []string) {
-	for _, p := range paths {
-		if slices.Contains(RecordPaths, p) && !slices.Contains(c.Withheld, p) {
-			c.Withheld = append(c.Withheld, p)
-		}
-	}
-	if len(c.Withheld) == 0 {
-		return
-	}
-	c.History, c.Inspections = slices.Clone(c.History), slices.Clone(c.Inspections)
-	for i := range c.History {
-		if slices.Contains(c.Withheld, "history.reason") {
-			c.History[i].Reason = ""
-		}
-		if slices.Contains(c.Withheld, "history.by") {
-			c.History[i].By = ""
-		}
-	}
-	for i := range c.Inspections {
-		if slices.Contains(c.Withheld, "inspections.note") {
-			c.Inspections[i].Note = ""
-		}
-		if slices.Contains(c.Withheld, "inspections.by") {
-			c.Inspections[i].By = ""
-		}
-	}
-}

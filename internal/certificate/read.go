@@ -19,31 +19,42 @@ const (
 	MaxPage     = 100
 )
 
-// Get returns one licence version to a caller the policy lets read it.
-func (s *Service) Get(ctx context.Context, id string) (Certificate, error) {
-	if _, err := identity.Require(ctx); err != nil {
-		return Certificate{}, err
+// Get returns one licence version, whole, to a caller the policy lets
+// read it outside a case, with the basis of the read.
+func (s *Service) Get(ctx context.Context, id string) (View, error) {
+	p, err := identity.Require(ctx)
+	if err != nil {
+		return View{}, err
 	}
 	if _, err := ParseID(id); err != nil {
-		return Certificate{}, err
+		return View{}, err
 	}
 	c, err := s.repo.Get(ctx, id)
 	if err != nil {
-		return c, err
+		return View{}, err
 	}
 	ref := auditRef(&c)
 	if err := s.authz.Authorize(ctx, "certificate.read", resource(&c)); err != nil {
-		return Certificate{}, audit.Refused(ctx, "certificate.read", ref, err)
+		return View{}, audit.Refused(ctx, "certificate.read", ref, err)
 	}
 	if err := authz.Spend(ctx, 1); err != nil {
-		return Certificate{}, audit.Refused(ctx, "certificate.read", ref, err)
+		return View{}, audit.Refused(ctx, "certificate.read", ref, err)
 	}
-	return c, nil
+	return NewView(c, nil, basisOf(p, &c)), nil
 }
 
 // auditRef names a licence in the audit log.
 func auditRef(c *Certificate) audit.Ref {
-	return audit.Ref{CertificateID: c.ID, HolderCode: c.Holder.Code, IssuerCode: c.IssuerCode, CaseID: c.CaseID}
+	return audit.Ref{CertificateID: c.ID, HolderCode: c.Holder.Code, IssuerCode: c.IssuerCode}
+}
+
+// views makes whole views of cs for basis.
+func views(cs []Certificate, basis string) []View {
+	out := make([]View, len(cs))
+	for i := range cs {
+		out[i] = NewView(cs[i], nil, basis)
+	}
+	return out
 }
 
 // Find lists licences matching f (with the policy's condition in it) for a
@@ -66,12 +77,13 @@ func (s *Service) Find(ctx context.Context, f Filter, limit int) ([]Certificate,
 
 // Mine lists the caller's own licences (holders), every version and
 // state, as the policy's data filter allows.
-func (s *Service) Mine(ctx context.Context) ([]Certificate, error) {
+func (s *Service) Mine(ctx context.Context) ([]View, error) {
 	d, err := s.filter(ctx, "me.certificates")
 	if err != nil || d == nil {
 		return nil, err
 	}
-	return s.Find(ctx, *d, 0)
+	cs, err := s.Find(ctx, *d, 0)
+	return views(cs, audit.BasisHolder), err
 }
 
 // filter asks the policy for the data filter of a list read; nil means
@@ -95,9 +107,14 @@ func (s *Service) filter(ctx context.Context, action string) (*Filter, error) {
 	return &f, nil
 }
 
-// Versions lists every version of c's licence, oldest first. The caller
-// has been authorized to read c.
-func (s *Service) Versions(ctx context.Context, c *Certificate) ([]Certificate, error) {
+// Versions lists every version of v's licence, oldest first, as v's
+// reader sees them: through a case only v itself, the version the case
+// may cite.
+func (s *Service) Versions(ctx context.Context, v *View) ([]View, error) {
+	if v.CaseID != "" {
+		return []View{*v}, nil
+	}
+	c := &v.Certificate
 	vs, err := s.repo.Versions(ctx, c.Lineage)
 	if err != nil {
 		return nil, err
@@ -108,12 +125,12 @@ func (s *Service) Versions(ctx context.Context, c *Certificate) ([]Certificate, 
 	if err := authz.Spend(ctx, len(vs)); err != nil {
 		return nil, audit.Refused(ctx, "certificate.read", auditRef(c), err)
 	}
-	return vs, nil
+	return views(vs, v.Basis), nil
 }
 
 // ListPage is one page of a listing.
 type ListPage struct {
-	Items   []Certificate
+	Items   []View
 	Cursors []string
 	HasNext bool
 	Total   int
@@ -161,7 +178,7 @@ func (s *Service) List(ctx context.Context, f Filter, first *int, after string) 
 	if err := authz.Spend(ctx, len(items)); err != nil {
 		return ListPage{}, audit.Refused(ctx, "certificate.list", audit.Ref{Target: p.Org}, err)
 	}
-	page.Items = items
+	page.Items = views(items, audit.BasisIssuer)
 	for _, c := range items {
 		page.Cursors = append(page.Cursors, EncodeCursor(Cursor{IssuedAt: c.IssuedAt, ID: c.ID}))
 	}

@@ -90,17 +90,19 @@ func (s *Service) verifyAsReader(ctx context.Context, id string) (v Verification
 	return s.judge(ctx, &c, c.Document, c.Seal), true, nil
 }
 
-// Judge verifies licence c, which the caller has been allowed to read
-// (e.g. through a case that shows it).
-func (s *Service) Judge(ctx context.Context, c *Certificate) Verification {
-	return s.judge(ctx, c, c.Document, c.Seal)
+// Judge verifies licence v, which the caller has been allowed to read
+// (e.g. through a case that shows it), against its whole sealed document
+// even when the caller may not see it.
+func (s *Service) Judge(ctx context.Context, v *View) Verification {
+	return s.judge(ctx, &v.Certificate, v.document(), v.Seal)
 }
 
-// VerificationCode is the code printed on licence version c, which public
+// VerificationCode is the code printed on licence version v, which public
 // verification needs, for the callers the policy gives it to
 // (certificate.verification_code: its holder and its issuer); nil for
 // anyone else.
-func (s *Service) VerificationCode(ctx context.Context, c *Certificate) *string {
+func (s *Service) VerificationCode(ctx context.Context, v *View) *string {
+	c := &v.Certificate
 	if s.codes == nil || c.ID == "" {
 		return nil
 	}

@@ -21,7 +21,7 @@ import (
 // it). Get authorizes the caller's read; Change authorizes
 // certificate.change (the issuer, with strong authentication).
 type Licences interface {
-	Get(ctx context.Context, id string) (certificate.Certificate, error)
+	Get(ctx context.Context, id string) (certificate.View, error)
 	Change(ctx context.Context, id string, data map[string]any, reason string) (certificate.Certificate, error)
 }
 
@@ -29,7 +29,7 @@ type Licences interface {
 // (*cases.Service implements it). Get authorizes the caller's read.
 type Cases interface {
 	Get(ctx context.Context, id string) (cases.Case, error)
-	Certificates(ctx context.Context, c *cases.Case) ([]certificate.Certificate, error)
+	Certificates(ctx context.Context, c *cases.Case) ([]certificate.View, error)
 }
 
 // Authorizer is the part of the authorization engine the service uses
@@ -135,7 +135,7 @@ func (s *Service) File(ctx context.Context, certificateID string, fields []strin
 	}
 	o := Objection{ID: newID(), CertificateID: certificateID, FiledBy: p.Subject, FiledByOrg: p.Org,
 		Fields: fields, Description: description, State: Open, Rev: 1}
-	var lc certificate.Certificate
+	var lc certificate.View
 	if caseID == "" {
 		// Get authorizes the read: the holder's own licence (or the
 		// issuer's, which the policy then refuses to file on).

@@ -59,15 +59,15 @@ func licResource(c *certificate.Certificate) map[string]any {
 	return map[string]any{"id": c.ID, "issuer": c.IssuerCode, "type": c.TypeCode, "holder": c.Holder.Code, "state": string(c.State)}
 }
 
-func (f *fakeLicences) Get(ctx context.Context, id string) (certificate.Certificate, error) {
+func (f *fakeLicences) Get(ctx context.Context, id string) (certificate.View, error) {
 	c, ok := f.certs[id]
 	if !ok {
-		return c, apperr.NotFoundf("licence %s not found", id)
+		return certificate.View{}, apperr.NotFoundf("licence %s not found", id)
 	}
 	if err := f.policy.Authorize(ctx, "certificate.read", licResource(&c)); err != nil {
-		return certificate.Certificate{}, err
+		return certificate.View{}, err
 	}
-	return c, nil
+	return certificate.NewView(c, nil, "holder"), nil
 }
 
 func (f *fakeLicences) Change(ctx context.Context, id string, data map[string]any, reason string) (certificate.Certificate, error) {
@@ -107,15 +107,13 @@ func (f *fakeCases) Get(ctx context.Context, id string) (cases.Case, error) {
 	return c, nil
 }
 
-func (f *fakeCases) Certificates(_ context.Context, c *cases.Case) ([]certificate.Certificate, error) {
+func (f *fakeCases) Certificates(_ context.Context, c *cases.Case) ([]certificate.View, error) {
 	if !c.Open() {
 		return nil, apperr.Forbiddenf("case %s is closed", c.CaseNo)
 	}
-	var out []certificate.Certificate
+	var out []certificate.View
 	for _, id := range f.shows[c.ID] {
-		lc := f.certs[id]
-		lc.CaseID = c.ID
-		out = append(out, lc)
+		out = append(out, certificate.ThroughCase(f.certs[id], nil, c.ID, c.MatterCode))
 	}
 	return out, nil
 }

@@ -37,14 +37,14 @@ import (
 // Licences reads one licence version for the caller, authorizing the read
 // (certificate.Service).
 type Licences interface {
-	Get(ctx context.Context, id string) (certificate.Certificate, error)
+	Get(ctx context.Context, id string) (certificate.View, error)
 }
 
 // Cases reads a case of the caller's unit and the licences the caller may
-// read through it, with their hidden fields set (cases.Service).
+// read through it, as the caller may see them (cases.Service).
 type Cases interface {
 	Get(ctx context.Context, id string) (cases.Case, error)
-	Certificates(ctx context.Context, c *cases.Case) ([]certificate.Certificate, error)
+	Certificates(ctx context.Context, c *cases.Case) ([]certificate.View, error)
 }
 
 // Types looks certificate types up in the catalogue.
@@ -72,7 +72,7 @@ type Deps struct {
 	// Code returns the verification code of the licence for the caller,
 	// or nil when the caller may not have it (licence.VerificationCode);
 	// nil Code prints none.
-	Code func(ctx context.Context, c *certificate.Certificate) *string
+	Code func(ctx context.Context, v *certificate.View) *string
 	// Commit stores the request's audit records; only when it returns nil
 	// is the page (or an error page) sent.
 	Commit func(ctx context.Context) error
@@ -124,9 +124,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The page is ready; record every field it shows, store the records
 	// and only then let it out.
-	for _, f := range p.audited {
-		trail.Read(ref, f)
-	}
+	trail.Show(audit.Read{Ref: ref, Fields: p.audited, Delivered: true})
 	if !h.commit(w, r) {
 		return
 	}
@@ -199,7 +197,7 @@ func (h *handler) load(ctx context.Context, r *http.Request, id string) (*page, 
 		return nil, audit.Ref{}, apperr.Invalid("case must be given at most once")
 	}
 	var (
-		lc  certificate.Certificate
+		lc  certificate.View
 		err error
 	)
 	if caseID := q.Get("case"); caseID != "" {
@@ -213,7 +211,7 @@ func (h *handler) load(ctx context.Context, r *http.Request, id string) (*page, 
 	if err != nil {
 		return nil, audit.Ref{}, err
 	}
-	ref := audit.Ref{CertificateID: lc.ID, HolderCode: lc.Holder.Code, IssuerCode: lc.IssuerCode, CaseID: lc.CaseID}
+	ref := lc.AuditRef()
 	p, err := h.build(ctx, &lc)
 	if err != nil {
 		return nil, audit.Ref{}, err
@@ -222,30 +220,26 @@ func (h *handler) load(ctx context.Context, r *http.Request, id string) (*page, 
 }
 
 // throughCase returns licence id when it is among those the caller may
-// read through the case, with its hidden fields set.
-func (h *handler) throughCase(ctx context.Context, caseID, id string) (certificate.Certificate, error) {
+// read through the case, as the caller may see it.
+func (h *handler) throughCase(ctx context.Context, caseID, id string) (certificate.View, error) {
 	if h.d.Cases == nil {
-		return certificate.Certificate{}, errors.New("printing: no Cases configured")
+		return certificate.View{}, errors.New("printing: no Cases configured")
 	}
 	c, err := h.d.Cases.Get(ctx, caseID)
 	if err != nil {
-		return certificate.Certificate{}, err
+		return certificate.View{}, err
 	}
 	certs, err := h.d.Cases.Certificates(ctx, &c)
 	if err != nil {
-		return certificate.Certificate{}, err
+		return certificate.View{}, err
 	}
-	i := slices.IndexFunc(certs, func(lc certificate.Certificate) bool { return lc.ID == id })
+	i := slices.IndexFunc(certs, func(v certificate.View) bool { return v.ID == id })
 	if i < 0 {
-		return certificate.Certificate{}, audit.Refused(ctx, "case.print",
+		return certificate.View{}, audit.Refused(ctx, "case.print",
 			audit.Ref{CertificateID: id, CaseID: c.ID, HolderCode: c.Holder.Code, MatterCode: c.MatterCode},
 			apperr.Forbiddenf("licence %s is not one this case may cite", id))
 	}
-	lc := certs[i]
-	if lc.CaseID == "" {
-		lc.CaseID = c.ID
-	}
-	return lc, nil
+	return certs[i], nil
 }
 
 // page is what the template shows.
@@ -285,7 +279,7 @@ var stateLabels = map[certificate.State]string{
 }
 
 // build assembles the page of lc and the audit fields it shows.
-func (h *handler) build(ctx context.Context, lc *certificate.Certificate) (*page, error) {
+func (h *handler) build(ctx context.Context, lc *certificate.View) (*page, error) {
 	loc := h.d.Loc
 	if loc == nil {
 		loc = time.Local

@@ -45,15 +45,15 @@ type fakeLicences struct {
 	err   error
 }
 
-func (f *fakeLicences) Get(_ context.Context, id string) (certificate.Certificate, error) {
+func (f *fakeLicences) Get(_ context.Context, id string) (certificate.View, error) {
 	if f.err != nil {
-		return certificate.Certificate{}, f.err
+		return certificate.View{}, f.err
 	}
 	c, ok := f.certs[id]
 	if !ok {
-		return certificate.Certificate{}, apperr.NotFoundf("licence %s not found", id)
+		return certificate.View{}, apperr.NotFoundf("licence %s not found", id)
 	}
-	return c, nil
+	return certificate.NewView(c, nil, "holder"), nil
 }
 
 type fakeCases struct {
@@ -69,11 +69,10 @@ func (f *fakeCases) Get(_ context.Context, id string) (cases.Case, error) {
 	return c, nil
 }
 
-func (f *fakeCases) Certificates(_ context.Context, c *cases.Case) ([]certificate.Certificate, error) {
-	out := make([]certificate.Certificate, 0, len(f.certs))
+func (f *fakeCases) Certificates(_ context.Context, c *cases.Case) ([]certificate.View, error) {
+	out := make([]certificate.View, 0, len(f.certs))
 	for _, lc := range f.certs {
-		lc.Hidden, lc.CaseID = []string{"idNumber"}, c.ID
-		out = append(out, lc)
+		out = append(out, certificate.ThroughCase(lc, []string{"idNumber"}, c.ID, c.MatterCode))
 	}
 	return out, nil
 }
@@ -145,7 +144,7 @@ func newEnv() *env {
 		VerifyURL: verifyURL,
 		// As the policy decides: the code for readers outside a case
 		// (holder, issuer), none for staff reading through one.
-		Code: func(_ context.Context, c *certificate.Certificate) *string {
+		Code: func(_ context.Context, c *certificate.View) *string {
 			if c.CaseID != "" {
 				return nil
 			}
