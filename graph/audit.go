@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -40,14 +41,15 @@ import (
 type shown struct {
 	mu      sync.Mutex
 	entries []shownEntry
-	done    bool // recorded: later placements (deferred fragments) never reach this response
+	first   [8]shownEntry // room for the entries of most responses
+	done    bool          // recorded: later placements (deferred fragments) never reach this response
 }
 
 type shownEntry struct {
 	fc    *graphql.FieldContext
 	index int               // the view's index in fc's list; -1: fc's value itself
 	view  *certificate.View // nil for other reads
-	read  audit.Read        // other reads, their fields set
+	read  *audit.Read       // other reads, their fields set
 }
 
 type shownKey struct{}
@@ -91,7 +93,7 @@ func AuditViews(ctx context.Context, next graphql.Resolver) (any, error) {
 // when that field reaches the client.
 func showAt(ctx context.Context, r audit.Read) {
 	if s, _ := ctx.Value(shownKey{}).(*shown); s != nil {
-		s.add(shownEntry{fc: graphql.GetFieldContext(ctx), index: -1, read: r})
+		s.add(shownEntry{fc: graphql.GetFieldContext(ctx), index: -1, read: &r})
 	}
 }
 
@@ -103,6 +105,7 @@ func showAt(ctx context.Context, r audit.Read) {
 func AuditGate(g *audit.Gate, label func(context.Context) string) graphql.ResponseMiddleware {
 	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		s := &shown{}
+		s.entries = s.first[:0]
 		ctx = context.WithValue(ctx, shownKey{}, s)
 		resp := next(ctx)
 		t := audit.TrailFrom(ctx)
@@ -128,34 +131,32 @@ func (s *shown) record(ctx context.Context, t *audit.Trail, resp *graphql.Respon
 		return // a request refused before it ran has no operation context either
 	}
 	oc := graphql.GetOperationContext(ctx)
-	reached := deliveries(resp)
-	sels := map[*ast.Field]*selection{} // per position's field: the paths it selects
+	var reached func(*shownEntry) bool // nil: everything placed reached the client
+	if resp == nil || len(resp.Errors) > 0 || len(resp.Data) == 0 {
+		reached = deliveries(resp)
+	}
+	var last *selection // the entries of a list share their position's field
 	for i := range entries {
 		e := &entries[i]
-		delivered := reached(e)
+		delivered := reached == nil || reached(e)
 		if e.view == nil {
 			e.read.Delivered = delivered
-			t.Show(e.read)
+			t.Show(*e.read)
 			continue
 		}
-		sel, ok := sels[e.fc.Field.Field]
-		if !ok {
-			sel = selectionOf(oc, e.fc.Field.Selections)
-			sels[e.fc.Field.Field] = sel
+		if last == nil || last.field != e.fc.Field.Field {
+			last = selectionFor(oc, &e.fc.Field)
 		}
-		t.Show(audit.Read{Ref: e.view.AuditRef(), Fields: sel.fieldsOf(e.view), Delivered: delivered})
+		t.Show(audit.Read{Ref: e.view.AuditRef(), Fields: last.fieldsOf(e.view), Delivered: delivered})
 	}
 }
 
-// deliveries tells whether a position reached the client in resp: all
-// of them when it has no error; otherwise what its data, after gqlgen's
-// null propagation, still holds.
+// deliveries tells whether a position reached the client in resp, which
+// has errors: whether its data, after gqlgen's null propagation, still
+// holds it.
 func deliveries(resp *graphql.Response) func(e *shownEntry) bool {
 	if resp == nil {
 		return func(*shownEntry) bool { return false }
-	}
-	if len(resp.Errors) == 0 && len(resp.Data) > 0 {
-		return func(*shownEntry) bool { return true }
 	}
 	var data any
 	if json.Unmarshal(resp.Data, &data) != nil {
@@ -195,9 +196,100 @@ func present(data any, path ast.Path) bool {
 // paths (holder.name, state…), and the data fields, each data selection's
 // fields argument (nil: all the view shows).
 type selection struct {
+	field *ast.Field
 	paths []string
 	data  [][]string
 	all   bool // a data selection without fields
+}
+
+// selections keeps the selections that do not depend on the request's
+// variables, by the field of the query document (gqlgen keeps parsed
+// documents in its query cache, so a query sent again has the same
+// fields): a case read then collects its selection once, not per request.
+var (
+	selections     sync.Map // *ast.Field → *selection
+	selectionsKept atomic.Int64
+)
+
+// maxSelections bounds selections (and the documents it keeps alive).
+const maxSelections = 4096
+
+// selectionFor is the selection of the licences at field cf. A field
+// given twice under one name (merged by gqlgen, maybe depending on
+// variables) is collected anew each time.
+func selectionFor(oc *graphql.OperationContext, cf *graphql.CollectedField) *selection {
+	f := cf.Field
+	merged := len(cf.Selections) != len(f.SelectionSet)
+	if !merged {
+		if s, ok := selections.Load(f); ok {
+			return s.(*selection)
+		}
+	}
+	sel := selectionOf(oc, cf.Selections)
+	sel.field = f
+	if !merged && !usesVariables(f.SelectionSet, 0) && selectionsKept.Add(1) <= maxSelections {
+		selections.Store(f, sel)
+	}
+	return sel
+}
+
+// usesVariables reports whether what set selects can depend on variables:
+// a directive (@skip, @include) or an argument given one, at the depths
+// selectionOf looks at.
+func usesVariables(set ast.SelectionSet, depth int) bool {
+	if depth > 3 {
+		return true
+	}
+	for _, s := range set {
+		switch s := s.(type) {
+		case *ast.Field:
+			if directivesUse(s.Directives) || argumentsUse(s.Arguments) || usesVariables(s.SelectionSet, depth+1) {
+				return true
+			}
+		case *ast.InlineFragment:
+			if directivesUse(s.Directives) || usesVariables(s.SelectionSet, depth+1) {
+				return true
+			}
+		case *ast.FragmentSpread:
+			if directivesUse(s.Directives) || s.Definition == nil || usesVariables(s.Definition.SelectionSet, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func directivesUse(ds ast.DirectiveList) bool {
+	for _, d := range ds {
+		if argumentsUse(d.Arguments) {
+			return true
+		}
+	}
+	return false
+}
+
+func argumentsUse(args ast.ArgumentList) bool {
+	for _, a := range args {
+		if valueUses(a.Value) {
+			return true
+		}
+	}
+	return false
+}
+
+func valueUses(v *ast.Value) bool {
+	if v == nil {
+		return false
+	}
+	if v.Kind == ast.Variable {
+		return true
+	}
+	for _, c := range v.Children {
+		if valueUses(c.Value) {
+			return true
+		}
+	}
+	return false
 }
 
 // notOwnData are the types whose fields are not the licence's own: other

@@ -85,6 +85,13 @@ func recordsSince(t *testing.T, s *testkit.Server, super string, from time.Time)
 	}
 }
 
+// since is a moment after every record stored so far and before every
+// record stored from now on: records are stamped in whole milliseconds.
+func since() time.Time {
+	time.Sleep(2 * time.Millisecond)
+	return time.Now().Truncate(time.Millisecond)
+}
+
 func runAuditLogIntegrity(t *testing.T, s *testkit.Server) {
 	super := s.Token("integrity-super", "", identity.RoleSupervisor)
 	staff := s.Token("integrity-staff", demo.ServiceCentre, identity.RoleStaff)
@@ -99,7 +106,7 @@ func runAuditLogIntegrity(t *testing.T, s *testkit.Server) {
 
 	t.Run("an anonymous request writes at most one record", func(t *testing.T) {
 		flush(t)
-		from := time.Now()
+		from := since()
 		var q strings.Builder
 		q.WriteString("{")
 		for i := range 200 {
@@ -139,7 +146,7 @@ func runAuditLogIntegrity(t *testing.T, s *testkit.Server) {
 
 	t.Run("repeated refusals of a clerk are counted", func(t *testing.T) {
 		flush(t)
-		from := time.Now()
+		from := since()
 		var mine struct {
 			Me struct{ Certificates []struct{ ID string } }
 		}
@@ -188,7 +195,7 @@ func runAuditLogIntegrity(t *testing.T, s *testkit.Server) {
 	}
 
 	t.Run("a response that shows a licence exists is a read of it", func(t *testing.T) {
-		from := time.Now()
+		from := since()
 		// The restaurant has a business licence but no physician's
 		// licence, which this matter requires too.
 		c := openCase(t, s, staff, "PROBE-1", "91350100MA0000001P", "350100-WJ-0001")
@@ -252,9 +259,44 @@ func runAuditLogIntegrity(t *testing.T, s *testkit.Server) {
 		}
 	})
 
+	t.Run("the fields recorded are those the response carried", func(t *testing.T) {
+		c := openCase(t, s, staff, "FIELDS-1", "91350100MA0000001P", "350100-SP-0001")
+		one := func(q string, vars map[string]any) string {
+			t.Helper()
+			from := since()
+			vars["id"] = c.ID
+			s.Do(staff, q, vars).Decode(t, &struct{}{})
+			recs := reads(t, from, "integrity-staff")
+			if len(recs) != 1 {
+				t.Fatalf("%s: records %+v", q, recs)
+			}
+			for _, r := range recs {
+				return strings.Join(r.Fields, ",")
+			}
+			return ""
+		}
+		// One field name twice: gqlgen merges the selections.
+		q := `query($id: ID!) { case(id: $id) { certificates { id } certificates { state } } }`
+		if got := one(q, map[string]any{}); got != "id,state" {
+			t.Fatalf("merged selections: %s", got)
+		}
+		// The same query again, and with @include and data(fields:)
+		// given by variables: each time what was executed.
+		if got := one(q, map[string]any{}); got != "id,state" {
+			t.Fatalf("the query again: %s", got)
+		}
+		q = `query($id: ID!, $h: Boolean!, $f: [String!]) { case(id: $id) { certificates { id holder @include(if: $h) { name } data(fields: $f) } } }`
+		if got := one(q, map[string]any{"h": true, "f": []string{"entityName", "legalRepresentativeId"}}); got != "data.entityName,holder.name,id" {
+			t.Fatalf("with variables: %s", got)
+		}
+		if got := one(q, map[string]any{"h": false, "f": []string{"address"}}); got != "data.address,id" {
+			t.Fatalf("with other variables: %s", got)
+		}
+	})
+
 	t.Run("data an error nulled is recorded as not delivered", func(t *testing.T) {
 		c := openCase(t, s, staff, "NULLED-1", "91350100MA0000001P", "350100-SP-0001")
-		from := time.Now()
+		from := since()
 		// The business licence has a field hidden from staff, so its
 		// sealed document is refused: the error nulls the case.
 		r := s.Do(staff, `query($id: ID!) { case(id: $id) { certificates { id holder { name } data sealedDocument } } }`, map[string]any{"id": c.ID})
@@ -271,7 +313,7 @@ func runAuditLogIntegrity(t *testing.T, s *testkit.Server) {
 			}
 		}
 		// Two aliases, one nulled: the record holds what the other carried.
-		from = time.Now()
+		from = since()
 		r = s.Do(staff, `query($id: ID!) { a: case(id: $id) { certificates { id } } b: case(id: $id) { certificates { state sealedDocument } } }`, map[string]any{"id": c.ID})
 		if r.Code() != "FORBIDDEN" || !strings.Contains(string(r.Data), `"b":null`) || strings.Contains(string(r.Data), `"a":null`) {
 			t.Fatalf("one alias nulled: %s %+v", r.Data, r.Errors)
@@ -303,7 +345,7 @@ func runAuditLogIntegrity(t *testing.T, s *testkit.Server) {
 	})
 
 	t.Run("caller text never reaches the log", func(t *testing.T) {
-		from := time.Now()
+		from := since()
 		const bogus = "READ-BY-SUPERVISOR-ON-BEHALF-OF-THE-HOLDER"
 		c := openCase(t, s, staff, bogus, "91350100MA0000001P", "350100-SP-0001")
 		if r := s.Do(staff, `query($id: ID!, $c: ID!) { case(id: $id) { annotatedCopy(certificateId: $c) } }`,

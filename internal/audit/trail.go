@@ -48,8 +48,8 @@ type Trail struct {
 	mu        sync.Mutex
 	base      Record
 	operation string
-	reads     map[readKey]*readAcc
-	order     []*readAcc // reads in the order first shown
+	reads     map[readKey]int // index in order
+	order     []readAcc       // reads in the order first shown
 	other     []Record
 	version   func() int
 }
@@ -117,15 +117,16 @@ func (t *Trail) Show(r Read) {
 	key := readKey{r.Action, r.Ref.CertificateID, r.Ref.CaseID}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	acc, ok := t.reads[key]
+	i, ok := t.reads[key]
 	if !ok {
 		if t.reads == nil {
-			t.reads = map[readKey]*readAcc{}
+			t.reads = map[readKey]int{}
 		}
-		acc = &readAcc{rec: *t.record(KindAccess, r.Action, r.Ref, NotDelivered, r.Reason)}
-		t.reads[key] = acc
-		t.order = append(t.order, acc)
+		i = len(t.order)
+		t.reads[key] = i
+		t.order = append(t.order, readAcc{rec: *t.record(KindAccess, r.Action, r.Ref, NotDelivered, r.Reason)})
 	}
+	acc := &t.order[i]
 	switch {
 	case r.Delivered && !acc.delivered:
 		acc.delivered, acc.rec.Decision, acc.rec.Fields = true, Allow, nil
@@ -198,7 +199,8 @@ func (t *Trail) Records(at time.Time) []Record {
 		v = t.version()
 	}
 	out := make([]Record, 0, len(t.order)+len(t.other))
-	for _, acc := range t.order {
+	for i := range t.order {
+		acc := &t.order[i]
 		slices.Sort(acc.rec.Fields)
 		acc.rec.Fields = slices.Compact(acc.rec.Fields)
 		out = append(out, acc.rec)
