@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -342,10 +343,19 @@ func dataFields(arg any) []string {
 }
 
 // fieldsOf lists the field paths the response carries of v at a position
-// of this selection: the trail takes the slice over.
+// of this selection: the trail takes the slice over. A record path the
+// view withholds reached the client blank: it is not a read.
 func (sel *selection) fieldsOf(v *certificate.View) []string {
 	out := make([]string, 0, len(sel.paths)+len(v.Data))
-	out = append(out, sel.paths...)
+	if len(v.Withheld) == 0 {
+		out = append(out, sel.paths...)
+	} else {
+		for _, p := range sel.paths {
+			if !slices.Contains(v.Withheld, p) {
+				out = append(out, p)
+			}
+		}
+	}
 	if sel.all {
 		for k := range v.Data {
 			out = append(out, fieldPaths.join("data", k))
