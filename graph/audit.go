@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -343,17 +342,13 @@ func dataFields(arg any) []string {
 }
 
 // fieldsOf lists the field paths the response carries of v at a position
-// of this selection: the trail takes the slice over. A record path the
-// view withholds reached the client blank: it is not a read.
+// of this selection: the trail takes the slice over. What the view
+// withholds reached the client blank or null: it is not a read.
 func (sel *selection) fieldsOf(v *certificate.View) []string {
 	out := make([]string, 0, len(sel.paths)+len(v.Data))
-	if len(v.Withheld) == 0 {
-		out = append(out, sel.paths...)
-	} else {
-		for _, p := range sel.paths {
-			if !slices.Contains(v.Withheld, p) {
-				out = append(out, p)
-			}
+	for _, p := range sel.paths {
+		if v.Shows(p) {
+			out = append(out, p)
 		}
 	}
 	if sel.all {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"certd/internal/apperr"
@@ -101,12 +102,13 @@ func (s *Service) Judge(ctx context.Context, v *View) Verification {
 // verification needs, for the callers the policy gives it to
 // (certificate.verification_code: its holder and its issuer); nil for
 // anyone else.
+//
+// A code withheld is noted on v (View.Shows): the null that reaches the
+// reader is not a read of it.
 func (s *Service) VerificationCode(ctx context.Context, v *View) *string {
 	c := &v.Certificate
-	if s.codes == nil || c.ID == "" {
-		return nil
-	}
-	if s.authz.Authorize(ctx, "certificate.verification_code", resource(c)) != nil {
+	if s.codes == nil || c.ID == "" || s.authz.Authorize(ctx, "certificate.verification_code", resource(c)) != nil {
+		atomic.StoreUint32(&v.codeWithheld, 1)
 		return nil
 	}
 	code := s.codes.For(c.ID)

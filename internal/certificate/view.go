@@ -3,6 +3,7 @@ package certificate
 import (
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"certd/internal/apperr"
 	"certd/internal/audit"
@@ -37,6 +38,19 @@ type View struct {
 	// sealed is the sealed document when Document is withheld: an
 	// annotated copy carries its digest.
 	sealed string
+	// codeWithheld is set (atomically: aliases resolve concurrently) when
+	// VerificationCode found the reader may not have the code.
+	codeWithheld uint32
+}
+
+// Shows reports whether a field path of the licence reaches the reader
+// with its value, rather than blank or null: not a withheld record path,
+// nor the verification code withheld from them.
+func (v *View) Shows(path string) bool {
+	if path == "verificationCode" {
+		return atomic.LoadUint32(&v.codeWithheld) == 0
+	}
+	return !slices.Contains(v.Withheld, path)
 }
 
 // NewView decides what a reader sees of c: all of it but the template
