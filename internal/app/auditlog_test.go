@@ -332,10 +332,10 @@ func runAuditLogIntegrity(t *testing.T, s *testkit.Server) {
 				}
 			}
 		}
-		s.Do(owner, `{ me { accessLog(first: 100) { edges { node { caseId fields decision } } } } }`, nil).Decode(t, &log)
+		s.Do(owner, `{ me { accessLog(first: 100) { edges { node { action caseId fields decision } } } } }`, nil).Decode(t, &log)
 		decisions := map[string]int{}
 		for _, e := range log.Me.AccessLog.Edges {
-			if deref(e.Node.CaseID) == c.ID {
+			if deref(e.Node.CaseID) == c.ID && e.Node.Action == "certificate.read" {
 				decisions[e.Node.Decision]++
 			}
 		}
