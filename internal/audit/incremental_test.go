@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,7 +81,8 @@ func TestVerifyFromReadsOnlyWhatIsNew(t *testing.T) {
 
 // TestVerifyFromFindsWhatFollowsThePosition: a record forged after a
 // chain's Final checkpoint, and a record deleted after the position, are
-// found by a continued verification, and stay reported.
+// found by a continued verification, and stay reported, even once the
+// store no longer lists the closed chain.
 func TestVerifyFromFindsWhatFollowsThePosition(t *testing.T) {
 	ctx := context.Background()
 	s, dir := openStore(t)
@@ -97,9 +99,13 @@ func TestVerifyFromFindsWhatFollowsThePosition(t *testing.T) {
 	appendN(t, w, 10)
 	exec(t, db, "DELETE FROM audit_records WHERE chain = ? AND seq = 15", w.Chain())
 
-	for range 2 {
+	for i := range 2 {
+		var repo audit.Repository = s
+		if i == 1 {
+			repo = forgetful{Repository: s, keep: w.Chain()}
+		}
 		var rep audit.Report
-		rep, pos, err = audit.VerifyFrom(ctx, s, pub(key), pos, nil)
+		rep, pos, err = audit.VerifyFrom(ctx, repo, pub(key), pos, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,4 +152,16 @@ func TestStatusContinuesAcrossRestarts(t *testing.T) {
 	if n := repo.read.Load(); n != 12 {
 		t.Fatalf("after the restart the check read %d records, want the 12 after the checkpoint at 40", n)
 	}
+}
+
+// forgetful lists no chain but the ones it is told to keep, as a store
+// whose list of chains lost an entry (or had one removed) would.
+type forgetful struct {
+	audit.Repository
+	keep string
+}
+
+func (f forgetful) AuditChains(ctx context.Context) ([]string, error) {
+	chains, err := f.Repository.AuditChains(ctx)
+	return slices.DeleteFunc(chains, func(c string) bool { return c != f.keep }), err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -30,16 +31,104 @@ import (
 // failure leaves a prefix) before the checkpoints, so a stored checkpoint
 // always names stored records. On a failure the writer abandons its chain
 // (see audit.Writer), so a partly stored batch is never overwritten.
+//
+// audit_chains lists the chains, one document per chain with the chain id
+// as _id: AuditChains reads it rather than every record, so an auditStatus
+// check costs what the log gained, not its size. AppendAudit registers a
+// chain before storing its first records or checkpoints, so every stored
+// record's chain is listed (a crash in between leaves a chain listed with
+// nothing stored, which verifies as empty). Chains are few: one per audit
+// writer started, and one more each time a writer abandons its chain.
 
 var _ audit.Repository = (*Store)(nil)
 
 const (
 	auditRecordsColl     = "audit_records"
 	auditCheckpointsColl = "audit_checkpoints"
+	auditChainsColl      = "audit_chains"
 )
 
 func (s *Store) auditRecords() *mongo.Collection     { return s.db.Collection(auditRecordsColl) }
 func (s *Store) auditCheckpoints() *mongo.Collection { return s.db.Collection(auditCheckpointsColl) }
+func (s *Store) auditChains() *mongo.Collection      { return s.db.Collection(auditChainsColl) }
+
+// auditChainDoc is a document of audit_chains: one chain of the log.
+type auditChainDoc struct {
+	Chain string    `bson:"_id"`
+	At    time.Time `bson:"at"` // when it was registered
+}
+
+// chainSet remembers the chains this store registered, so that only a
+// chain's first append writes to audit_chains.
+type chainSet struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+// maxChainsSeen bounds chainSet: past it the set starts again, and a
+// chain registered before is registered once more (an insert refused as
+// a duplicate).
+const maxChainsSeen = 1024
+
+// unseen returns the chains of recs and cps not registered yet.
+func (c *chainSet) unseen(recs []audit.Record, cps []audit.Checkpoint) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	add := func(chain string) {
+		if !c.m[chain] && !slices.Contains(out, chain) {
+			out = append(out, chain)
+		}
+	}
+	for i := range recs {
+		add(recs[i].Chain)
+	}
+	for i := range cps {
+		add(cps[i].Chain)
+	}
+	return out
+}
+
+// registered marks chains as stored in audit_chains.
+func (c *chainSet) registered(chains []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m)+len(chains) > maxChainsSeen {
+		c.m = make(map[string]bool)
+	}
+	for _, ch := range chains {
+		c.m[ch] = true
+	}
+}
+
+// registerChains stores in audit_chains the chains of a batch that this
+// store has not registered yet; a chain another instance (or an earlier
+// run) registered is a duplicate, which is fine.
+func (s *Store) registerChains(ctx context.Context, recs []audit.Record, cps []audit.Checkpoint) error {
+	chains := s.chainsSeen.unseen(recs, cps)
+	if len(chains) == 0 {
+		return nil
+	}
+	if err := s.insertChains(ctx, chains); err != nil {
+		return err
+	}
+	s.chainsSeen.registered(chains)
+	return nil
+}
+
+// insertChains stores chains in audit_chains; one stored already is
+// refused as a duplicate and left as it is.
+func (s *Store) insertChains(ctx context.Context, chains []string) error {
+	at := time.Now().UTC()
+	docs := make([]any, len(chains))
+	for i, ch := range chains {
+		docs[i] = auditChainDoc{Chain: ch, At: at}
+	}
+	if _, err := insertMany(ctx, s.auditChains(), docs); err != nil {
+		return wrap("register audit chains", err)
+	}
+	return nil
+}
 
 // auditRecordDoc is a document of audit_records.
 type auditRecordDoc struct {
@@ -120,6 +209,9 @@ func (d *auditRecordDoc) record() audit.Record {
 // majority. A (chain, seq) that exists is a CONFLICT; the documents
 // before it in the batch may be stored by then.
 func (s *Store) AppendAudit(ctx context.Context, recs []audit.Record, cps []audit.Checkpoint) error {
+	if err := s.registerChains(ctx, recs, cps); err != nil {
+		return err
+	}
 	if len(recs) > 0 {
 		docs := make([]auditRecordDoc, len(recs))
 		for i := range recs {
@@ -228,15 +320,34 @@ func (s *Store) findAudit(ctx context.Context, op string, filter bson.D, opts *o
 	return out, nil
 }
 
-// AuditChains implements audit.Repository: the distinct chains of both
-// collections (a chain may have lost its records but not its
-// checkpoints, which Verify reports).
+// AuditChains implements audit.Repository: the chains registered in
+// audit_chains, a document per chain, in _id order.
 func (s *Store) AuditChains(ctx context.Context) ([]string, error) {
-	// $group rather than distinct: FerretDB v1 answers a distinct that
-	// carries maxTimeMS (which the driver adds under a context deadline)
-	// with a reply the driver cannot decode. Sorted by chain first, the
-	// $group by chain alone is a DISTINCT_SCAN on MongoDB: it skips along
-	// the {chain, seq} index from one chain to the next.
+	cur, err := s.auditChains().Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).
+		SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, wrap("list audit chains", err)
+	}
+	var ds []auditChainDoc
+	if err := cur.All(ctx, &ds); err != nil {
+		return nil, wrap("list audit chains", err)
+	}
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Chain
+	}
+	return out, nil
+}
+
+// distinctAuditChains lists the chains of both collections (a chain may
+// have lost its records but not its checkpoints) by grouping them: what
+// the start-up migration registers in audit_chains for a log stored
+// before the registry existed. $group rather than distinct: FerretDB v1
+// answers a distinct that carries maxTimeMS (which the driver adds under
+// a context deadline) with a reply the driver cannot decode. Sorted by
+// chain first, the $group by chain alone is a DISTINCT_SCAN on MongoDB:
+// it skips along the {chain, seq} index from one chain to the next.
+func (s *Store) distinctAuditChains(ctx context.Context) ([]string, error) {
 	var out []string
 	for _, c := range []*mongo.Collection{s.auditRecords(), s.auditCheckpoints()} {
 		cur, err := c.Aggregate(ctx, mongo.Pipeline{

@@ -118,6 +118,10 @@ func Collections() []plancheck.Collection {
 		{Name: migrationsColl, Why: "one document per start-up migration that has run"},
 		{Name: leasesColl, Why: "a few generations of each of a few named background jobs' leases; older generations are removed"},
 		{
+			Name: auditChainsColl, Why: "one document per audit chain: a chain per audit writer started, and one more when a writer abandons its chain; bounded by the instances' starts, not by the records",
+			Unchecked: "one document per audit chain, not per record: a chain per audit writer started (a few a day in a cluster, some thousands in ten years); auditStatus lists it whole",
+		},
+		{
 			Name: auditCheckpointsColl, ShardKey: ranged("chain", "seq"),
 			Why: "a chain's signed checkpoints, stored and read with its records; prefixes the unique {chain, seq, final}",
 		},
@@ -273,7 +277,7 @@ func Indexes() []Index {
 		{
 			Collection: auditRecordsColl, Name: "chain_seq", Unique: true,
 			Keys:    asc("chain", "seq"),
-			Purpose: "one record per chain and seq (besides _id, which encodes both); a chain in order for Verify and exports (AuditChain), its chains (AuditChains)",
+			Purpose: "one record per chain and seq (besides _id, which encodes both); a chain in order for Verify and exports (AuditChain), and the chains of a log stored before audit_chains (its start-up migration)",
 		},
 		{
 			Collection: auditRecordsColl, Name: "certificateId_at_chain_seq",
@@ -314,7 +318,7 @@ func Indexes() []Index {
 		{
 			Collection: auditCheckpointsColl, Name: "chain_seq_final", Unique: true,
 			Keys:    asc("chain", "seq", "final"),
-			Purpose: "at most one ordinary and one Final checkpoint per chain and seq; a chain's checkpoints in order (AuditCheckpoints), its chains (AuditChains)",
+			Purpose: "at most one ordinary and one Final checkpoint per chain and seq; a chain's checkpoints in order (AuditCheckpoints), and the chains of a log stored before audit_chains (its start-up migration)",
 		},
 	}
 }

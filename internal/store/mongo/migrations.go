@@ -36,6 +36,7 @@ type docMigration struct {
 
 var docMigrations = []docMigration{
 	{"0001_due_on", migrateDueOn},
+	{"0002_audit_chains", migrateAuditChains},
 }
 
 // obsoleteIndexes are indexes an earlier certd created that no query
@@ -104,6 +105,18 @@ func migrateDueOn(ctx context.Context, s *Store) error {
 		return wrap("find licences without dueOn", err)
 	}
 	return nil
+}
+
+// migrateAuditChains registers in audit_chains the chains of a log stored
+// before the registry existed (audit.go), once, by grouping the records'
+// and checkpoints' chains. Inserting a registered chain again is refused
+// as a duplicate, so instances starting together register each once.
+func migrateAuditChains(ctx context.Context, s *Store) error {
+	chains, err := s.distinctAuditChains(ctx)
+	if err != nil || len(chains) == 0 {
+		return err
+	}
+	return s.insertChains(ctx, chains)
 }
 
 // indexNotFound is the server's error code for dropping a missing index.

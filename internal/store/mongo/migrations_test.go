@@ -44,18 +44,7 @@ func TestStartupMigrationGivesDueOn(t *testing.T) {
 		t.Fatalf("before the migration: %d due, %v", len(got), err)
 	}
 
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() {
-			s2, err := mongo.Open(ctx, serverURI, mongo.WithDatabase(s.Database()))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			_ = s2.Close(ctx)
-		})
-	}
-	wg.Wait()
+	startTwice(t, s.Database())
 	got, err := s.DueForExpiry(ctx, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), 10)
 	if err != nil || len(got) != 1 || got[0].ID != due.ID {
 		t.Fatalf("after the migration: %+v, %v", got, err)
@@ -75,3 +64,22 @@ func TestStartupMigrationGivesDueOn(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// startTwice opens two stores on database db at once and closes them, as
+// two instances starting together do: their start-up migrations race.
+func startTwice(t *testing.T, db string) {
+	t.Helper()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			s, err := mongo.Open(ctx, serverURI, mongo.WithDatabase(db))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_ = s.Close(ctx)
+		})
+	}
+	wg.Wait()
+}

@@ -66,6 +66,9 @@ type Store struct {
 	policyVersions, policyRevs *mongo.Collection
 
 	leases, intents *mongo.Collection
+
+	// chainsSeen are the audit chains this store registered (audit.go).
+	chainsSeen chainSet
 }
 
 // Option configures Open.

@@ -223,6 +223,17 @@ func RunAudit(t *testing.T, open func(t *testing.T) audit.Repository) {
 		if page, _ := r.AuditChain(ctx, "nope", 0, 10); len(page) != 0 {
 			t.Fatalf("unknown chain: %v", recordIDs(page))
 		}
+		// Later batches of known chains list nothing twice; a new chain,
+		// and one whose batch was refused, are listed.
+		must(t, r.AppendAudit(ctx, []audit.Record{auditRecord("b", 26, base), auditRecord("c", 1, base)},
+			[]audit.Checkpoint{{Chain: "b", Seq: 26, Hash: "h", At: base, KeyID: "k", Signature: "s"}}))
+		if err := r.AppendAudit(ctx, []audit.Record{auditRecord("a", 1, base)}, nil); !errors.Is(err, apperr.ErrConflict) {
+			t.Fatalf("a seq stored twice: %v", err)
+		}
+		cs, err = r.AuditChains(ctx)
+		if err != nil || !slices.Equal(cs, []string{"a", "b", "c", "z"}) {
+			t.Fatalf("chains after more batches: %v, %v", cs, err)
+		}
 	})
 }
 
