@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"certd/graph/model"
 	"certd/internal/apperr"
 	"certd/internal/cases"
 	"certd/internal/certificate"
@@ -30,6 +31,33 @@ func decodeCaseCursor(s string) (cases.Cursor, error) {
 		return cases.Cursor{}, bad
 	}
 	return cases.Cursor{OpenedAt: time.UnixMilli(n).UTC(), ID: id}, nil
+}
+
+// caseCursor decodes an optional after argument of a case listing.
+func caseCursor(after *string) (*cases.Cursor, error) {
+	if after == nil {
+		return nil, nil
+	}
+	c, err := decodeCaseCursor(*after)
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// reviewReason says why casesForReview lists a case; nil for a case
+// opened from an application.
+func reviewReason(c *cases.Case) *model.ReviewReason {
+	var r model.ReviewReason
+	switch {
+	case c.Alert:
+		r = model.ReviewReasonQuotaExceeded
+	case c.WalkInReason != "":
+		r = model.ReviewReasonWalkIn
+	default:
+		return nil
+	}
+	return &r
 }
 
 // holderOf names a holder-role caller: from the base registry, else from

@@ -176,6 +176,8 @@ type ComplexityRoot struct {
 		OpenedAt          func(childComplexity int) int
 		OpenedBy          func(childComplexity int) int
 		PaperSubmissions  func(childComplexity int) int
+		RefusedAttempts   func(childComplexity int) int
+		ReviewReason      func(childComplexity int) int
 		Unit              func(childComplexity int) int
 		WalkInReason      func(childComplexity int) int
 	}
@@ -385,6 +387,7 @@ type ComplexityRoot struct {
 		BulkAnalysisRequests func(childComplexity int, state *bulk.State) int
 		Case                 func(childComplexity int, id string) int
 		Cases                func(childComplexity int, openOnly *bool, first *int, after *string) int
+		CasesForReview       func(childComplexity int, first *int, after *string) int
 		CatalogueChanges     func(childComplexity int, kind catalogue.EntityKind, code *string) int
 		Certificate          func(childComplexity int, id string) int
 		CertificateType      func(childComplexity int, code string) int
@@ -504,6 +507,9 @@ type CaseResolver interface {
 	Cursor(ctx context.Context, obj *cases.Case) (string, error)
 	ApplicationID(ctx context.Context, obj *cases.Case) (*string, error)
 	WalkInReason(ctx context.Context, obj *cases.Case) (*string, error)
+
+	ReviewReason(ctx context.Context, obj *cases.Case) (*model.ReviewReason, error)
+	RefusedAttempts(ctx context.Context, obj *cases.Case) (*int, error)
 }
 type CatalogueChangeResolver interface {
 	Snapshot(ctx context.Context, obj *catalogue.Change) (any, error)
@@ -597,6 +603,7 @@ type QueryResolver interface {
 	VerifyDocument(ctx context.Context, document string) (*certificate.Verification, error)
 	Case(ctx context.Context, id string) (*cases.Case, error)
 	Cases(ctx context.Context, openOnly *bool, first *int, after *string) ([]*cases.Case, error)
+	CasesForReview(ctx context.Context, first *int, after *string) ([]*cases.Case, error)
 	AccessRecords(ctx context.Context, filter *audit.Filter, first *int, after *string) (*model.AccessRecordConnection, error)
 	Objections(ctx context.Context, state *objection.State) ([]*objection.Objection, error)
 	OverdueObjections(ctx context.Context) ([]*objection.Objection, error)
@@ -1146,6 +1153,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.PaperSubmissions(childComplexity), true
+	case "Case.refusedAttempts":
+		if e.ComplexityRoot.Case.RefusedAttempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.RefusedAttempts(childComplexity), true
+	case "Case.reviewReason":
+		if e.ComplexityRoot.Case.ReviewReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.ReviewReason(childComplexity), true
 	case "Case.unit":
 		if e.ComplexityRoot.Case.Unit == nil {
 			break
@@ -2237,6 +2256,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Cases(childComplexity, args["openOnly"].(*bool), args["first"].(*int), args["after"].(*string)), true
+	case "Query.casesForReview":
+		if e.ComplexityRoot.Query.CasesForReview == nil {
+			break
+		}
+
+		args, err := ec.field_Query_casesForReview_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CasesForReview(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.catalogueChanges":
 		if e.ComplexityRoot.Query.CatalogueChanges == nil {
 			break
@@ -2804,6 +2834,13 @@ enum ObjectionState { OPEN CORRECTED REJECTED }
 enum ObjectionOutcome { CORRECTED REJECTED }
 enum AnalysisDimension { TYPE ISSUER STATE ISSUE_MONTH HOLDER_KIND }
 enum BulkAnalysisState { PENDING APPROVED REJECTED EXPIRED EXHAUSTED }
+"Why supervisors review an entry of casesForReview."
+enum ReviewReason {
+  "A case opened without an application (a walk-in)."
+  WALK_IN
+  "Walk-ins past the daily quota, refused: no case was opened."
+  QUOTA_EXCEEDED
+}
 "PENDING until a case is opened from it (OPENED), the applicant withdraws it (WITHDRAWN) or it waited too long (EXPIRED)."
 enum ApplicationState { PENDING OPENED WITHDRAWN EXPIRED }
 
@@ -2997,6 +3034,10 @@ type Case {
   closesAt: Time!
   "Walk-ins: whether the base registry confirms the holder name given at opening (false also when the registry does not know the code); null when no name was given. The registry's own name is never shown."
   holderNameMatches: Boolean
+  "WALK_IN for a walk-in case; QUOTA_EXCEEDED for an alert of casesForReview: walk-ins of one person and day refused past the quota, shown with what the first refused try brought (its id is the alert's, no case's; closedAt is openedAt)."
+  reviewReason: ReviewReason
+  "QUOTA_EXCEEDED: how many walk-ins were refused that day (at least)."
+  refusedAttempts: Int
 }
 
 type BulkAnalysisRequest {
@@ -3228,6 +3269,8 @@ type Query {
   case(id: ID!): Case
   "Staff: their own unit's cases, newest first."
   cases(openOnly: Boolean = true, first: Int, after: String): [Case!]!
+  "Supervisors: walk-in cases and bursts to review, newest first, every unit; first is capped at 100, after is a Case.cursor."
+  casesForReview(first: Int, after: String): [Case!]!
   "Issuers: access to their own unit's licences. Supervisors and the digital office: everything. Newest first; first is capped at 100."
   accessRecords(filter: AccessFilter, first: Int, after: String): AccessRecordConnection!
   "Issuers: objections to their own unit's licences, newest first."
@@ -3529,6 +3572,10 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_closesAt(ctx, field)
 	case "holderNameMatches":
 		return ec.fieldContext_Case_holderNameMatches(ctx, field)
+	case "reviewReason":
+		return ec.fieldContext_Case_reviewReason(ctx, field)
+	case "refusedAttempts":
+		return ec.fieldContext_Case_refusedAttempts(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
 }
@@ -4784,6 +4831,28 @@ func (ec *executionContext) field_Query_case_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_casesForReview_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -7201,6 +7270,52 @@ func (ec *executionContext) _Case_holderNameMatches(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Case_holderNameMatches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Case", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Case_reviewReason(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_reviewReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().ReviewReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReviewReason) graphql.Marshaler {
+			return ec.marshalOReviewReason2ᚖcertdᚋgraphᚋmodelᚐReviewReason(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_reviewReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, true, true, "ReviewReason")
+}
+
+func (ec *executionContext) _Case_refusedAttempts(ctx context.Context, field graphql.CollectedField, obj *cases.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_refusedAttempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().RefusedAttempts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_refusedAttempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, true, true, "Int")
 }
 
 func (ec *executionContext) _CatalogueChange_kind(ctx context.Context, field graphql.CollectedField, obj *catalogue.Change) (ret graphql.Marshaler) {
@@ -11890,6 +12005,50 @@ func (ec *executionContext) fieldContext_Query_cases(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_casesForReview(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_casesForReview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CasesForReview(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*cases.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚕᚖcertdᚋinternalᚋcasesᚐCaseᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_casesForReview(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_casesForReview_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_accessRecords(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16114,6 +16273,18 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "reviewReason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_reviewReason(ctx, field, obj)
+				})
+		case "refusedAttempts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_refusedAttempts(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17541,6 +17712,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_cases(ctx, field)
+				})
+		case "casesForReview":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_casesForReview(ctx, field)
 				})
 		case "accessRecords":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -20241,6 +20418,22 @@ var (
 		objection.Rejected:  "REJECTED",
 	}
 )
+
+func (ec *executionContext) unmarshalOReviewReason2ᚖcertdᚋgraphᚋmodelᚐReviewReason(ctx context.Context, v any) (*model.ReviewReason, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ReviewReason)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReviewReason2ᚖcertdᚋgraphᚋmodelᚐReviewReason(ctx context.Context, sel ast.SelectionSet, v *model.ReviewReason) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)

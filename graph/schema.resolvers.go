@@ -120,6 +120,19 @@ func (r *caseResolver) WalkInReason(ctx context.Context, obj *cases.Case) (*stri
 	return optional(obj.WalkInReason), nil
 }
 
+// ReviewReason is the resolver for the reviewReason field.
+func (r *caseResolver) ReviewReason(ctx context.Context, obj *cases.Case) (*model.ReviewReason, error) {
+	return reviewReason(obj), nil
+}
+
+// RefusedAttempts is the resolver for the refusedAttempts field.
+func (r *caseResolver) RefusedAttempts(ctx context.Context, obj *cases.Case) (*int, error) {
+	if !obj.Alert {
+		return nil, nil
+	}
+	return &obj.RefusedAttempts, nil
+}
+
 // Snapshot is the resolver for the snapshot field.
 func (r *catalogueChangeResolver) Snapshot(ctx context.Context, obj *catalogue.Change) (any, error) {
 	var v any
@@ -481,15 +494,20 @@ func (r *queryResolver) Case(ctx context.Context, id string) (*cases.Case, error
 
 // Cases is the resolver for the cases field.
 func (r *queryResolver) Cases(ctx context.Context, openOnly *bool, first *int, after *string) ([]*cases.Case, error) {
-	var cur *cases.Cursor
-	if after != nil {
-		c, err := decodeCaseCursor(*after)
-		if err != nil {
-			return nil, err
-		}
-		cur = &c
+	cur, err := caseCursor(after)
+	if err != nil {
+		return nil, err
 	}
 	return ptrs(r.Casework.List(ctx, openOnly == nil || *openOnly, first, cur))
+}
+
+// CasesForReview is the resolver for the casesForReview field.
+func (r *queryResolver) CasesForReview(ctx context.Context, first *int, after *string) ([]*cases.Case, error) {
+	cur, err := caseCursor(after)
+	if err != nil {
+		return nil, err
+	}
+	return ptrs(r.Casework.Review(ctx, first, cur))
 }
 
 // AccessRecords is the resolver for the accessRecords field.

@@ -5,6 +5,7 @@
 # application.submit resource: {holder, unit, matter}
 # application.withdraw resource: {application: {holder, unit}}
 # application.mine resource: {holder} (the caller's holder code)
+# case.review: no resource
 package certd.authz
 
 # Holders apply for themselves.
@@ -55,3 +56,12 @@ reasons contains "the online service hall names the holder it applies for (holde
 }
 
 required_role["application.mine"] := {"holder"}
+
+# Supervisors review walk-in cases and the alerts of walk-ins refused past
+# the daily quota (casesForReview).
+allow if {
+	input.action == "case.review"
+	"supervisor" in roles
+}
+
+required_role["case.review"] := {"supervisor"}

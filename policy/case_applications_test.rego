@@ -39,3 +39,10 @@ test_holders_list_their_own_applications if {
 	not authz.allow with input as {"action": "application.mine", "principal": hall, "resource": {"holder": ""}}
 	authz.reasons["role holder required"] with input as {"action": "application.mine", "principal": hall, "resource": {"holder": ""}}
 }
+
+test_supervisors_review_walk_ins if {
+	authz.allow with input as {"action": "case.review", "principal": {"sub": "v", "roles": ["supervisor"]}}
+	not authz.allow with input as {"action": "case.review", "principal": {"sub": "s1", "org": "11350100MB0000004B", "roles": ["staff"]}}
+	not authz.allow with input as {"action": "case.review", "principal": {"sub": "o", "org": "11350100MB00000012", "roles": ["digital_office"]}}
+	authz.reasons["role supervisor required"] with input as {"action": "case.review", "principal": {"sub": "s1", "roles": ["staff"]}}
+}

@@ -3,9 +3,13 @@
 package model
 
 import (
+	"bytes"
 	"certd/internal/audit"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 )
 
@@ -83,4 +87,62 @@ type PolicyTestResult struct {
 }
 
 type Query struct {
+}
+
+// Why supervisors review an entry of casesForReview.
+type ReviewReason string
+
+const (
+	// A case opened without an application (a walk-in).
+	ReviewReasonWalkIn ReviewReason = "WALK_IN"
+	// Walk-ins past the daily quota, refused: no case was opened.
+	ReviewReasonQuotaExceeded ReviewReason = "QUOTA_EXCEEDED"
+)
+
+var AllReviewReason = []ReviewReason{
+	ReviewReasonWalkIn,
+	ReviewReasonQuotaExceeded,
+}
+
+func (e ReviewReason) IsValid() bool {
+	switch e {
+	case ReviewReasonWalkIn, ReviewReasonQuotaExceeded:
+		return true
+	}
+	return false
+}
+
+func (e ReviewReason) String() string {
+	return string(e)
+}
+
+func (e *ReviewReason) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ReviewReason(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ReviewReason", str)
+	}
+	return nil
+}
+
+func (e ReviewReason) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ReviewReason) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ReviewReason) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

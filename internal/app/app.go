@@ -219,7 +219,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Background = lease.NewRunner(a.Store, lease.NewOwner(), cfg.LeaseTTL, nil, a.log)
 
 	if cfg.Demo {
-		seeded, err := demo.Seed(ctx, demo.Services{Catalogue: a.Catalogue, Licences: a.Licences, Store: a.Store})
+		seeded, err := demo.Seed(ctx, demo.Services{Catalogue: a.Catalogue, Licences: a.Licences, Cases: a.Cases, Store: a.Store})
 		if err != nil {
 			return nil, fmt.Errorf("demo data: %w", err)
 		}

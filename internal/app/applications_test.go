@@ -70,12 +70,14 @@ func TestApplicationsOnSQLite(t *testing.T) {
 	s, clock := startClocked(t, false)
 	t.Run("applications", func(t *testing.T) { runApplications(t, s, clock) })
 	t.Run("opening cases", func(t *testing.T) { runCaseOpenings(t, s, clock) })
+	t.Run("walk-in quota and review", func(t *testing.T) { runWalkInQuota(t, s, clock) })
 }
 
 func TestApplicationsOnMongo(t *testing.T) {
 	s, clock := startClocked(t, true)
 	t.Run("applications", func(t *testing.T) { runApplications(t, s, clock) })
 	t.Run("opening cases", func(t *testing.T) { runCaseOpenings(t, s, clock) })
+	t.Run("walk-in quota and review", func(t *testing.T) { runWalkInQuota(t, s, clock) })
 }
 
 // runApplications checks submitApplication, withdrawApplication and
@@ -132,9 +134,19 @@ func runApplications(t *testing.T, s *testkit.Server, clock *testClock) {
 	}
 	clock.Add(time.Second)
 	c := submit(t, s, owner, map[string]any{"matterCode": "350100-SP-0001", "unitCode": demo.MarketRegistry})
-	if got := mine(owner); len(got) != 2 || got[0].ID != c.ID || got[1].ID != a.ID {
-		t.Fatalf("the restaurant's applications: %+v", got)
+	// The restaurant's: the demo's own online application, and these two.
+	states := func() map[string]string {
+		got := mine(owner)
+		out := map[string]string{}
+		for _, x := range got {
+			out[x.ID] = x.State
+		}
+		if len(got) != 3 || got[0].ID != c.ID || out[a.ID] == "" {
+			t.Fatalf("the restaurant's applications, newest first: %+v", got)
+		}
+		return out
 	}
+	states()
 	if got := mine(stranger); len(got) != 0 {
 		t.Fatalf("another holder's list: %+v", got)
 	}
@@ -165,7 +177,7 @@ func runApplications(t *testing.T, s *testkit.Server, clock *testClock) {
 
 	// A pending application expires after the policy's working days.
 	clock.Add(20 * 24 * time.Hour)
-	if got := mine(owner); len(got) != 2 || got[0].State != "WITHDRAWN" || got[1].State != "EXPIRED" {
+	if got := states(); got[c.ID] != "WITHDRAWN" || got[a.ID] != "EXPIRED" {
 		t.Fatalf("after 20 days: %+v", got)
 	}
 	if r := s.Do(owner, withdrawQ, map[string]any{"id": a.ID}); r.Code() != "CONFLICT" {

@@ -38,6 +38,12 @@ type Case struct {
 	// HolderNameMatches says whether the base registry confirms the name
 	// a walk-in's caller gave; nil when none was given.
 	HolderNameMatches *bool
+
+	// Alert marks, in casesForReview, walk-ins past the daily quota that
+	// were refused: never a case, only what the first refused try brought,
+	// and how many tries were refused (RefusedAttempts).
+	Alert           bool
+	RefusedAttempts int
 }
 
 // Open reports whether the case is still being handled.
@@ -78,6 +84,22 @@ type Repository interface {
 	AddPaperSubmission(ctx context.Context, p PaperSubmission) error
 	// PaperSubmissions lists a case's paper submissions, oldest first.
 	PaperSubmissions(ctx context.Context, caseID string) ([]PaperSubmission, error)
+	// CountWalkIns counts the walk-in cases (not alerts) a person opened
+	// on a day (WalkIn.Day).
+	CountWalkIns(ctx context.Context, subject, day string) (int, error)
+	// AddWalkIn stores a walk-in case's slot; CONFLICT when the slot is
+	// taken.
+	AddWalkIn(ctx context.Context, w WalkIn) error
+	// RemoveWalkIn removes the walk-in of that id (a slot whose case could
+	// not be stored).
+	RemoveWalkIn(ctx context.Context, id string) error
+	// RecordWalkInAlert stores an alert, or, when its slot has one, adds
+	// one to that alert's Refusals.
+	RecordWalkInAlert(ctx context.Context, w WalkIn) error
+	// WalkIns lists walk-in cases and alerts newest first (At, then ID,
+	// descending) after the cursor, at most limit.
+	WalkIns(ctx context.Context, after *Cursor, limit int) ([]WalkIn, error)
+
 	// UnitPaperSubmissions lists a unit's paper submissions in [from, to).
 	UnitPaperSubmissions(ctx context.Context, unit string, from, to time.Time) ([]PaperSubmission, error)
 

@@ -63,7 +63,7 @@ func (s *Service) Open(ctx context.Context, in OpenInput) (Case, error) {
 	if in.ApplicationID != "" {
 		return s.openFromApplication(ctx, in, c)
 	}
-	return s.openWalkIn(ctx, in, c)
+	return s.openWalkIn(ctx, p, in, c)
 }
 
 // openFromApplication opens c from the application in.ApplicationID.
@@ -137,7 +137,7 @@ func (s *Service) caseMissing(ctx context.Context, id string) bool {
 }
 
 // openWalkIn opens c for a holder who came without an application.
-func (s *Service) openWalkIn(ctx context.Context, in OpenInput, c Case) (Case, error) {
+func (s *Service) openWalkIn(ctx context.Context, p *identity.Principal, in OpenInput, c Case) (Case, error) {
 	if in.HolderCode == "" || in.MatterCode == "" || strings.TrimSpace(in.WalkInReason) == "" {
 		return Case{}, apperr.Invalid("open a case from an application (applicationId), or as a walk-in with holderCode, matterCode and walkInReason")
 	}
@@ -160,13 +160,26 @@ func (s *Service) openWalkIn(ctx context.Context, in OpenInput, c Case) (Case, e
 		return Case{}, err
 	}
 	c.ID, c.MatterCode, c.WalkInReason = newID(), m.Code, reason
+	if err := s.takeWalkIn(ctx, p, &c); err != nil {
+		return Case{}, err
+	}
 	if err := s.repo.CreateCase(ctx, c); err != nil {
+		// Nothing was opened: the slot goes back to the quota. (Should a
+		// crash come first, the slot stays taken and supervisors see a
+		// walk-in that was never opened.)
+		_ = s.repo.RemoveWalkIn(context.WithoutCancel(ctx), c.ID)
 		return Case{}, err
 	}
 	// The reason is the clerk's text: it stays with the case, which
 	// supervisors review (casesForReview).
 	audit.Wrote(ctx, audit.ActionCaseOpen, caseRef(&c), "walk-in")
 	return c, nil
+}
+
+// walkInHolderOf is the holder a walk-in's caller brought.
+func walkInHolderOf(w WalkIn) certificate.Holder {
+	kind, _ := holderKind(w.HolderCode)
+	return certificate.Holder{Code: w.HolderCode, Name: w.HolderName, Kind: kind}
 }
 
 func matterResource(m *catalogue.Matter) map[string]any {

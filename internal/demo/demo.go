@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 
+	"certd/internal/cases"
 	"certd/internal/catalogue"
 	"certd/internal/certificate"
 	"certd/internal/identity"
@@ -48,6 +49,7 @@ type Store interface {
 type Services struct {
 	Catalogue *catalogue.Service
 	Licences  *certificate.Service
+	Cases     *cases.Service
 	Store     Store
 }
 
@@ -124,6 +126,11 @@ func Seed(ctx context.Context, svc Services) (bool, error) {
 	}
 	if err := seedLicences(ctx, svc.Licences); err != nil {
 		return false, err
+	}
+	if svc.Cases != nil {
+		if err := seedApplication(ctx, svc.Cases); err != nil {
+			return false, err
+		}
 	}
 	return true, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"certd/internal/cases"
 	"certd/internal/certificate"
 	"certd/internal/identity"
 	"certd/internal/registry"
@@ -70,6 +71,19 @@ func seedLicences(ctx context.Context, lic *certificate.Service) error {
 		if _, err := lic.Issue(it.ctx, it.in); err != nil {
 			return fmt.Errorf("seed licence of %s: %w", it.in.Holder.Name, err)
 		}
+	}
+	return nil
+}
+
+// seedApplication has the demo restaurant apply online to the service
+// centre for the renewal of its food licence, as the online service hall
+// would: a pending application staff can open a case from (it expires
+// after the policy's working days, like any other).
+func seedApplication(ctx context.Context, cs *cases.Service) error {
+	hall := identity.WithPrincipal(ctx, &identity.Principal{Subject: "demo-service-hall", Name: "网上办事大厅", Roles: []string{identity.RoleServiceHall}})
+	if _, err := cs.Submit(hall, cases.ApplicationInput{MatterCode: "350100-SP-0002", UnitCode: ServiceCentre, HolderCode: Holders[3].Code,
+		Note: "食品经营许可证延续，网上申请"}); err != nil {
+		return fmt.Errorf("seed the demo application: %w", err)
 	}
 	return nil
 }

@@ -97,6 +97,11 @@ func Collections() []plancheck.Collection {
 				"a holder's own list asks every shard for its newest page",
 		},
 		{
+			Name: walkInsColl,
+			Why: "walk-in cases and alerts for supervisors' review: at most the policy's daily quota of walk-ins and one alert per staff member and day; " +
+				"the unique slot index keeps the quota",
+		},
+		{
 			Name: paperColl, ShardKey: ranged("unitCode", "caseId"),
 			Why: "paper submissions are read by case (whose unit the reader knows) and by unit for the supervision report",
 		},
@@ -228,6 +233,22 @@ func Indexes() []Index {
 			Collection: casesColl, Name: "unit_openedAt_id",
 			Keys:    newest(asc("unitCode"), "openedAt", "_id"),
 			Purpose: "a unit's cases newest first (ListCases)",
+		},
+		// Walk-ins and alerts (walkins.go).
+		{
+			Collection: walkInsColl, Name: "slot", Unique: true,
+			Keys:    asc("slot"),
+			Purpose: "one walk-in per slot of a person's daily quota, one alert per person and day (AddWalkIn, RecordWalkInAlert)",
+		},
+		{
+			Collection: walkInsColl, Name: "subject_day_alert",
+			Keys:    asc("subject", "day", "alert"),
+			Purpose: "a person's walk-ins of a day (CountWalkIns: the quota)",
+		},
+		{
+			Collection: walkInsColl, Name: "at_id",
+			Keys:    newest(bson.D{}, "at", "_id"),
+			Purpose: "walk-ins and alerts newest first (WalkIns: casesForReview)",
 		},
 		{
 			Collection: applicationsColl, Name: "holderCode_submittedAt_id",

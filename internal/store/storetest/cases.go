@@ -17,6 +17,7 @@ import (
 // RunCases runs the case repository conformance suite.
 func RunCases(t *testing.T, open func(t *testing.T) cases.Repository) {
 	runApplications(t, open)
+	runWalkIns(t, open)
 	ctx := context.Background()
 	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	mk := func(id, no, unit string, at time.Time) cases.Case {
