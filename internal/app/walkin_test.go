@@ -52,7 +52,7 @@ func runWalkInQuota(t *testing.T, s *testkit.Server, clock *testClock) {
 	harvester := s.Token("harvester", demo.ServiceCentre, identity.RoleStaff)
 	colleague := s.Token("colleague", demo.ServiceCentre, identity.RoleStaff)
 	supervisor := s.Token("inspector", "", identity.RoleSupervisor)
-	const quota = 10 // data.certd.cases.walk_in_daily_quota of the embedded policy
+	const quota = 10                  // data.certd.cases.walk_in_daily_quota of the embedded policy
 	physician := "350103199007200036" // 示例个人丙 holds a 医师执业证书
 	ids := madeUpIDs(t, 60)
 	ids[30] = physician
@@ -113,7 +113,11 @@ func runWalkInQuota(t *testing.T, s *testkit.Server, clock *testClock) {
 	// The physician sees the refused try in their access log.
 	var log struct {
 		Me struct {
-			AccessLog struct{ Edges []struct{ Node struct{ Action, Decision, Subject string } } }
+			AccessLog struct {
+				Edges []struct {
+					Node struct{ Action, Decision, Subject string }
+				}
+			}
 		}
 	}
 	s.Do(holderToken(s, physician), `{ me { accessLog(first: 20) { edges { node { action decision subject } } } } }`, nil).Decode(t, &log)
